@@ -1,0 +1,61 @@
+// Portable benchmark core: the abstract model runner. Plain C++, no Arduino or TFLM types,
+// so the loop, statistics and protocol writer are unit-tested on the host and reused by every port.
+#pragma once
+#include <stddef.h>
+#include <stdint.h>
+
+namespace tinyml {
+
+enum class RunnerStatus : uint8_t {
+  kOk = 0,
+  kSchemaMismatch,   // model flatbuffer version differs from what the runtime was built for
+  kAllocFailed,      // tensor arena too small (or other AllocateTensors failure)
+  kInputMismatch,    // input tensor shape/type differs from what the generated metadata promises
+  kInvokeFailed,
+};
+
+// One profiled layer of the last invoke: operator name (static string) and elapsed ticks.
+struct LayerTiming {
+  const char* op;
+  uint32_t ticks;
+};
+
+class ModelRunner {
+ public:
+  virtual ~ModelRunner() = default;
+  virtual const char* model_name() const = 0;
+  // Builds the interpreter and allocates tensors. Called once.
+  virtual RunnerStatus setup() = 0;
+  virtual size_t arena_size_bytes() const = 0;
+  virtual size_t arena_used_bytes() const = 0;
+  // Writes the deterministic input. Must be called before every invoke: TFLM may reuse the input
+  // buffer for activations, so an untouched input holds garbage after the first invoke.
+  virtual void write_input() = 0;
+  virtual RunnerStatus invoke() = 0;
+  // Per-layer timings of the last invoke (empty when the runner cannot profile).
+  virtual size_t layer_count() const = 0;
+  virtual LayerTiming layer(size_t index) const = 0;
+  // A short text for the last error (static or runner-owned storage).
+  virtual const char* last_error() const = 0;
+};
+
+// Monotonic tick counter. On the board: CPU cycles (DWT->CYCCNT); in QEMU: instructions (SysTick
+// under -icount). `unit()` names what one tick is so reports never call instructions cycles.
+class Clock {
+ public:
+  virtual ~Clock() = default;
+  virtual uint32_t ticks() = 0;
+  virtual uint32_t micros() = 0;
+  virtual uint32_t ticks_per_second() const = 0;
+  virtual const char* unit() const = 0;  // "cycles" or "instructions"
+};
+
+// Where protocol lines go (USB CDC, UART, stdout).
+class OutputSink {
+ public:
+  virtual ~OutputSink() = default;
+  virtual void write(const char* data, size_t length) = 0;
+  virtual void flush() {}
+};
+
+}  // namespace tinyml

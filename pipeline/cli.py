@@ -1,0 +1,50 @@
+"""`tinyml` command line. Each subcommand lives in its own `pipeline.commands.<name>` module with
+`register(subparsers)`; the module is imported only when needed so `tinyml analyze` does not pay for
+importing TensorFlow."""
+from __future__ import annotations
+
+import argparse
+import importlib
+import sys
+
+from pipeline.errors import PipelineError
+
+# name -> one-line help. The module pipeline.commands.<name> defines add_arguments(parser) and run(args).
+COMMANDS = {
+    "run": "build, train, quantize and analyse the model zoo; write the report",
+    "analyze": "per-layer MACs, params, weights and arena of any int8 .tflite",
+    "firmware": "generate the firmware's model sources from a .tflite",
+    "emulate": "build the firmware for QEMU's Cortex-M4 and measure instructions and arena",
+    "flash": "build and upload the firmware to a Nano 33 BLE Sense",
+    "measure": "read benchmark results over serial (board, Renode, QEMU) into the report",
+}
+
+
+def build_parser(argv: list[str]) -> argparse.ArgumentParser:
+    parser = argparse.ArgumentParser(prog="tinyml", description=__doc__.splitlines()[0])
+    sub = parser.add_subparsers(dest="command", required=True, metavar="COMMAND")
+    wanted = next((a for a in argv if not a.startswith("-")), None)
+    for name, help_text in COMMANDS.items():
+        cmd = sub.add_parser(name, help=help_text, description=help_text)
+        if name == wanted:  # only the chosen command's module is imported
+            module = importlib.import_module(f"pipeline.commands.{name}")
+            module.add_arguments(cmd)
+            cmd.set_defaults(handler=module.run)
+    return parser
+
+
+def main(argv: list[str] | None = None) -> int:
+    argv = sys.argv[1:] if argv is None else argv
+    args = build_parser(argv).parse_args(argv)
+    try:
+        return int(args.handler(args) or 0)
+    except PipelineError as exc:
+        print(f"tinyml {args.command}: error: {exc}", file=sys.stderr)
+        return 2
+    except KeyboardInterrupt:
+        print(f"tinyml {args.command}: interrupted", file=sys.stderr)
+        return 130
+
+
+if __name__ == "__main__":
+    sys.exit(main())
