@@ -1,0 +1,56 @@
+"""tinyml run: the whole offline job on the default zoo (or a given one) and the report."""
+from __future__ import annotations
+
+import argparse
+import sys
+from pathlib import Path
+
+from pipeline.board import DEFAULT_BOARD, load_board
+from pipeline.errors import PipelineError
+from pipeline.results import DEFAULT_OUT
+from pipeline.specs import DEFAULT_ZOO, load_zoo
+
+
+def add_arguments(parser: argparse.ArgumentParser) -> None:
+    parser.add_argument("--out", type=Path, default=DEFAULT_OUT, help="output folder (default: ./out)")
+    parser.add_argument("--zoo", type=Path, default=DEFAULT_ZOO, help="model zoo .toml (default: models/zoo.toml)")
+    parser.add_argument("--models", nargs="+", metavar="NAME", help="only these models of the zoo")
+    parser.add_argument("--data", help="'digits' (default), a folder with one subfolder of images per class, or a .npz with x and y")
+    parser.add_argument("--epochs", type=int, help="override every model's epochs (0: no training)")
+    parser.add_argument("--board", default=DEFAULT_BOARD, help="target board (default: nano33ble)")
+    parser.add_argument("--force", action="store_true", help="redo models whose results are cached")
+
+
+def run(args: argparse.Namespace) -> int:
+    from tqdm import tqdm
+
+    board = load_board(args.board)
+    specs = load_zoo(args.zoo)
+    if args.models:
+        unknown = sorted(set(args.models) - {s.name for s in specs})
+        if unknown:
+            raise PipelineError(f"unknown model(s) {', '.join(unknown)}: choose from {', '.join(s.name for s in specs)}")
+        specs = [s for s in specs if s.name in args.models]
+    if args.epochs is not None and args.epochs < 0:
+        raise PipelineError(f"--epochs {args.epochs}: use 0 or more")
+
+    from pipeline.report import write_report
+    from pipeline.run import RunOptions, run_zoo
+
+    options = RunOptions(out=args.out, data=args.data, epochs=args.epochs, force=args.force)
+    with tqdm(total=len(specs), desc="models", unit="model", file=sys.stderr) as bar:
+        def progress(name: str) -> None:
+            bar.set_postfix_str(name)
+            bar.update()
+        results = run_zoo(specs, options, board, progress)
+    written = write_report(args.out, board)
+    for m in results:
+        state = "ok" if m["status"] == "ok" else f"FAILED: {m.get('error')}"
+        print(f"{m['name']}: {state}")
+    print(f"report: {written[0]} (+ {', '.join(p.name for p in written[1:])})")
+    failed = [m["name"] for m in results if m["status"] != "ok"]
+    if failed:
+        print(f"tinyml run: error: {len(failed)} model(s) failed: {', '.join(failed)}; see {written[0]}",
+              file=sys.stderr)
+        return 1
+    return 0

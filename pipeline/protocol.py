@@ -1,0 +1,348 @@
+"""Benchmark serial protocol, version 1 (docs/protocol.md): one line -> one typed record, and a
+record sequence -> one `RunResult`.
+
+Text that carries no `TML<version> <TYPE>` is noise (boot banners, TFLM DebugLog) and parses to
+None. A record line with a bad checksum or shape raises `CorruptLineError`, one of another version
+`VersionMismatchError`: a damaged line is never silently used.
+"""
+from __future__ import annotations
+
+import binascii
+import re
+from dataclasses import asdict, dataclass, fields
+from typing import Iterable, Union
+
+from pipeline.errors import PipelineError
+
+PROTOCOL_VERSION = 1
+
+# The last "TML<digits>" (followed by a space or the line end) on a line starts its record: noise
+# may precede it on the line. Another version counts only with a record's shape ("TML2 START ..").
+_RECORD_START = re.compile(r"TML(\d+)(?= |$)")
+_OTHER_VERSION_RECORD = re.compile(r"TML\d+ [A-Z]+(?: |$)")
+_RECORD = re.compile(
+    r"TML(?P<version>\d+) (?P<type>[A-Z]+)(?P<fields>(?: [a-z_][a-z0-9_]*=[^\s=*]*)*)"
+    r" \*(?P<crc>[0-9A-F]{4})"
+)
+_SHOWN_CHARS = 120
+
+
+class ProtocolError(PipelineError):
+    """The device's output breaks the protocol."""
+
+
+class CorruptLineError(ProtocolError):
+    """A record line that fails its checksum or shape (cut, garbled, or a lost byte)."""
+
+
+class VersionMismatchError(ProtocolError):
+    """The firmware speaks another protocol version than this reader."""
+
+
+class SequenceError(ProtocolError):
+    """Valid records in an invalid order or count (a lost line, a firmware bug)."""
+
+
+class DeviceResetError(SequenceError):
+    """A second START before DONE: the device rebooted mid-run."""
+
+
+@dataclass(frozen=True)
+class StartRecord:
+    fw: str
+    model: str
+    clock_hz: int
+    unit: str
+    runs: int
+    warmup: int
+
+
+@dataclass(frozen=True)
+class ArenaRecord:
+    size: int
+    used: int
+
+
+@dataclass(frozen=True)
+class LayerRecord:
+    index: int
+    op: str
+    ticks: int
+
+
+@dataclass(frozen=True)
+class SummaryRecord:
+    runs: int
+    ticks_min: int
+    ticks_median: int
+    ticks_max: int
+    us_min: int
+    us_median: int
+    us_max: int
+
+
+@dataclass(frozen=True)
+class ErrorRecord:
+    code: str
+    detail: str
+
+
+@dataclass(frozen=True)
+class DoneRecord:
+    status: str
+    records: int
+
+
+Record = Union[StartRecord, ArenaRecord, LayerRecord, SummaryRecord, ErrorRecord, DoneRecord]
+
+RECORD_TYPES: dict[str, type] = {
+    "START": StartRecord,
+    "ARENA": ArenaRecord,
+    "LAYER": LayerRecord,
+    "SUMMARY": SummaryRecord,
+    "ERROR": ErrorRecord,
+    "DONE": DoneRecord,
+}
+UNITS = ("cycles", "instructions")
+ERROR_CODES = ("alloc_failed", "invoke_failed", "schema_mismatch", "input_mismatch")
+
+
+def shown(line: str) -> str:
+    """A line as it goes into a one-line error message: repr'd, cut to a readable length."""
+    text = line if len(line) <= _SHOWN_CHARS else line[:_SHOWN_CHARS] + "..."
+    return repr(text)
+
+
+def crc16(payload: bytes) -> int:
+    """CRC-16/CCITT-FALSE, as the firmware computes it."""
+    return binascii.crc_hqx(payload, 0xFFFF)
+
+
+def encode_record(record_type: str, values: dict[str, object], version: int = PROTOCOL_VERSION) -> str:
+    """One protocol line (with CRLF) as the firmware writes it; for tests and emulated devices."""
+    parts = [f"TML{version}", record_type]
+    for key, value in values.items():
+        text = re.sub(r"[\s=*]", "_", str(value))
+        parts.append(f"{key}={text}")
+    payload = " ".join(parts)
+    return f"{payload} *{crc16(payload.encode('ascii')):04X}\r\n"
+
+
+def _as_text(line: str | bytes) -> str:
+    if isinstance(line, bytes):
+        return line.decode("ascii", errors="replace")
+    return line
+
+
+def parse_line(line: str | bytes) -> Record | None:
+    """The record on `line`, or None if the line is noise. Raises CorruptLineError,
+    VersionMismatchError."""
+    text = _as_text(line).rstrip("\r\n").rstrip()
+    starts = list(_RECORD_START.finditer(text))
+    if not starts:
+        return None
+    candidate = text[starts[-1].start():]
+    version = int(starts[-1].group(1))
+    if version != PROTOCOL_VERSION:
+        if not _OTHER_VERSION_RECORD.match(candidate):
+            return None  # e.g. "HTML5 page" in a boot banner
+        raise VersionMismatchError(
+            f"device speaks benchmark protocol version {version}, this pipeline reads version "
+            f"{PROTOCOL_VERSION} (line {shown(candidate)}): flash firmware built by this pipeline"
+        )
+    match = _RECORD.fullmatch(candidate)
+    if match is None:
+        raise CorruptLineError(f"malformed record line {shown(candidate)}: cut or garbled in transfer")
+    payload = candidate[: candidate.rindex(" *")]
+    expected = crc16(payload.encode("ascii", errors="replace"))
+    if int(match.group("crc"), 16) != expected:
+        raise CorruptLineError(
+            f"checksum mismatch on record line {shown(candidate)} (computed {expected:04X}): "
+            "the line was garbled in transfer; check the cable/baud rate and read again"
+        )
+    return _build_record(match.group("type"), match.group("fields"), candidate)
+
+
+def _build_record(record_type: str, field_text: str, line: str) -> Record:
+    cls = RECORD_TYPES.get(record_type)
+    if cls is None:
+        raise CorruptLineError(f"unknown record type {record_type} in {shown(line)}")
+    values = dict(pair.split("=", 1) for pair in field_text.split())
+    kwargs: dict[str, object] = {}
+    for spec in fields(cls):
+        if spec.name not in values:
+            raise CorruptLineError(f"{record_type} record lacks field '{spec.name}': {shown(line)}")
+        raw = values[spec.name]
+        if spec.type == "int":
+            if not (raw.isascii() and raw.isdigit()):
+                raise CorruptLineError(
+                    f"{record_type} field '{spec.name}' is not a number ({raw!r}): {shown(line)}"
+                )
+            kwargs[spec.name] = int(raw)
+        else:
+            kwargs[spec.name] = raw
+    # Unknown extra fields are ignored: adding a field does not need a new protocol version.
+    return cls(**kwargs)
+
+
+@dataclass(frozen=True)
+class RunResult:
+    """One benchmark run as the device reported it. `error` is set when the device reported an
+    ERROR (e.g. the arena did not fit); then `summary` and `layers` may be missing."""
+
+    model: str
+    firmware_version: str
+    unit: str
+    clock_hz: int
+    runs: int
+    warmup: int
+    arena_size: int | None
+    arena_used: int | None
+    layers: tuple[LayerRecord, ...]
+    summary: SummaryRecord | None
+    error: ErrorRecord | None
+
+    @property
+    def ok(self) -> bool:
+        return self.error is None and self.summary is not None
+
+    def to_dict(self) -> dict:
+        data = asdict(self)
+        data["layers"] = [asdict(layer) for layer in self.layers]
+        data["protocol_version"] = PROTOCOL_VERSION
+        return data
+
+    @classmethod
+    def from_dict(cls, data: dict) -> "RunResult":
+        values = {f.name: data[f.name] for f in fields(cls)}
+        values["layers"] = tuple(LayerRecord(**layer) for layer in data["layers"])
+        values["summary"] = SummaryRecord(**data["summary"]) if data["summary"] else None
+        values["error"] = ErrorRecord(**data["error"]) if data["error"] else None
+        return cls(**values)
+
+
+class RunAssembler:
+    """Collects the records of one run in order: feed records with `add` until it returns True
+    (DONE seen), then take `result()`. Every order violation raises a SequenceError."""
+
+    def __init__(self) -> None:
+        self.start: StartRecord | None = None
+        self.arena: ArenaRecord | None = None
+        self.layers: list[LayerRecord] = []
+        self.summary: SummaryRecord | None = None
+        self.error: ErrorRecord | None = None
+        self.done: DoneRecord | None = None
+        self.count = 0  # records before DONE, START included
+
+    @property
+    def started(self) -> bool:
+        return self.start is not None
+
+    def add(self, record: Record) -> bool:
+        if self.done is not None:
+            raise SequenceError(f"{_name(record)} after DONE: read one run per assembler")
+        if isinstance(record, StartRecord):
+            self._add_start(record)
+        elif self.start is None:
+            raise SequenceError(
+                f"{_name(record)} before START: the reader joined mid-run; reset the device and read again"
+            )
+        elif isinstance(record, DoneRecord):
+            self._add_done(record)
+            return True
+        elif self.error is not None:
+            raise SequenceError(f"{_name(record)} after ERROR: only DONE may follow an ERROR")
+        elif isinstance(record, ArenaRecord):
+            self._once("arena", record, before_any=("layers", "summary"))
+        elif isinstance(record, LayerRecord):
+            self._add_layer(record)
+        elif isinstance(record, SummaryRecord):
+            self._add_summary(record)
+        elif isinstance(record, ErrorRecord):
+            self.error = record
+        self.count += 1
+        return False
+
+    def _add_start(self, record: StartRecord) -> None:
+        if self.start is not None:
+            raise DeviceResetError(
+                f"second START (model {record.model}) before DONE of {self.start.model}: the device "
+                "reset mid-run (power, watchdog, crash); check the supply/USB and read again"
+            )
+        if record.unit not in UNITS:
+            raise SequenceError(f"START has unknown unit '{record.unit}': expected one of {', '.join(UNITS)}")
+        self.start = record
+
+    def _once(self, name: str, record: Record, before_any: tuple[str, ...]) -> None:
+        if getattr(self, name) is not None:
+            raise SequenceError(f"duplicate {_name(record)} record in one run")
+        if any(getattr(self, other) for other in before_any):
+            raise SequenceError(f"{_name(record)} after {' or '.join(before_any)}: firmware order is wrong")
+        setattr(self, name, record)
+
+    def _add_layer(self, record: LayerRecord) -> None:
+        if self.summary is not None:
+            raise SequenceError("LAYER after SUMMARY: firmware order is wrong")
+        if record.index != len(self.layers):
+            raise SequenceError(
+                f"LAYER index {record.index} where {len(self.layers)} was due: a line was lost; read again"
+            )
+        self.layers.append(record)
+
+    def _add_summary(self, record: SummaryRecord) -> None:
+        self._once("summary", record, before_any=())
+        assert self.start is not None
+        if record.runs != self.start.runs:
+            raise SequenceError(f"SUMMARY over {record.runs} runs but START announced {self.start.runs}")
+
+    def _add_done(self, record: DoneRecord) -> None:
+        if record.records != self.count:
+            raise SequenceError(
+                f"DONE counts {record.records} records but {self.count} arrived: "
+                f"{abs(record.records - self.count)} line(s) lost or corrupted in transfer; read again"
+            )
+        if record.status == "ok" and (self.error is not None or self.summary is None):
+            raise SequenceError("DONE status=ok without a SUMMARY (or after an ERROR)")
+        if record.status == "error" and self.error is None:
+            raise SequenceError("DONE status=error without an ERROR record")
+        if record.status not in ("ok", "error"):
+            raise SequenceError(f"DONE has unknown status '{record.status}'")
+        self.done = record
+
+    def result(self) -> RunResult:
+        if self.start is None or self.done is None:
+            raise SequenceError("run incomplete: no START or no DONE")
+        return RunResult(
+            model=self.start.model,
+            firmware_version=self.start.fw,
+            unit=self.start.unit,
+            clock_hz=self.start.clock_hz,
+            runs=self.start.runs,
+            warmup=self.start.warmup,
+            arena_size=self.arena.size if self.arena else None,
+            arena_used=self.arena.used if self.arena else None,
+            layers=tuple(self.layers),
+            summary=self.summary,
+            error=self.error,
+        )
+
+
+def _name(record: Record) -> str:
+    return next(name for name, cls in RECORD_TYPES.items() if isinstance(record, cls))
+
+
+def assemble_run(records: Iterable[Record]) -> RunResult:
+    """The RunResult of a complete record sequence (START ... DONE); raises SequenceError."""
+    assembler = RunAssembler()
+    for record in records:
+        if assembler.add(record):
+            return assembler.result()
+    raise SequenceError(
+        "record sequence ended before DONE" if assembler.started else "no START record in the sequence"
+    )
+
+
+def parse_text(text: str) -> RunResult:
+    """The run in a captured device transcript (noise allowed between records)."""
+    records = (parse_line(line) for line in text.splitlines())
+    return assemble_run(r for r in records if r is not None)
