@@ -1,0 +1,126 @@
+"""End to end through the real CLI on a small pair: trains on the digits, int8 conversion, analysis
+matching Keras layer by layer, TFLM host check in a child process, fit verdict, report files."""
+import csv
+import json
+import subprocess
+import sys
+
+import pytest
+
+TINY_ZOO = '''
+[defaults]
+channels = 1
+classes = 10
+epochs = 6
+[[model]]
+name = "tiny_sep"
+conv = "separable"
+alpha = 0.25
+resolution = 16
+blocks = 3
+[[model]]
+name = "tiny_std"
+conv = "standard"
+alpha = 0.25
+resolution = 16
+blocks = 3
+'''
+
+
+def tinyml(*args, cwd=None):
+    return subprocess.run([sys.executable, "-m", "pipeline", *map(str, args)], capture_output=True,
+                          text=True, cwd=cwd, timeout=900)
+
+
+@pytest.fixture(scope="module")
+def run_dir(tmp_path_factory):
+    root = tmp_path_factory.mktemp("run")
+    (root / "zoo.toml").write_text(TINY_ZOO)
+    proc = tinyml("run", "--zoo", root / "zoo.toml", "--out", root / "out")
+    assert proc.returncode == 0, proc.stderr[-2000:]
+    return root
+
+
+def report(run_dir):
+    return json.loads((run_dir / "out" / "report.json").read_text())
+
+
+def test_report_interface(run_dir):
+    models = {m["name"]: m for m in report(run_dir)["models"]}
+    assert set(models) == {"tiny_sep", "tiny_std"}
+    for m in models.values():
+        for key in ("name", "conv", "macs", "params", "flash_bytes", "arena_bytes_host",
+                    "accuracy_float", "accuracy_int8", "fits", "tflite"):
+            assert key in m
+        assert (run_dir / "out" / "models" / m["name"] / f"{m['name']}.tflite").stat().st_size == m["flash_bytes"]
+        assert m["fits"] is True
+        # brief training learns: far above the 10 % of chance, and int8 keeps it
+        assert m["accuracy_float"] > 0.6 and m["accuracy_int8"] > 0.6
+        # TFLM's host interpreter agrees with TFLite's reference interpreter
+        assert m["tflm_agreement"] > 0.95
+        assert m["arena_bytes_predicted"] < m["arena_bytes_host"]
+    for name in ("report.md", "report.csv", "macs_vs_params.png", "layers_tiny_sep.png"):
+        assert (run_dir / "out" / name).stat().st_size > 0
+    rows = list(csv.DictReader((run_dir / "out" / "report.csv").open()))
+    assert {r["name"] for r in rows} == {"tiny_sep", "tiny_std"}
+
+
+def test_seed_ratio_holds_per_block_and_network(run_dir):
+    models = {m["name"]: m for m in report(run_dir)["models"]}
+    sep, std = models["tiny_sep"], models["tiny_std"]
+    blocks = [r for r in sep["layers"] if "block_ratio_formula" in r]
+    assert len(blocks) == 3
+    for row in blocks:
+        assert row["block_ratio_counted"] == pytest.approx(row["block_ratio_formula"])
+    # the standard twin's counted MACs equal the separable model's standard equivalent
+    assert std["macs"] == sep["standard_equivalent_macs"]
+    assert sep["macs"] / std["macs"] == pytest.approx(sep["network_ratio"])
+    assert sep["macs"] < std["macs"] and sep["params"] < std["params"]
+
+
+def test_rerun_reuses_unchanged_models(run_dir):
+    tflite = run_dir / "out" / "models" / "tiny_sep" / "tiny_sep.tflite"
+    before = tflite.stat().st_mtime_ns
+    proc = tinyml("run", "--zoo", run_dir / "zoo.toml", "--out", run_dir / "out")
+    assert proc.returncode == 0, proc.stderr[-2000:]
+    assert tflite.stat().st_mtime_ns == before
+
+
+def test_analyze_matches_run(run_dir):
+    m = {m["name"]: m for m in report(run_dir)["models"]}["tiny_std"]
+    proc = tinyml("analyze", m["tflite"], "--json")
+    assert proc.returncode == 0, proc.stderr
+    result = json.loads(proc.stdout)
+    assert result["total_macs"] == m["macs"] and result["params"] == m["params"]
+    assert result["arena_bytes_host"] == m["arena_bytes_host"]
+    assert all({"name", "kind", "macs", "params"} <= set(layer) for layer in result["layers"])
+    text = tinyml("analyze", m["tflite"], "--no-arena")
+    assert text.returncode == 0 and "CONV_2D" in text.stdout
+
+
+def test_bad_zoo_fails_without_writing(tmp_path):
+    (tmp_path / "zoo.toml").write_text(TINY_ZOO.replace("alpha = 0.25", "alpha = 0", 1))
+    proc = tinyml("run", "--zoo", tmp_path / "zoo.toml", "--out", tmp_path / "out")
+    assert proc.returncode != 0
+    assert "width multiplier must be > 0" in proc.stderr
+    assert len(proc.stderr.strip().splitlines()) == 1
+    assert not (tmp_path / "out").exists()
+
+
+def test_analyze_rejects_corrupt_and_float_models(tmp_path, run_dir):
+    corrupt = tmp_path / "corrupt.tflite"
+    tflite = next((run_dir / "out" / "models" / "tiny_sep").glob("*.tflite")).read_bytes()
+    corrupt.write_bytes(tflite[: len(tflite) // 3])
+    proc = tinyml("analyze", corrupt, "--no-arena")
+    assert proc.returncode != 0 and "corrupt" in proc.stderr and len(proc.stderr.strip().splitlines()) == 1
+    text = tmp_path / "text.tflite"
+    text.write_text("hello")
+    assert "not a TFLite flatbuffer" in tinyml("analyze", text).stderr
+
+    import tensorflow as tf
+    inputs = tf.keras.Input((4,), batch_size=1)
+    model = tf.keras.Model(inputs, tf.keras.layers.Dense(2)(inputs))
+    float_path = tmp_path / "float.tflite"
+    float_path.write_bytes(tf.lite.TFLiteConverter.from_keras_model(model).convert())
+    proc = tinyml("analyze", float_path)
+    assert proc.returncode != 0 and "not an int8 model" in proc.stderr
