@@ -53,11 +53,14 @@ class _Transcript:
         self.recent: deque[str] = deque(maxlen=keep)
         self._partial = b""
 
-    def feed(self, data: bytes) -> list[str]:
+    def feed(self, data: bytes):
+        """Complete lines in `data` (plus what came before), each remembered as it is handed out,
+        so an error names the offending line last."""
         *complete, self._partial = (self._partial + data).split(b"\n")
-        lines = [raw.decode("ascii", errors="replace").rstrip("\r") for raw in complete]
-        self.recent.extend(lines)
-        return lines
+        for raw in complete:
+            line = raw.decode("ascii", errors="replace").rstrip("\r")
+            self.recent.append(line)
+            yield line
 
     def last_lines(self) -> str:
         lines = [shown(line) for line in self.recent]

@@ -1,0 +1,231 @@
+"""Protocol v1 in Python: line parsing, checksums, versions, and run assembly (docs/protocol.md)."""
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+import pytest
+
+from pipeline.errors import PipelineError
+from pipeline.protocol import (
+    ArenaRecord,
+    CorruptLineError,
+    DeviceResetError,
+    DoneRecord,
+    ErrorRecord,
+    LayerRecord,
+    RunResult,
+    SequenceError,
+    StartRecord,
+    SummaryRecord,
+    VersionMismatchError,
+    assemble_run,
+    crc16,
+    encode_record,
+    parse_line,
+    parse_text,
+)
+
+START = {"fw": "0.1.0", "model": "mnv1_sep", "clock_hz": 64000000, "unit": "cycles", "runs": 3, "warmup": 1}
+SUMMARY = {"runs": 3, "ticks_min": 10, "ticks_median": 20, "ticks_max": 30, "us_min": 1, "us_median": 2, "us_max": 3}
+
+
+def ok_run_lines() -> list[str]:
+    return [
+        encode_record("START", START),
+        encode_record("ARENA", {"size": 90112, "used": 82404}),
+        encode_record("LAYER", {"index": 0, "op": "CONV_2D", "ticks": 7}),
+        encode_record("LAYER", {"index": 1, "op": "SOFTMAX", "ticks": 2}),
+        encode_record("SUMMARY", SUMMARY),
+        encode_record("DONE", {"status": "ok", "records": 5}),
+    ]
+
+
+def test_crc_is_ccitt_false():
+    assert crc16(b"123456789") == 0x29B1  # catalogue check value of CRC-16/CCITT-FALSE
+
+
+def test_line_as_documented_parses():
+    assert parse_line("TML1 DONE status=ok records=6 *645C\r\n") == DoneRecord(status="ok", records=6)
+
+
+@pytest.mark.parametrize(
+    "record_type, values, expected",
+    [
+        ("START", START, StartRecord(**START)),
+        ("ARENA", {"size": 1, "used": 0}, ArenaRecord(size=1, used=0)),
+        ("LAYER", {"index": 3, "op": "DEPTHWISE_CONV_2D", "ticks": 4294967295},
+         LayerRecord(index=3, op="DEPTHWISE_CONV_2D", ticks=4294967295)),
+        ("SUMMARY", SUMMARY, SummaryRecord(**SUMMARY)),
+        ("ERROR", {"code": "alloc_failed", "detail": "need 90 kB"}, ErrorRecord("alloc_failed", "need_90_kB")),
+        ("ERROR", {"code": "invoke_failed", "detail": ""}, ErrorRecord("invoke_failed", "")),
+        ("DONE", {"status": "error", "records": 2}, DoneRecord(status="error", records=2)),
+    ],
+)
+def test_round_trip_each_record_type(record_type, values, expected):
+    line = encode_record(record_type, values)
+    assert line.endswith("\r\n")
+    assert parse_line(line) == expected
+    assert parse_line(line.encode("ascii")) == expected  # bytes too
+    assert parse_line(line.replace("\r\n", "\n")) == expected  # LF-only transports
+
+
+@pytest.mark.parametrize(
+    "noise",
+    ["", "\r\n", "mbed-os 6.17.0 boot", "DebugLog: HTML TML is not a record", "TML", "HTML5 page", "TML1x",
+     "\xff\xfe garbage", b"\x00\xff\xfe\x80 junk"],
+)
+def test_noise_is_not_a_record(noise):
+    assert parse_line(noise) is None
+
+
+def test_noise_before_record_on_the_same_line():
+    line = "\x1b[0m>>> boot done TML junk " + encode_record("ARENA", {"size": 5, "used": 4})
+    assert parse_line(line) == ArenaRecord(size=5, used=4)
+
+
+def test_cut_record_glued_to_next_uses_the_last_one():
+    first, second = ok_run_lines()[2:4]
+    assert parse_line(first[: len(first) // 2] + second) == LayerRecord(1, "SOFTMAX", 2)
+
+
+@pytest.mark.parametrize("keep", [4, 5, 6, 12, 25, -7, -3, -1])
+def test_cut_line_is_corrupt(keep):
+    line = ok_run_lines()[4].rstrip("\r\n")
+    with pytest.raises(CorruptLineError):
+        parse_line(line[:keep])
+
+
+def test_garbled_digit_fails_checksum():
+    line = ok_run_lines()[1].replace("90112", "90117")
+    with pytest.raises(CorruptLineError, match="checksum mismatch"):
+        parse_line(line)
+
+
+def test_garbled_checksum_fails():
+    line = ok_run_lines()[1]
+    crc = line[-6:-2]
+    bad = "0000" if crc != "0000" else "FFFF"
+    with pytest.raises(CorruptLineError, match="checksum"):
+        parse_line(line.replace(f"*{crc}", f"*{bad}"))
+
+
+def test_lowercase_crc_or_missing_star_is_malformed():
+    with pytest.raises(CorruptLineError, match="malformed"):
+        parse_line("TML1 DONE status=ok records=6 *645c")
+    with pytest.raises(CorruptLineError, match="malformed"):
+        parse_line("TML1 DONE status=ok records=6 645C")
+
+
+def test_byte_replaced_by_non_ascii_is_corrupt():
+    line = ok_run_lines()[1].encode("ascii").replace(b"size", b"s\xffze")
+    with pytest.raises(CorruptLineError):
+        parse_line(line)
+
+
+def test_other_version_is_rejected_clearly():
+    line = encode_record("START", START, version=2)
+    with pytest.raises(VersionMismatchError, match="version 2.*version 1"):
+        parse_line(line)
+
+
+def test_missing_field_and_bad_number_and_unknown_type():
+    with pytest.raises(CorruptLineError, match="lacks field 'used'"):
+        parse_line(encode_record("ARENA", {"size": 5}))
+    with pytest.raises(CorruptLineError, match="not a number"):
+        parse_line(encode_record("ARENA", {"size": "5k", "used": 4}))
+    with pytest.raises(CorruptLineError, match="unknown record type"):
+        parse_line(encode_record("BOGUS", {"a": 1}))
+
+
+def test_extra_fields_are_ignored():
+    assert parse_line(encode_record("ARENA", {"size": 5, "used": 4, "head": 3})) == ArenaRecord(5, 4)
+
+
+def test_errors_are_one_line_pipeline_errors():
+    with pytest.raises(PipelineError) as info:
+        parse_line(ok_run_lines()[1].replace("90112", "9011\n"))
+    assert "\n" not in str(info.value)
+
+
+def test_assemble_ok_run():
+    result = parse_text("boot noise\r\n" + "".join(ok_run_lines()) + "idle chatter\r\n")
+    assert result.ok
+    assert (result.model, result.unit, result.clock_hz, result.runs, result.warmup) == (
+        "mnv1_sep", "cycles", 64000000, 3, 1)
+    assert (result.arena_size, result.arena_used) == (90112, 82404)
+    assert result.layers == (LayerRecord(0, "CONV_2D", 7), LayerRecord(1, "SOFTMAX", 2))
+    assert result.summary == SummaryRecord(**SUMMARY)
+    assert result.error is None
+
+
+def test_assemble_error_run():
+    lines = [
+        encode_record("START", START),
+        encode_record("ERROR", {"code": "alloc_failed", "detail": "arena too small"}),
+        encode_record("DONE", {"status": "error", "records": 2}),
+    ]
+    result = parse_text("".join(lines))
+    assert not result.ok
+    assert result.error == ErrorRecord("alloc_failed", "arena_too_small")
+    assert result.arena_size is None and result.summary is None and result.layers == ()
+
+
+def records(lines: list[str]):
+    return [parse_line(line) for line in lines]
+
+
+def test_second_start_is_a_reset():
+    lines = ok_run_lines()
+    with pytest.raises(DeviceResetError, match="reset mid-run"):
+        assemble_run(records(lines[:3] + lines))
+
+
+def test_lost_line_is_detected_by_done_count():
+    lines = ok_run_lines()
+    with pytest.raises(SequenceError, match="DONE counts 5 records but 4 arrived"):
+        assemble_run(records(lines[:1] + lines[2:]))  # ARENA lost
+
+
+def test_lost_layer_is_detected_by_index():
+    lines = ok_run_lines()
+    with pytest.raises(SequenceError, match="LAYER index 1 where 0 was due"):
+        assemble_run(records(lines[:2] + lines[3:]))
+
+
+@pytest.mark.parametrize(
+    "mutate, message",
+    [
+        (lambda ls: ls[1:], "before START"),
+        (lambda ls: ls[:5], "ended before DONE"),
+        (lambda ls: [], "no START"),
+        (lambda ls: ls[:4] + [encode_record("SUMMARY", {**SUMMARY, "runs": 4})] + ls[5:], "START announced 3"),
+        (lambda ls: ls[:4] + [encode_record("DONE", {"status": "ok", "records": 4})], "without a SUMMARY"),
+        (lambda ls: ls[:5] + [encode_record("DONE", {"status": "error", "records": 5})], "without an ERROR"),
+        (lambda ls: ls[:2] + [encode_record("ERROR", {"code": "invoke_failed", "detail": "x"})] + ls[2:],
+         "only DONE may follow"),
+        (lambda ls: ls[:2] + ls[1:], "duplicate ARENA"),
+        (lambda ls: ls[:5] + ls[2:3] + ls[5:], "LAYER after SUMMARY"),
+        (lambda ls: [encode_record("START", {**START, "unit": "seconds"})] + ls[1:], "unknown unit"),
+    ],
+)
+def test_sequence_violations(mutate, message):
+    with pytest.raises(SequenceError, match=message):
+        assemble_run(records(mutate(ok_run_lines())))
+
+
+def test_run_result_json_round_trip():
+    result = parse_text("".join(ok_run_lines()))
+    data = json.loads(json.dumps(result.to_dict()))
+    assert data["protocol_version"] == 1
+    assert data["layers"][0] == {"index": 0, "op": "CONV_2D", "ticks": 7}
+    assert RunResult.from_dict(data) == result
+
+
+def test_documented_example_parses():
+    doc = (Path(__file__).resolve().parents[1] / "docs" / "protocol.md").read_text()
+    example = doc.split("Example (board", 1)[1].split("```", 2)[1]
+    result = parse_text(example)
+    assert result.ok and result.model == "mnv1_sep_a025_96" and len(result.layers) == 2
+    error_line = doc.split("`TML1 ERROR", 1)[1].split("`", 1)[0]
+    assert parse_line("TML1 ERROR" + error_line) == ErrorRecord("alloc_failed", "Arena_size_is_too_small")
