@@ -8,6 +8,7 @@ import json
 from pathlib import Path
 
 from pipeline.board import Board
+from pipeline.compare import compare, pairs
 from pipeline.results import load_results, write_atomic
 
 CSV_COLUMNS = ["name", "conv", "alpha", "resolution", "channels", "blocks", "status", "macs", "params",
@@ -43,14 +44,6 @@ def _table(headers: list[str], rows: list[list]) -> str:
     lines = ["| " + " | ".join(headers) + " |", "|" + "|".join("---" for _ in headers) + "|"]
     lines += ["| " + " | ".join(_fmt(v) for v in row) + " |" for row in rows]
     return "\n".join(lines)
-
-
-def pairs(models: list[dict]) -> list[tuple[dict, dict]]:
-    """(standard, separable) models with the same alpha, resolution, channels and blocks."""
-    key = lambda m: (m["alpha"], m["resolution"], m["channels"], m["blocks"], m["classes"])  # noqa: E731
-    standard = {key(m): m for m in models if m["conv"] == "standard" and m["status"] == "ok"}
-    return [(standard[key(m)], m) for m in models
-            if m["conv"] == "separable" and m["status"] == "ok" and key(m) in standard]
 
 
 def render_markdown(models: list[dict], board: Board) -> str:
@@ -97,6 +90,7 @@ def render_markdown(models: list[dict], board: Board) -> str:
                          [[m["name"], m["macs"], m["measured"].get("cycles"), m["measured"].get("us"),
                            m["macs"] / m["measured"]["cycles"] if m["measured"].get("cycles") else None,
                            m["measured"].get("arena_used_bytes")] for m in measured])]
+    parts += comparison_section(compare(models))
     parts += ["", "## Per layer", ""]
     for m in ok:
         parts += [f"### {m['name']} ({m['conv']}, α={m['alpha']}, {m['resolution']}×{m['resolution']}"
@@ -111,6 +105,32 @@ def render_markdown(models: list[dict], board: Board) -> str:
                       f"convolutions: ratio {m['network_ratio']:.3f}.", ""]
     parts += ["Plots: `macs_vs_params.png`, `layers_<pair>.png`.", ""]
     return "\n".join(parts)
+
+
+def comparison_section(result: dict) -> list[str]:
+    if not result["models"]:
+        return ["", "## Measured vs predicted", "",
+                "No board or emulator results yet: run `tinyml emulate` or `tinyml measure` with "
+                "`--out` pointing here."]
+    parts = ["", "## Measured vs predicted (MACs)", "",
+             "Source `board` is cycles on the Nano 33 BLE Sense; `emulator` is instructions in QEMU's "
+             "Cortex-M4 (instructions, not cycles).", "",
+             _table(["model", "source", "MACs", "per inference", "unit", "per MAC", "MACs per unit"],
+                    [[r["name"], r["source"], r["macs"], r["ticks"], r["unit"], r["ticks_per_mac"],
+                      r["macs_per_tick"]] for r in result["models"]])]
+    fit = result["fit"]
+    if fit:
+        parts += ["", f"Least-squares fit over {fit['points']} models: {fit['unit']} = "
+                      f"{fit['slope']:.3f} × MACs + {fit['intercept']:,.0f} (R² = {fit['r2']:.4f})."]
+    if result["pairs"]:
+        parts += ["", _table(["pair", "predicted ratio (MACs)", "measured ratio", "unit"],
+                             [[f"{p['standard']} / {p['separable']}", p["predicted_ratio"], p["measured_ratio"],
+                               p["unit"]] for p in result["pairs"]])]
+    kinds = sorted({k for r in result["models"] for k in r["kinds"]})
+    parts += ["", "Per layer type, " + "/".join(sorted({r["unit"] for r in result["models"]})) + " per MAC:", "",
+              _table(["model"] + kinds, [[r["name"]] + [r["kinds"][k]["ticks_per_mac"] if k in r["kinds"] else None
+                                         for k in kinds] for r in result["models"]])]
+    return parts
 
 
 def render_csv(models: list[dict]) -> str:
@@ -178,13 +198,40 @@ def plot(models: list[dict], out: Path) -> list[Path]:
     return written
 
 
+def plot_latency(result: dict, out: Path) -> list[Path]:
+    if not result["models"] or not result["fit"]:
+        return []
+    import matplotlib
+
+    matplotlib.use("Agg")
+    import matplotlib.pyplot as plt
+
+    fit = result["fit"]
+    fig, ax = plt.subplots(figsize=(7, 5))
+    rows = result["models"]
+    ax.scatter([r["macs"] for r in rows], [r["ticks"] for r in rows])
+    for r in rows:
+        ax.annotate(r["name"], (r["macs"], r["ticks"]), fontsize=7, xytext=(4, 2), textcoords="offset points")
+    xs = [0, max(r["macs"] for r in rows)]
+    ax.plot(xs, [fit["slope"] * x + fit["intercept"] for x in xs], "--",
+            label=f"fit: {fit['slope']:.2f}/MAC, R²={fit['r2']:.3f}")
+    ax.set(xlabel="MACs per inference", ylabel=f"{fit['unit']} per inference (median)",
+           title="Latency vs MACs")
+    ax.legend()
+    path = out / "latency_vs_macs.png"
+    _save_figure(fig, path)
+    plt.close(fig)
+    return [path]
+
+
 def write_report(out: Path, board: Board) -> list[Path]:
     out = Path(out)
     models = load_results(out)
+    comparison = compare(models)
     payload = {"board": board.key, "board_name": board.name,
                "budgets": {"model_flash_bytes": board.model_flash_budget, "arena_bytes": board.arena_budget},
-               "models": models}
+               "models": models, "comparison": comparison}
     write_atomic(out / "report.json", json.dumps(payload, indent=2) + "\n")
     write_atomic(out / "report.csv", render_csv(models))
     write_atomic(out / "report.md", render_markdown(models, board))
-    return [out / "report.md", out / "report.json", out / "report.csv"] + plot(models, out)
+    return [out / "report.md", out / "report.json", out / "report.csv"] + plot(models, out) + plot_latency(comparison, out)

@@ -29,10 +29,11 @@ def train_model(spec: ModelSpec, data: Dataset, epochs: int | None = None, verbo
     keras.utils.set_random_seed(SEED)
     epochs = spec.epochs if epochs is None else epochs
     model = build_keras_model(spec)
-    steps = epochs * int(np.ceil(len(data.x_train) / BATCH_SIZE))
+    steps = max(1, epochs * int(np.ceil(len(data.x_train) / BATCH_SIZE)))
     schedule = keras.optimizers.schedules.CosineDecay(LEARNING_RATE, decay_steps=steps, alpha=0.05)
     model.compile(optimizer=keras.optimizers.Adam(schedule),
                   loss="sparse_categorical_crossentropy", metrics=["accuracy"])
-    model.fit(data.x_train, data.y_train, batch_size=BATCH_SIZE, epochs=epochs, shuffle=True, verbose=verbose)
+    if epochs:  # 0: untrained, for benchmarks of the rest of the pipeline
+        model.fit(data.x_train, data.y_train, batch_size=BATCH_SIZE, epochs=epochs, shuffle=True, verbose=verbose)
     _, accuracy = model.evaluate(data.x_test, data.y_test, batch_size=128, verbose=0)
     return TrainedModel(spec, model, float(accuracy), epochs)

@@ -1,0 +1,28 @@
+"""tinyml flash: generate the model sources, build and upload with PlatformIO, wait for the board."""
+from __future__ import annotations
+
+import argparse
+from pathlib import Path
+
+from pipeline.board import DEFAULT_BOARD, load_board
+from pipeline.errors import PipelineError
+
+
+def add_arguments(parser: argparse.ArgumentParser) -> None:
+    parser.add_argument("tflite", type=Path, help="int8 .tflite model")
+    parser.add_argument("--port", help="upload port (default: find the board by USB VID:PID)")
+    parser.add_argument("--board", default=DEFAULT_BOARD)
+
+
+def run(args: argparse.Namespace) -> int:
+    from pipeline.device import find_board_port
+    from pipeline.measure import flash_with_platformio
+
+    if not args.tflite.is_file():
+        raise PipelineError(f"{args.tflite} not found: pass an int8 .tflite file")
+    board = load_board(args.board)
+    port = args.port or find_board_port(board)  # fail before a 9-minute build when no board is there
+    port = flash_with_platformio(board)(args.tflite, port)
+    print(f"flashed {args.tflite.name}; the board reports on {port}: "
+          f"tinyml measure {args.tflite} --no-flash --port {port}")
+    return 0

@@ -1,0 +1,94 @@
+"""`tinyml measure` / `tinyml run --device`: for each model, flash (optional), read one run over
+serial and store it as `measured.json` beside the model's host result, atomically, as it arrives:
+an interrupted session keeps every finished model and a re-run skips them."""
+from __future__ import annotations
+
+import sys
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Callable
+
+from pipeline.board import Board
+from pipeline.device import find_board_port, measured_record, upload, wait_for_path, wait_for_port
+from pipeline.errors import PipelineError
+from pipeline.results import MEASURED_RESULT, read_json, write_json
+
+DEFAULT_TIMEOUT_S = 60.0
+
+
+@dataclass(frozen=True)
+class MeasureOptions:
+    port: str | None          # pyserial URL or device; None: find the board by USB VID:PID
+    timeout_s: float = DEFAULT_TIMEOUT_S
+    flash: bool = True
+    force: bool = False
+
+
+@dataclass(frozen=True)
+class Measurement:
+    name: str
+    record: dict | None
+    error: str | None
+    skipped: bool = False   # a result from an earlier session was kept
+
+
+def results_folder(tflite: Path) -> Path | None:
+    """`tinyml run` keeps each model in out/models/<name>/<name>.tflite: measured.json goes there."""
+    folder = tflite.resolve().parent
+    return folder if (folder / "result.json").is_file() or folder.parent.name == "models" else None
+
+
+def measure_one(tflite: Path, board: Board, options: MeasureOptions,
+                flash: Callable[[Path, str | None], str] | None = None) -> dict:
+    from pipeline.codegen import c_identifier
+    from pipeline.serial_reader import read_run
+
+    expected = c_identifier(tflite.stem)
+    port = options.port
+    if options.flash:
+        if flash is None:
+            raise PipelineError("internal: no flasher given")
+        port = flash(tflite, port)
+    if port is None:
+        port = find_board_port(board)
+    run = read_run(port, options.timeout_s)
+    if run.model != expected:
+        raise PipelineError(f"the device on {port} runs model '{run.model}', not '{expected}': "
+                            "flash it first (drop --no-flash)")
+    return measured_record(run, port)
+
+
+def flash_with_platformio(board: Board) -> Callable[[Path, str | None], str]:
+    def flash(tflite: Path, port: str | None) -> str:
+        from pipeline.commands.firmware import generate_into_project
+
+        generate_into_project(tflite, board)
+        upload(board.pio_env, port)
+        # the board resets after the upload and its USB port re-enumerates
+        return wait_for_port(board) if port is None else wait_for_path(port)
+    return flash
+
+
+def measure_models(tflites: list[Path], board: Board, options: MeasureOptions,
+                   flash: Callable[[Path, str | None], str] | None = None, log=sys.stderr) -> list[Measurement]:
+    if options.flash and flash is None:
+        flash = flash_with_platformio(board)
+    done = []
+    for tflite in tflites:
+        name = tflite.stem
+        folder = results_folder(tflite)
+        if folder is not None and not options.force:
+            kept = read_json(folder / MEASURED_RESULT)
+            if kept is not None:
+                print(f"{name}: kept the earlier measurement (--force to redo)", file=log)
+                done.append(Measurement(name, kept, None, skipped=True))
+                continue
+        try:
+            record = measure_one(tflite, board, options, flash)
+        except PipelineError as exc:
+            done.append(Measurement(name, None, str(exc)))
+            continue
+        if folder is not None:
+            write_json(folder / MEASURED_RESULT, record)
+        done.append(Measurement(name, record, None))
+    return done

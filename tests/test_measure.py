@@ -1,0 +1,158 @@
+"""Device loop without hardware: port discovery, PlatformIO failures, and `tinyml measure` reading
+the host-built firmware core (the real protocol writer) over a socket into the report."""
+import json
+import socket
+import subprocess
+import sys
+import threading
+import time
+from types import SimpleNamespace
+
+import pytest
+
+import cbuild
+from pipeline import device
+from pipeline.board import load_board
+from pipeline.errors import PipelineError
+from pipeline.measure import MeasureOptions, measure_models
+
+BOARD = load_board()
+
+
+def port(device_name, vid=0x2341, pid=0x805A):
+    return SimpleNamespace(device=device_name, vid=vid, pid=pid)
+
+
+def test_find_board_port():
+    assert device.find_board_port(BOARD, [port("/dev/ttyACM0"), port("/dev/ttyUSB0", 0x0403, 0x6001)]) == "/dev/ttyACM0"
+    with pytest.raises(PipelineError, match="no Arduino Nano 33 BLE Sense found"):
+        device.find_board_port(BOARD, [port("/dev/ttyUSB0", 0x0403, 0x6001)])
+    with pytest.raises(PipelineError, match="2 boards found .*--port"):
+        device.find_board_port(BOARD, [port("/dev/ttyACM0"), port("/dev/ttyACM1", pid=0x005A)])
+
+
+def test_wait_for_port_sees_the_board_come_back():
+    calls = iter([[], [], [port("/dev/ttyACM1")]])
+    assert device.wait_for_port(BOARD, 5, lambda: next(calls)) == "/dev/ttyACM1"
+    with pytest.raises(PipelineError, match="did not come back"):
+        device.wait_for_port(BOARD, 0.3, lambda: [])
+
+
+def test_upload_failure_says_what_was_tried(monkeypatch):
+    monkeypatch.setattr(device, "platformio_command", lambda: ["pio"])
+    offline = lambda cmd, **kw: SimpleNamespace(returncode=1, stdout="", stderr="HTTPClientError: could not fetch")  # noqa: E731
+    with pytest.raises(PipelineError) as err:
+        device.upload("nano33ble", "/dev/ttyACM0", runner=offline)
+    message = str(err.value)
+    assert "pio run" in message and "-t upload --upload-port /dev/ttyACM0" in message
+    assert "could not download" in message and "\n" not in message
+
+
+def test_platformio_missing(monkeypatch):
+    monkeypatch.setattr(device.shutil, "which", lambda name: None)
+    monkeypatch.setitem(sys.modules, "platformio", None)
+    with pytest.raises(PipelineError, match="pip install platformio"):
+        device.platformio_command()
+
+
+class RelayServer:
+    """A TCP 'serial port' that starts the test double once a reader connects (like QEMU's
+    -serial tcp:...,server) and relays its stdout; or stays silent."""
+
+    def __init__(self, binary, *args, silent=False):
+        self.sock = socket.socket()
+        self.sock.bind(("127.0.0.1", 0))
+        self.sock.listen(1)
+        self.url = f"socket://127.0.0.1:{self.sock.getsockname()[1]}"
+        self.command = [str(binary), *args]
+        self.silent = silent
+        threading.Thread(target=self.serve, daemon=True).start()
+
+    def serve(self):
+        conn, _ = self.sock.accept()
+        time.sleep(0.3)  # pyserial drops input that arrives while it opens the port
+        if not self.silent:
+            proc = subprocess.run(self.command, stdin=subprocess.DEVNULL, capture_output=True)
+            conn.sendall(proc.stdout)
+        time.sleep(5)
+        conn.close()
+
+
+@pytest.fixture(scope="module")
+def fake_binary(tmp_path_factory):
+    return cbuild.fake_device_binary(tmp_path_factory)
+
+
+def host_result(name):
+    return {"name": name, "conv": "separable", "alpha": 0.25, "resolution": 16, "channels": 1, "blocks": 1,
+            "classes": 10, "epochs": 1, "status": "ok", "macs": 40_000, "params": 500, "bias_params": 0,
+            "flash_bytes": 4_000, "weights_bytes": 600, "arena_bytes_host": 3_000, "arena_bytes_predicted": 2_800,
+            "accuracy_float": 0.9, "accuracy_int8": 0.9, "tflm_agreement": 1.0, "fits": True, "fit_reasons": [],
+            "ops": ["CONV_2D"], "standard_equivalent_macs": 80_000, "network_ratio": 0.5, "tflite": "",
+            "layers": [{"name": "conv1", "kind": "conv", "op": "CONV_2D", "d_k": 3, "m": 1, "n": 8, "d_f": 8,
+                        "macs": 40_000, "params": 72, "bias": 8}]}
+
+
+def make_results(tmp_path, name="fake_model"):
+    folder = tmp_path / "out" / "models" / name
+    folder.mkdir(parents=True)
+    (folder / "result.json").write_text(json.dumps(host_result(name)))
+    tflite = folder / f"{name}.tflite"
+    tflite.write_bytes(b"\0\0\0\0TFL3")
+    return tflite
+
+
+def tinyml(*args):
+    return subprocess.run([sys.executable, "-m", "pipeline", *map(str, args)], capture_output=True,
+                          text=True, timeout=120)
+
+
+def test_measure_reads_the_real_protocol_into_the_report(tmp_path, fake_binary):
+    tflite = make_results(tmp_path)
+    server = RelayServer(fake_binary, "--model", "fake_model", "--layers", "3", "--runs", "5", "--boot-noise")
+    proc = tinyml("measure", tflite, "--port", server.url, "--no-flash", "--json", "--timeout", "20")
+    assert proc.returncode == 0, proc.stderr
+    measured = json.loads(proc.stdout)["models"][0]["measured"]
+    assert measured["unit"] == "cycles" and measured["runs"] == 5
+    assert measured["cycles_min"] <= measured["cycles"] <= measured["cycles_max"]
+    assert [layer["op"] for layer in measured["layers"]] == ["CONV_2D", "DEPTHWISE_CONV_2D", "AVERAGE_POOL_2D"]
+    stored = json.loads((tflite.parent / "measured.json").read_text())
+    assert stored == measured
+    report = json.loads((tmp_path / "out" / "report.json").read_text())
+    assert report["models"][0]["measured"]["cycles"] == measured["cycles"]
+    row = report["comparison"]["models"][0]
+    assert row["source"] == "board" and row["ticks_per_mac"] == pytest.approx(measured["cycles"] / 40_000)
+    assert "## Measured on the board" in (tmp_path / "out" / "report.md").read_text()
+
+    # resumable: a second session keeps the finished model without touching the port
+    again = tinyml("measure", tflite, "--port", "socket://127.0.0.1:9", "--no-flash", "--timeout", "1")
+    assert again.returncode == 0 and "kept the earlier measurement" in again.stderr
+
+
+def test_nothing_speaking_is_one_line_and_non_zero(tmp_path, fake_binary):
+    tflite = make_results(tmp_path)
+    server = RelayServer(fake_binary, silent=True)
+    proc = tinyml("measure", tflite, "--port", server.url, "--no-flash", "--timeout", "1")
+    assert proc.returncode != 0
+    assert len(proc.stderr.strip().splitlines()) == 1 and "tinyml measure: error:" in proc.stderr
+    assert not (tflite.parent / "measured.json").exists()
+
+
+def test_wrong_model_on_the_device(tmp_path, fake_binary):
+    tflite = make_results(tmp_path)
+    server = RelayServer(fake_binary, "--model", "other_model")
+    proc = tinyml("measure", tflite, "--port", server.url, "--no-flash", "--timeout", "20")
+    assert proc.returncode != 0 and "runs model 'other_model'" in proc.stderr
+
+
+def test_measure_flashes_each_model_then_reads(tmp_path, fake_binary):
+    tflite = make_results(tmp_path)
+    server = RelayServer(fake_binary, "--model", "fake_model")
+    flashed = []
+
+    def flash(path, port):
+        flashed.append(path)
+        return server.url
+
+    (result,) = measure_models([tflite], BOARD, MeasureOptions(port=None, timeout_s=20), flash=flash)
+    assert flashed == [tflite] and result.record["runs"] >= 1 and result.error is None
