@@ -60,9 +60,9 @@ def measure_one(tflite: Path, board: Board, options: MeasureOptions,
 
 def flash_with_platformio(board: Board) -> Callable[[Path, str | None], str]:
     def flash(tflite: Path, port: str | None) -> str:
-        from pipeline.commands.firmware import generate_into_project
+        from pipeline.commands.firmware import generate
 
-        generate_into_project(tflite, board)
+        generate(tflite, board)
         upload(board.pio_env, port)
         # the board resets after the upload and its USB port re-enumerates
         return wait_for_port(board) if port is None else wait_for_path(port)

@@ -56,34 +56,39 @@ def pio_commands(project_root: Path | None, pio_env: str, out_dir: Path) -> list
     return [("build", base), ("upload", f"{base} -t upload"), ("renode build", renode)]
 
 
-def run(args: argparse.Namespace) -> int:
+def generate(tflite: Path, board, out: Path | None = None, name: str | None = None,
+             arena_bytes: int | None = None):
+    """Analyse `tflite` and (re)write its generated sources; returns (sources, project root).
+    Also used by `tinyml flash` / `tinyml measure` before they build."""
     # Imported here so that `tinyml --help` does not pay for the flatbuffer schema and TFLM.
     from pipeline.codegen import generate_firmware_sources
     from pipeline.tflite_model import analyze_tflite
 
-    board = load_board(args.board)
-    if args.tflite.suffix.lower() != ".tflite":
-        raise PipelineError(f"{args.tflite} is not a .tflite file: pass the int8 model the "
+    if tflite.suffix.lower() != ".tflite":
+        raise PipelineError(f"{tflite} is not a .tflite file: pass the int8 model the "
                             "converter wrote")
-    analysis = analyze_tflite(args.tflite)
-    model_bytes = args.tflite.read_bytes()
-    if args.arena_bytes is not None:
-        arena_bytes = args.arena_bytes
-    else:
+    analysis = analyze_tflite(tflite)
+    model_bytes = tflite.read_bytes()
+    if arena_bytes is None:
         from pipeline.arena import predict_arena_bytes
         arena_bytes = predict_arena_bytes(model_bytes)
 
     project_root = find_project_root()
-    if args.out is not None:
-        out_dir = args.out
+    if out is not None:
+        out_dir = out
     elif project_root is not None:
         out_dir = project_root / DEFAULT_OUT
     else:
         raise PipelineError("no platformio.ini with a firmware/ folder here or above: run inside "
                             "the project checkout or pass --out DIR")
+    sources = generate_firmware_sources(analysis, model_bytes, arena_bytes, board, out_dir,
+                                        model_name=name, source_name=tflite.name)
+    return sources, project_root
 
-    result = generate_firmware_sources(analysis, model_bytes, arena_bytes, board, out_dir,
-                                       model_name=args.name, source_name=args.tflite.name)
+
+def run(args: argparse.Namespace) -> int:
+    board = load_board(args.board)
+    result, project_root = generate(args.tflite, board, args.out, args.name, args.arena_bytes)
     arena = result.arena
     shown = os.path.relpath(result.out_dir) if not os.path.relpath(result.out_dir).startswith("..") \
         else str(result.out_dir)

@@ -1,0 +1,95 @@
+// Benchmark firmware for the Arduino Nano 33 BLE Sense (PlatformIO env nano33ble) and its Renode
+// variant (env nano33ble_renode): the generated model (model_data.h/.cc, model_ops.h from
+// `tinyml firmware`) on the TFLM runner, protocol records (docs/protocol.md) on a serial port.
+//
+// Compile switches (set by platformio.ini):
+//   TINYML_SERIAL_HW_UART=1   records go to Serial1 (UARTE0) instead of USB `Serial`: Renode's
+//                             nRF52840 has no USB device model.
+//   TINYML_CLOCK_FROM_MICROS=1  ticks are Renode instructions derived from virtual time (no DWT).
+//   TINYML_RUNS / TINYML_WARMUP  timed and discarded invokes (default 10 / 2).
+#include <Arduino.h>
+
+#include "benchmark.h"
+#include "board_clock.h"
+#include "model_data.h"
+#include "model_ops.h"
+#include "serial_sink.h"
+#include "tflm_runner.h"
+
+#ifndef TINYML_FIRMWARE_VERSION
+#define TINYML_FIRMWARE_VERSION "0.1.0"
+#endif
+#ifndef TINYML_RUNS
+#define TINYML_RUNS 10
+#endif
+#ifndef TINYML_WARMUP
+#define TINYML_WARMUP 2
+#endif
+
+#if TINYML_SERIAL_HW_UART
+#define TINYML_SERIAL Serial1
+#else
+#define TINYML_SERIAL Serial
+#endif
+
+namespace {
+
+// How long setup() waits for the host to open the USB port (DTR) before it runs anyway. Records
+// sent while no host listens are lost: open the port within this time after a reset (the reader
+// skips the boot noise before START).
+constexpr uint32_t kHostWaitMs = 10000;
+constexpr uint32_t kBaud = 115200;  // ignored by USB CDC, used by the UART
+
+alignas(16) uint8_t g_arena[TINYML_ARENA_BYTES];
+
+constexpr int kInputShape[] = TINYML_INPUT_SHAPE;
+static_assert(sizeof kInputShape / sizeof kInputShape[0] == TINYML_INPUT_DIMS,
+              "TINYML_INPUT_SHAPE and TINYML_INPUT_DIMS disagree");
+static_assert(TINYML_INPUT_DIMS <= tinyml::InputExpectation::kMaxRank, "input rank too large");
+
+tinyml::InputExpectation expected_input() {
+  tinyml::InputExpectation input{};
+  input.type = TINYML_INPUT_TYPE_INT8 ? kTfLiteInt8 : kTfLiteFloat32;
+  input.rank = TINYML_INPUT_DIMS;
+  for (int i = 0; i < TINYML_INPUT_DIMS; ++i) input.dims[i] = kInputShape[i];
+  return input;
+}
+
+#if TINYML_CLOCK_FROM_MICROS
+tinyml::RenodeInstructionClock g_clock;
+#else
+tinyml::DwtCycleClock g_clock;
+#endif
+
+void wait_for_host() {
+#if !TINYML_SERIAL_HW_UART
+  const uint32_t start = millis();
+  while (!TINYML_SERIAL && millis() - start < kHostWaitMs) delay(10);
+  delay(100);  // let the host finish opening the port before the START record
+#endif
+}
+
+}  // namespace
+
+void setup() {
+  TINYML_SERIAL.begin(kBaud);
+  wait_for_host();
+  g_clock.start();
+
+  static tinyml::SerialSink sink(TINYML_SERIAL);
+  static TinymlOpResolver resolver;
+  const bool ops_registered = tinyml_register_ops(resolver) == kTfLiteOk;
+  static tinyml::TflmRunner runner(TINYML_MODEL_NAME, g_model_data, resolver, ops_registered,
+                                   g_arena, sizeof g_arena, g_clock, expected_input());
+  tinyml::BenchmarkConfig config;
+  config.firmware_version = TINYML_FIRMWARE_VERSION;
+  config.runs = TINYML_RUNS;
+  config.warmup = TINYML_WARMUP;
+  tinyml::run_benchmark(runner, g_clock, sink, config);
+  sink.flush();
+}
+
+void loop() {
+  // One run per reset: the DONE record has been sent; idle until the next reset or upload.
+  delay(1000);
+}

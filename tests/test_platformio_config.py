@@ -1,0 +1,234 @@
+"""platformio.ini: envs, pins and filters point at what exists; the Renode variant and its tests agree
+with the firmware. The real `pio run` needs PlatformIO's registry and GitHub (platform, toolchain,
+TFLM library): it runs only with TINYML_PIO_ONLINE=1."""
+from __future__ import annotations
+
+import configparser
+import json
+import os
+import re
+import shutil
+import subprocess
+from pathlib import Path
+
+import pytest
+
+from pipeline import codegen, tflm_ops
+from pipeline.board import load_board
+
+REPO = Path(__file__).resolve().parents[1]
+INI = REPO / "platformio.ini"
+BOARD_ENV = "env:nano33ble"
+RENODE_ENV = "env:nano33ble_renode"
+TFLM_GIT = "https://github.com/tensorflow/tflite-micro-arduino-examples.git"
+
+
+@pytest.fixture(scope="module")
+def ini() -> configparser.ConfigParser:
+    parser = configparser.ConfigParser(interpolation=None, inline_comment_prefixes=(";",))
+    parser.read(INI)
+    return parser
+
+
+def values(ini, section: str, key: str) -> list[str]:
+    return ini[section][key].split()
+
+
+def test_envs_board_and_pinned_platform(ini):
+    assert ini["platformio"]["default_envs"] == "nano33ble"
+    assert load_board().pio_env == "nano33ble"
+    env = ini[BOARD_ENV]
+    assert env["board"] == "nano33ble" and env["framework"] == "arduino"
+    # An exact release, not a range: builds must not move to a platform nobody has booted.
+    assert re.fullmatch(r"(platformio/)?nordicnrf52@\d+\.\d+\.\d+", env["platform"]), env["platform"]
+
+
+def test_tflm_library_pinned_to_the_commit_the_op_table_describes(ini):
+    deps = values(ini, BOARD_ENV, "lib_deps")
+    assert deps == [f"{TFLM_GIT}#{tflm_ops.PINNED_TFLM_COMMIT}"]
+
+
+def test_source_folders_and_filters_exist(ini):
+    src_dir = REPO / ini["platformio"]["src_dir"]
+    assert src_dir == REPO / "firmware" and src_dir.is_dir()
+    assert (REPO / ini["platformio"]["include_dir"]).is_dir()
+    for item in values(ini, BOARD_ENV, "build_src_filter"):
+        match = re.fullmatch(r"\+<(.+)/>", item)
+        assert match, f"filter {item} should select a folder"
+        folder = src_dir / match.group(1)
+        assert any(folder.glob("*.c*")), f"{folder} holds no sources"
+    selected = {re.fullmatch(r"\+<(.+)/>", i).group(1) for i in values(ini, BOARD_ENV, "build_src_filter")}
+    assert {"core", "tflm", "ports/nano33ble"} <= selected
+    assert not any(s.startswith("ports/qemu") or s == "host" for s in selected)  # no foreign mains
+    for flag in values(ini, BOARD_ENV, "build_src_flags"):
+        if flag.startswith("-I"):
+            assert (REPO / flag[2:]).is_dir(), flag
+    for script in values(ini, BOARD_ENV, "extra_scripts"):
+        assert (REPO / script.split(":", 1)[-1]).is_file(), script
+
+
+def test_pre_script_knows_the_generated_files_and_kernel_folders():
+    script = (REPO / "firmware/ports/nano33ble/pio_extra.py").read_text()
+    for name in codegen.GENERATED_FILES:
+        assert f'"{name}"' in script
+    assert "AddBuildMiddleware" in script and '"-O2"' in script
+    tflm = os.environ.get("TFLM_ARDUINO_DIR")
+    if tflm:  # the -O2 folders must exist in the pinned library (else the middleware is a no-op)
+        src = Path(tflm) / "src"
+        assert any((src / "tensorflow/lite/micro/kernels/cmsis_nn").glob("*.cpp"))
+        assert any((src / "third_party/cmsis_nn/Source").rglob("*.c"))
+
+
+def test_renode_env_selects_the_uart_and_instruction_clock(ini):
+    env = ini[RENODE_ENV]
+    assert env["extends"] == BOARD_ENV
+    flags = values(ini, RENODE_ENV, "build_src_flags")
+    assert flags[0] == "${env:nano33ble.build_src_flags}"
+    assert {"-DTINYML_SERIAL_HW_UART=1", "-DTINYML_CLOCK_FROM_MICROS=1"} <= set(flags)
+    main = (REPO / "firmware/ports/nano33ble/main.cpp").read_text()
+    assert "#if TINYML_SERIAL_HW_UART" in main and "Serial1" in main
+    assert "#if TINYML_CLOCK_FROM_MICROS" in main
+
+
+def test_renode_script_and_suite_match_the_firmware():
+    resc = (REPO / "tests/renode/nano33ble_benchmark.resc").read_text()
+    robot = (REPO / "tests/renode/benchmark.robot").read_text()
+    clock = (REPO / "firmware/ports/nano33ble/board_clock.h").read_text()
+    assert "@platforms/boards/arduino_nano_33_ble.repl" in resc
+    assert ".pio/build/nano33ble_renode/firmware.elf" in resc + robot
+    mips_resc = int(re.search(r"PerformanceInMips (\d+)", resc).group(1))
+    mips_fw = int(re.search(r"kMips = (\d+)", clock).group(1))
+    assert mips_resc == mips_fw
+    assert f"clock_hz={mips_fw * 1_000_000}" in robot
+    runs = re.search(r"-DTINYML_RUNS=(\d+)", INI.read_text()).group(1)
+    assert f"runs={runs}" in robot
+    assert "sysbus.uart0" in robot and "ERROR" in robot
+
+
+def test_platformio_parses_the_project(ini):
+    pio = shutil.which("pio")
+    if pio is None:
+        pytest.skip("PlatformIO (pio) not on PATH: pip install platformio")
+    proc = subprocess.run([pio, "project", "config", "--json-output"], cwd=REPO,
+                          capture_output=True, text=True, timeout=120)
+    assert proc.returncode == 0, proc.stderr
+    config = {section: dict(options) for section, options in json.loads(proc.stdout)}
+    renode = config[RENODE_ENV]
+    board = config[BOARD_ENV]
+    assert renode["platform"] == board["platform"] and renode["lib_deps"] == board["lib_deps"]
+    assert renode["build_src_flags"][:len(board["build_src_flags"])] == board["build_src_flags"]
+
+
+@pytest.mark.parametrize("env", ["nano33ble", "nano33ble_renode"])
+def test_pio_build(env, tmp_path):
+    if os.environ.get("TINYML_PIO_ONLINE") != "1":
+        pytest.skip("PlatformIO's registry and GitHub are unreachable here: set TINYML_PIO_ONLINE=1 "
+                    "to build (downloads the platform, toolchain and TFLM library; ~10 min)")
+    pio = shutil.which("pio")
+    if pio is None:
+        pytest.fail("TINYML_PIO_ONLINE=1 but pio is not on PATH")
+    # The build does not parse the model: fixed bytes with a real op list link like a real model.
+    data = bytes(range(256)) * 16
+    from test_codegen import stand_in
+    generated = codegen.generate_firmware_sources(stand_in(data), data, 60_000, load_board(),
+                                                  tmp_path / "generated")
+    proc = subprocess.run([pio, "run", "-v", "-e", env], cwd=REPO, capture_output=True, text=True,
+                          timeout=3600, env={**os.environ, "TINYML_GENERATED_DIR": str(generated.out_dir)})
+    assert proc.returncode == 0, proc.stdout[-6000:]
+    assert (REPO / ".pio/build" / env / "firmware.elf").is_file()
+    # -O2 reached the CMSIS-NN kernels, the project's own sources kept -Os.
+    kernel = next(l for l in proc.stdout.splitlines() if "kernels/cmsis_nn/conv.cpp" in l and " -c " in l)
+    assert kernel.rfind("-O2") > kernel.rfind("-Os")
+    port = next(l for l in proc.stdout.splitlines() if "ports/nano33ble/main.cpp" in l and " -c " in l)
+    assert "-Os" in port and "-O2" not in port
+
+
+# --- the pre-script, run against a stand-in SCons environment ------------------------------------
+
+class FakeNode:
+    def __init__(self, path: str):
+        self.path = path
+
+    def srcnode(self):
+        return self
+
+    def get_abspath(self):
+        return self.path
+
+
+class FakeEnv(dict):
+    def __init__(self, project: Path, targets_dump: bool = False):
+        super().__init__(CCFLAGS=["-mcpu=cortex-m4", "-Os", "-g"], CFLAGS=["-std=gnu11"],
+                         CXXFLAGS=["-std=gnu++14", "-Os"])
+        self.project, self.dump = project, targets_dump
+        self.middlewares, self.appended, self.built, self.objects = [], [], [], []
+        self.exited = None
+
+    def subst(self, text):
+        return text.replace("$PROJECT_DIR", str(self.project))
+
+    def IsIntegrationDump(self):
+        return self.dump
+
+    def AddBuildMiddleware(self, callback, pattern=None):
+        self.middlewares.append(callback)
+
+    def Append(self, **kw):
+        self.appended.append(kw)
+
+    def BuildSources(self, variant, src):
+        self.built.append(src)
+
+    def Object(self, node, **overrides):
+        self.objects.append((node.path, overrides))
+        return ("object", node.path)
+
+    def Exit(self, code):
+        self.exited = code
+        raise SystemExit(code)
+
+
+def run_pre_script(env: FakeEnv, monkeypatch, targets=()):
+    import sys
+    import types
+    script_module = types.ModuleType("SCons.Script")
+    script_module.COMMAND_LINE_TARGETS = list(targets)
+    monkeypatch.setitem(sys.modules, "SCons", types.ModuleType("SCons"))
+    monkeypatch.setitem(sys.modules, "SCons.Script", script_module)
+    source = (REPO / "firmware/ports/nano33ble/pio_extra.py").read_text()
+    exec(compile(source, "pio_extra.py", "exec"), {"Import": lambda name: None, "env": env})
+
+
+def test_pre_script_builds_the_generated_folder_and_swaps_kernel_flags(tmp_path, monkeypatch):
+    from test_codegen import fake_model, stand_in
+    data = fake_model(256)
+    generated = codegen.generate_firmware_sources(stand_in(data), data, 10_000, load_board(),
+                                                  tmp_path / "gen").out_dir
+    monkeypatch.setenv("TINYML_GENERATED_DIR", str(generated))
+    env = FakeEnv(tmp_path)
+    run_pre_script(env, monkeypatch)
+    assert env.built == [str(generated)] and {"CPPPATH": [str(generated)]} in env.appended
+    (middleware,) = env.middlewares
+    lib = "/p/.pio/libdeps/nano33ble/Arduino_TensorFlowLite/src"
+    kernel = FakeNode(f"{lib}/tensorflow/lite/micro/kernels/cmsis_nn/conv.cpp")
+    cmsis = FakeNode(f"{lib}/third_party/cmsis_nn/Source/ConvolutionFunctions/arm_convolve_s8.c")
+    other = FakeNode(f"{lib}/tensorflow/lite/micro/micro_interpreter.cpp")
+    port = FakeNode(str(REPO / "firmware/ports/nano33ble/main.cpp"))
+    assert middleware(env, other) is other and middleware(env, port) is port
+    for node in (kernel, cmsis):
+        assert middleware(env, node) == ("object", node.path)
+    for _, flags in env.objects:
+        assert flags["CCFLAGS"] == ["-mcpu=cortex-m4", "-g", "-O2"]
+        assert flags["CXXFLAGS"] == ["-std=gnu++14"] and flags["CFLAGS"] == ["-std=gnu11"]
+    assert env["CCFLAGS"] == ["-mcpu=cortex-m4", "-Os", "-g"]  # the global env keeps -Os
+
+
+def test_pre_script_stops_with_a_clear_error_without_generated_sources(tmp_path, monkeypatch, capsys):
+    monkeypatch.delenv("TINYML_GENERATED_DIR", raising=False)
+    env = FakeEnv(tmp_path)  # a project without firmware/generated
+    with pytest.raises(SystemExit):
+        run_pre_script(env, monkeypatch)
+    assert env.exited == 1 and "tinyml firmware MODEL.tflite" in capsys.readouterr().err
+    cleaning = FakeEnv(tmp_path)
+    run_pre_script(cleaning, monkeypatch, targets=["clean"])  # `pio run -t clean` needs no model
+    assert cleaning.built == [] and len(cleaning.middlewares) == 1
