@@ -62,10 +62,13 @@ def flash_with_platformio(board: Board) -> Callable[[Path, str | None], str]:
     def flash(tflite: Path, port: str | None) -> str:
         from pipeline.commands.firmware import generate
 
+        auto = port is None
+        if auto:  # fail before a long build when no board is attached
+            port = find_board_port(board)
         generate(tflite, board)
         upload(board.pio_env, port)
         # the board resets after the upload and its USB port re-enumerates
-        return wait_for_port(board) if port is None else wait_for_path(port)
+        return wait_for_port(board) if auto else wait_for_path(port)
     return flash
 
 

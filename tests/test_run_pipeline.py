@@ -124,3 +124,38 @@ def test_analyze_rejects_corrupt_and_float_models(tmp_path, run_dir):
     float_path.write_bytes(tf.lite.TFLiteConverter.from_keras_model(model).convert())
     proc = tinyml("analyze", float_path)
     assert proc.returncode != 0 and "not an int8 model" in proc.stderr
+
+
+def test_analyze_refuses_ops_tflm_cannot_run(tmp_path):
+    import numpy as np
+    import tensorflow as tf
+
+    inputs = tf.keras.Input((4, 4, 1), batch_size=1)
+    x = tf.keras.layers.Conv2D(2, 3, padding="same")(inputs)
+    x = tf.keras.layers.Lambda(lambda t: tf.tile(t, [1, 2, 1, 1]))(x)  # TILE: not in TFLM's resolver
+    model = tf.keras.Model(inputs, x)
+    converter = tf.lite.TFLiteConverter.from_keras_model(model)
+    converter.optimizations = [tf.lite.Optimize.DEFAULT]
+    rng = np.random.default_rng(0)
+    converter.representative_dataset = lambda: ([rng.random((1, 4, 4, 1), np.float32)] for _ in range(4))
+    converter.target_spec.supported_ops = [tf.lite.OpsSet.TFLITE_BUILTINS_INT8]
+    converter.inference_input_type = converter.inference_output_type = tf.int8
+    path = tmp_path / "tile.tflite"
+    path.write_bytes(converter.convert())
+    proc = tinyml("analyze", path)
+    assert proc.returncode != 0 and "cannot run op(s) TILE" in proc.stderr
+    assert len(proc.stderr.strip().splitlines()) == 1
+
+
+def test_run_with_absent_device_fails_fast_and_keeps_the_host_report(run_dir):
+    proc = tinyml("run", "--zoo", run_dir / "zoo.toml", "--out", run_dir / "out", "--device", "auto")
+    assert proc.returncode != 0
+    assert "no Arduino Nano 33 BLE Sense found" in proc.stderr
+    assert json.loads((run_dir / "out" / "report.json").read_text())["models"]
+
+
+def test_flash_without_board_fails_before_building(run_dir):
+    tflite = run_dir / "out" / "models" / "tiny_sep" / "tiny_sep.tflite"
+    proc = tinyml("flash", tflite)
+    assert proc.returncode != 0 and "no Arduino Nano 33 BLE Sense found" in proc.stderr
+    assert len(proc.stderr.strip().splitlines()) == 1

@@ -23,6 +23,9 @@ def analyze(path: Path, with_arena: bool = True) -> dict:
         types = ", ".join(f"{t.name}: {t.dtype}" for t in analysis.inputs + analysis.outputs)
         raise PipelineError(f"{path} is not an int8 model ({types}): convert it with full-integer "
                             "quantization (int8 input and output)")
+    from pipeline.codegen import check_ops_supported
+
+    check_ops_supported(analysis.ops)  # before TFLM's host interpreter would fail on it
     result = {
         "name": analysis.name, "file": str(path), "sha256": analysis.sha256,
         "flash_bytes": analysis.model_bytes, "weights_bytes": analysis.weights_bytes,

@@ -15,14 +15,12 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
 
 
 def run(args: argparse.Namespace) -> int:
-    from pipeline.device import find_board_port
     from pipeline.measure import flash_with_platformio
 
     if not args.tflite.is_file():
         raise PipelineError(f"{args.tflite} not found: pass an int8 .tflite file")
     board = load_board(args.board)
-    port = args.port or find_board_port(board)  # fail before a 9-minute build when no board is there
-    port = flash_with_platformio(board)(args.tflite, port)
+    port = flash_with_platformio(board)(args.tflite, args.port)
     print(f"flashed {args.tflite.name}; the board reports on {port}: "
           f"tinyml measure {args.tflite} --no-flash --port {port}")
     return 0

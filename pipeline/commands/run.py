@@ -19,6 +19,10 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--epochs", type=int, help="override every model's epochs (0: no training)")
     parser.add_argument("--board", default=DEFAULT_BOARD, help="target board (default: nano33ble)")
     parser.add_argument("--force", action="store_true", help="redo models whose results are cached")
+    parser.add_argument("--device", metavar="auto|PORT",
+                        help="then flash and measure every model that fits on the board: 'auto' finds "
+                             "it by USB VID:PID, or give its port (resumable: measured models are kept)")
+    parser.add_argument("--timeout", type=float, default=60.0, help="seconds to wait for each device run")
 
 
 def run(args: argparse.Namespace) -> int:
@@ -43,12 +47,22 @@ def run(args: argparse.Namespace) -> int:
             bar.set_postfix_str(name)
             bar.update()
         results = run_zoo(specs, options, board, progress)
+    measure_failed = []
+    if args.device:
+        from pipeline.measure import MeasureOptions, measure_models
+
+        fitting = [Path(m["tflite"]) for m in results if m["status"] == "ok" and m["fits"]]
+        options = MeasureOptions(port=None if args.device == "auto" else args.device,
+                                 timeout_s=args.timeout, force=args.force)
+        measure_failed = [m for m in measure_models(fitting, board, options) if m.error]
+        for m in measure_failed:
+            print(f"{m.name}: measuring failed: {m.error}", file=sys.stderr)
     written = write_report(args.out, board)
     for m in results:
         state = "ok" if m["status"] == "ok" else f"FAILED: {m.get('error')}"
         print(f"{m['name']}: {state}")
     print(f"report: {written[0]} (+ {', '.join(p.name for p in written[1:])})")
-    failed = [m["name"] for m in results if m["status"] != "ok"]
+    failed = [m["name"] for m in results if m["status"] != "ok"] + [m.name for m in measure_failed]
     if failed:
         print(f"tinyml run: error: {len(failed)} model(s) failed: {', '.join(failed)}; see {written[0]}",
               file=sys.stderr)
