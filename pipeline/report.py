@@ -173,16 +173,16 @@ def plot(models: list[dict], out: Path) -> list[Path]:
     for standard, separable in pairs(models):
         fig, ax = plt.subplots(figsize=(9, 4))
         std_rows = [r for r in standard["layers"] if r["kind"] != "fully_connected"]
-        sep_blocks = [r for r in separable["layers"] if r["kind"] in ("conv", "pointwise")]
-        sep_dw = {i: r for i, r in enumerate(separable["layers"])}
-        # one bar group per standard conv; the separable side is its depthwise + pointwise pair
-        sep_macs, dw_macs = [], []
-        for row in sep_blocks:
-            index = separable["layers"].index(row)
-            prev = sep_dw.get(index - 1)
-            depthwise = prev["macs"] if prev is not None and prev["kind"] == "depthwise" else 0
-            sep_macs.append(row["macs"])
-            dw_macs.append(depthwise)
+        # one bar group per standard conv; the separable side stacks its depthwise on its pointwise
+        # (the first conv is standard in both)
+        sep_macs, dw_macs, depthwise = [], [], 0
+        for row in separable["layers"]:
+            if row["kind"] == "depthwise":
+                depthwise = row["macs"]
+            elif row["kind"] in ("conv", "pointwise"):
+                sep_macs.append(row["macs"])
+                dw_macs.append(depthwise)
+                depthwise = 0
         x = range(len(std_rows))
         ax.bar([i - 0.2 for i in x], [r["macs"] for r in std_rows], 0.4, label=f"standard ({standard['name']})")
         ax.bar([i + 0.2 for i in x], sep_macs, 0.4, label="separable: pointwise")
@@ -190,7 +190,9 @@ def plot(models: list[dict], out: Path) -> list[Path]:
         ax.set(yscale="log", xlabel="layer (first conv, then blocks)", ylabel="MACs",
                title=f"Per layer: {standard['name']} vs {separable['name']}")
         ax.set_xticks(list(x), ["conv1"] + [f"b{i}" for i in range(1, len(std_rows))])
-        ax.legend(fontsize=8)
+        smallest = min(v for v in [r["macs"] for r in std_rows] + sep_macs if v)
+        ax.set_ylim(bottom=smallest / 2)  # log axis: keep the smallest bar visible
+        ax.legend(fontsize=8, loc="upper left", bbox_to_anchor=(1.0, 1.0))
         path = out / f"layers_{separable['name']}.png"
         _save_figure(fig, path)
         plt.close(fig)
