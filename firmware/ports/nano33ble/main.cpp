@@ -7,14 +7,17 @@
 //                             nRF52840 has no USB device model.
 //   TINYML_CLOCK_FROM_MICROS=1  ticks are Renode instructions derived from virtual time (no DWT).
 //   TINYML_RUNS / TINYML_WARMUP  timed and discarded invokes (default 10 / 2).
+// TFLM first: the mbed core's Arduino.h defines an abs(x) macro that breaks TFLM's std::abs calls
+// (quantization_util.h) when Arduino.h comes first.
+#include "model_ops.h"
+#include "tflm_runner.h"
+
 #include <Arduino.h>
 
 #include "benchmark.h"
 #include "board_clock.h"
 #include "model_data.h"
-#include "model_ops.h"
 #include "serial_sink.h"
-#include "tflm_runner.h"
 
 #ifndef TINYML_FIRMWARE_VERSION
 #define TINYML_FIRMWARE_VERSION "0.1.0"
