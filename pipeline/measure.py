@@ -11,7 +11,7 @@ from typing import Callable
 from pipeline.board import Board
 from pipeline.device import find_board_port, measured_record, upload, wait_for_path, wait_for_port
 from pipeline.errors import PipelineError
-from pipeline.results import MEASURED_RESULT, read_json, write_json
+from pipeline.results import MEASURED_RESULT, read_json, results_folder, write_json
 
 DEFAULT_TIMEOUT_S = 60.0
 
@@ -30,12 +30,6 @@ class Measurement:
     record: dict | None
     error: str | None
     skipped: bool = False   # a result from an earlier session was kept
-
-
-def results_folder(tflite: Path) -> Path | None:
-    """`tinyml run` keeps each model in out/models/<name>/<name>.tflite: measured.json goes there."""
-    folder = tflite.resolve().parent
-    return folder if (folder / "result.json").is_file() or folder.parent.name == "models" else None
 
 
 def measure_one(tflite: Path, board: Board, options: MeasureOptions,

@@ -42,6 +42,13 @@ def read_json(path: Path):
         return None
 
 
+def results_folder(tflite: Path) -> Path | None:
+    """`tinyml run` keeps each model in OUT/models/<name>/ beside its host result: emulated and
+    measured records of that .tflite go there, so the report of OUT picks them up."""
+    folder = Path(tflite).resolve().parent
+    return folder if (folder / HOST_RESULT).is_file() else None
+
+
 def load_results(out: Path) -> list[dict]:
     """Every model's host result with its emulated/measured records merged in, sorted by name."""
     models = []

@@ -22,8 +22,9 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
 
 
 def run(args: argparse.Namespace) -> int:
-    from pipeline.measure import MeasureOptions, measure_models, results_folder
+    from pipeline.measure import MeasureOptions, measure_models
     from pipeline.report import write_report
+    from pipeline.results import results_folder
 
     board = load_board(args.board)
     missing = [str(p) for p in args.tflite if not p.is_file()]

@@ -1,0 +1,63 @@
+// TFLM implementation of tinyml::ModelRunner: one MicroInterpreter over a caller-owned arena, a
+// deterministic input and per-layer ticks from LayerProfiler. Board- and model-independent: the
+// port's main() passes the generated model bytes, op resolver, arena and expected input.
+#pragma once
+#include <stddef.h>
+#include <stdint.h>
+
+#include "layer_profiler.h"
+#include "model_runner.h"
+#include "tensorflow/lite/c/common.h"
+#include "tensorflow/lite/micro/micro_interpreter.h"
+#include "tensorflow/lite/micro/micro_op_resolver.h"
+
+namespace tinyml {
+
+// What the generated metadata promises about input 0; setup() refuses a model that differs.
+struct InputExpectation {
+  static constexpr int kMaxRank = 5;
+  TfLiteType type;
+  int rank;
+  int dims[kMaxRank];
+};
+
+class TflmRunner : public ModelRunner {
+ public:
+  // `ops_registered` is false when the generated tinyml_register_ops() failed (resolver too small).
+  TflmRunner(const char* model_name, const unsigned char* model_data,
+             const tflite::MicroOpResolver& op_resolver, bool ops_registered, uint8_t* arena,
+             size_t arena_size, Clock& clock, const InputExpectation& input);
+
+  const char* model_name() const override { return model_name_; }
+  RunnerStatus setup() override;
+  size_t arena_size_bytes() const override { return arena_size_; }
+  size_t arena_used_bytes() const override;
+  void write_input() override;
+  RunnerStatus invoke() override;
+  size_t layer_count() const override { return profiler_.count(); }
+  LayerTiming layer(size_t index) const override { return profiler_.layer(index); }
+  const char* last_error() const override { return error_; }
+
+  // Output tensor 0 of the last invoke (tests compare it with the host interpreter).
+  const TfLiteTensor* output() const;
+
+ private:
+  RunnerStatus fail(RunnerStatus status, const char* text, uint32_t number = 0,
+                    const char* tail = nullptr);
+  bool input_matches(const TfLiteTensor& tensor) const;
+
+  const char* model_name_;
+  const unsigned char* model_data_;
+  const tflite::MicroOpResolver& op_resolver_;
+  bool ops_registered_;
+  uint8_t* arena_;
+  size_t arena_size_;
+  InputExpectation expected_input_;
+  LayerProfiler profiler_;
+  tflite::MicroInterpreter* interpreter_ = nullptr;
+  // The interpreter is built in setup() (placement new: no heap on the MCU).
+  alignas(tflite::MicroInterpreter) unsigned char interpreter_storage_[sizeof(tflite::MicroInterpreter)];
+  char error_[128] = "";
+};
+
+}  // namespace tinyml

@@ -1,0 +1,96 @@
+"""`tinyml emulate FILE.tflite...`: build each model's firmware for QEMU's Cortex-M4 (mps2-an386),
+run it headless and print instructions per inference, per-layer instructions and the arena.
+
+With --json and one file: one JSON object. With several files: one JSON object per line, in the
+order given; a model that fails prints {"model", "tflite", "error"} and the others go on."""
+from __future__ import annotations
+
+import argparse
+import json
+import sys
+
+from pipeline import emulate as emu
+from pipeline.errors import PipelineError
+
+
+def add_arguments(parser: argparse.ArgumentParser) -> None:
+    parser.add_argument("tflite", nargs="+", metavar="FILE.tflite", help="int8 .tflite model(s)")
+    parser.add_argument("--tflm-dir", default=None,
+                        help=f"root of the TFLM Arduino library checkout (default: ${emu.TFLM_ENV})")
+    parser.add_argument("--json", action="store_true", help="print JSON instead of a table")
+    parser.add_argument("--timeout", type=float, default=emu.DEFAULT_TIMEOUT_S, metavar="S",
+                        help="wall-time limit of one emulator run in seconds "
+                             f"(default {emu.DEFAULT_TIMEOUT_S:g})")
+    parser.add_argument("--kernel-opt", default=emu.DEFAULT_KERNEL_OPT,
+                        choices=emu.KERNEL_OPT_LEVELS,
+                        help="optimisation of TFLM kernels and CMSIS-NN (default %(default)s)")
+    parser.add_argument("--runs", type=int, default=10, help="timed invokes (default 10)")
+    parser.add_argument("--warmup", type=int, default=2, help="untimed invokes first (default 2)")
+    parser.add_argument("--work-dir", default=None,
+                        help=f"build folder (default {emu.DEFAULT_WORK_DIR})")
+
+
+def run(args: argparse.Namespace) -> int:
+    from pathlib import Path
+
+    from pipeline.board import load_board
+    from pipeline.report import write_report
+    from pipeline.results import EMULATED_RESULT, results_folder, write_json
+
+    # Environment problems are the same for every model: report them once, before any build.
+    emu.require_tools()
+    emu.resolve_tflm_dir(args.tflm_dir)
+    failed = 0
+    outs = set()
+    for path in args.tflite:
+        try:
+            result = emu.emulate(path, args.tflm_dir, work_dir=args.work_dir,
+                                 kernel_opt=args.kernel_opt, timeout_s=args.timeout,
+                                 runs=args.runs, warmup=args.warmup)
+        except PipelineError as exc:
+            failed += 1
+            if args.json:
+                print(json.dumps({"tflite": path, "error": str(exc)}), flush=True)
+            print(f"tinyml emulate: error: {path}: {exc}", file=sys.stderr, flush=True)
+            continue
+        folder = results_folder(Path(path))
+        if folder is not None:  # a model of `tinyml run`: its report gets the emulated column
+            write_json(folder / EMULATED_RESULT, result.to_dict())
+            outs.add(folder.parent.parent)
+        if args.json:
+            print(json.dumps(result.to_dict(), indent=2 if len(args.tflite) == 1 else None),
+                  flush=True)
+        else:
+            print(format_result(result), flush=True)
+    for out in sorted(outs):
+        write_report(out, load_board())
+    return 2 if failed else 0
+
+
+def format_result(result: emu.EmulationResult) -> str:
+    """A human-readable block: summary lines and the per-layer table."""
+    lines = [
+        f"{result.model}: emulated Cortex-M4 (QEMU {emu.QEMU_MACHINE}, TFLM kernels "
+        f"{result.kernel_opt}); instructions, not cycles",
+        f"  instructions/inference  median {result.instructions:,}  min {result.instructions_min:,}"
+        f"  max {result.instructions_max:,}  ({result.runs} runs)",
+    ]
+    if result.macs:
+        lines.append(f"  MACs {result.macs:,}  instructions/MAC {result.instructions / result.macs:.2f}")
+    lines += [
+        f"  arena used {result.arena_used_bytes:,} B  predicted {result.arena_predicted_bytes:,} B"
+        f"  ({result.arena_error_pct:+.2f} %)  reserved {result.arena_size_bytes:,} B",
+        f"  firmware text {result.size.text_bytes:,} B  data {result.size.data_bytes:,} B"
+        f"  bss {result.size.bss_bytes:,} B",
+        f"  {'#':>3} {'op':<20} {'kind':<16} {'MACs':>11} {'instructions':>13} {'instr/MAC':>9}",
+    ]
+    for layer in result.layers:
+        per_mac = layer.instructions_per_mac
+        lines.append(
+            f"  {layer.index:>3} {layer.op:<20} {layer.kind or '':<16} "
+            f"{layer.macs if layer.macs is not None else '':>11} {layer.instructions:>13,} "
+            f"{f'{per_mac:.2f}' if per_mac is not None else '':>9}")
+    lines.append("  by kind: " + "; ".join(
+        f"{kind} {v['instructions_per_mac']} instr/MAC ({v['layers']} layers)"
+        for kind, v in emu.instructions_by_kind(result.layers).items() if v["macs"]))
+    return "\n".join(lines)

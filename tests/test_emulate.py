@@ -1,0 +1,207 @@
+"""`tinyml emulate` and pipeline.emulate: bad-input handling and the JSON interface (run anywhere),
+and a real int8 model built, run in QEMU against the TFLM Arduino library (needs TFLM_ARDUINO_DIR,
+which CI cannot download: skipped there with that reason)."""
+from __future__ import annotations
+
+import json
+import os
+from pathlib import Path
+
+import pytest
+
+from pipeline import emulate as emu
+from pipeline.cli import main
+from pipeline.errors import PipelineError
+
+INTERFACE_KEYS = {"arena_used_bytes", "instructions", "instructions_min", "instructions_max",
+                  "layers", "text_bytes", "arena_predicted_bytes"}
+
+
+# --- environment and input checks ------------------------------------------------------------------
+
+def test_missing_library_path_says_how_to_give_it(monkeypatch):
+    monkeypatch.delenv(emu.TFLM_ENV, raising=False)
+    with pytest.raises(PipelineError, match="--tflm-dir or set TFLM_ARDUINO_DIR"):
+        emu.resolve_tflm_dir(None)
+
+
+def test_wrong_library_path_names_the_expected_file(tmp_path):
+    (tmp_path / "src").mkdir()
+    with pytest.raises(PipelineError) as caught:
+        emu.resolve_tflm_dir(tmp_path)
+    assert str(tmp_path / "src/tensorflow/lite/micro/micro_interpreter.h") in str(caught.value)
+
+
+def _fake_library(root: Path, debug_log: str) -> Path:
+    micro = root / "src/tensorflow/lite/micro"
+    (micro / "kernels/cmsis_nn").mkdir(parents=True)
+    (micro / "micro_interpreter.h").write_text("// fake\n")
+    (micro / "kernels/cmsis_nn/conv.cpp").write_text("// fake\n")
+    (micro / "debug_log.h").write_text(debug_log)
+    return root
+
+
+def test_other_tflm_version_is_refused_naming_the_file(tmp_path):
+    # Upstream TFLM of 2024+ declares DebugLog(const char* format, va_list args).
+    root = _fake_library(tmp_path, 'extern "C" void DebugLog(const char* format, va_list args);\n')
+    with pytest.raises(PipelineError, match="another TFLM version: expected .*debug_log.h"):
+        emu.resolve_tflm_dir(root)
+
+
+def test_the_2023_arduino_library_layout_is_accepted(tmp_path, monkeypatch):
+    root = _fake_library(tmp_path, "void DebugLog(const char* s);\n")
+    monkeypatch.setenv(emu.TFLM_ENV, str(root))
+    assert emu.resolve_tflm_dir(None) == root.resolve()
+
+
+@pytest.mark.parametrize("program,package", [("qemu-system-arm", "qemu-system-arm"),
+                                             ("arm-none-eabi-gcc", "gcc-arm-none-eabi"),
+                                             ("cmake", "cmake")])
+def test_missing_tool_names_the_debian_package(monkeypatch, program, package):
+    real_which = emu.shutil.which
+    monkeypatch.setattr(emu.shutil, "which",
+                        lambda name: None if name == program else real_which(name) or "/bin/true")
+    with pytest.raises(PipelineError, match=f"{program} not found: install the Debian package {package}"):
+        emu.require_tools()
+
+
+def test_cli_reports_a_wrong_library_path_and_exits_2(tmp_path, capsys, monkeypatch):
+    if any(emu.shutil.which(tool) is None for tool in emu.TOOLS):
+        monkeypatch.setattr(emu, "require_tools", lambda: None)  # the library check comes next
+    code = main(["emulate", str(tmp_path / "m.tflite"), "--tflm-dir", str(tmp_path), "--json"])
+    assert code == 2
+    assert "micro_interpreter.h" in capsys.readouterr().err
+
+
+def test_qemu_runs_headless_with_instruction_counting(tmp_path):
+    command = emu.qemu_command(tmp_path / "fw.elf")
+    assert command[:3] == ["qemu-system-arm", "-M", "mps2-an386"]
+    assert "-nographic" in command
+    assert command[command.index("-icount") + 1] == "shift=0"
+    assert command[command.index("-serial") + 1].startswith("tcp:127.0.0.1:")
+
+
+# --- result shape ---------------------------------------------------------------------------------
+
+def _result(layers) -> emu.EmulationResult:
+    return emu.EmulationResult(
+        model="m", tflite_path="m.tflite", kernel_opt="-O2", runs=10, instructions=1000,
+        instructions_min=990, instructions_max=1010, layers=tuple(layers), arena_size_bytes=4096,
+        arena_used_bytes=2000, arena_predicted_bytes=2050, macs=500,
+        size=emu.FirmwareSize(100_000, 200, 300), elf_path="fw.elf", run_result_path="r.json")
+
+
+def test_result_json_has_the_interface_of_issue_4():
+    layers = [emu.EmulatedLayer(0, "CONV_2D", 600, "conv", 40),
+              emu.EmulatedLayer(1, "DEPTHWISE_CONV_2D", 300, "depthwise", 36),
+              emu.EmulatedLayer(2, "CONV_2D", 80, "pointwise", 32),
+              emu.EmulatedLayer(3, "CONV_2D", 20, "conv", 10)]
+    data = json.loads(json.dumps(_result(layers).to_dict()))
+    assert INTERFACE_KEYS <= set(data)
+    assert data["layers"][0] == {"index": 0, "op": "CONV_2D", "instructions": 600, "kind": "conv",
+                                 "macs": 40, "instructions_per_mac": 15.0}
+    assert data["arena_error_pct"] == 2.5
+    assert data["flash_bytes"] == 100_200
+    # the first convolution is reported apart from later standard convolutions
+    assert data["layer_kinds"]["first_conv"]["instructions_per_mac"] == 15.0
+    assert data["layer_kinds"]["conv"] == {"layers": 1, "macs": 10, "instructions": 20,
+                                           "instructions_per_mac": 2.0}
+
+
+# --- the real thing: TFLM in QEMU ------------------------------------------------------------------
+
+def _tflm_dir() -> str:
+    path = os.environ.get(emu.TFLM_ENV)
+    if not path:
+        pytest.skip(f"{emu.TFLM_ENV} not set: the emulator test needs a local checkout of "
+                    "tensorflow/tflite-micro-arduino-examples (see DEVELOPERS.md)")
+    emu.require_tools()
+    return path
+
+
+@pytest.fixture(scope="module")
+def digits_tflite(tmp_path_factory) -> Path:
+    """A small separable int8 model (conv, depthwise, pointwise, average pool, dense, softmax)
+    trained briefly and calibrated on sklearn's digits, resized to 32x32."""
+    _tflm_dir()
+    import keras
+    import tensorflow as tf
+    from sklearn.datasets import load_digits
+
+    digits = load_digits()
+    x = tf.image.resize(digits.images[..., None].astype("float32") / 16.0, (32, 32)).numpy()
+    inp = keras.Input((32, 32, 1), batch_size=1)
+    h = keras.layers.Conv2D(8, 3, strides=2, padding="same", activation="relu6")(inp)
+    h = keras.layers.DepthwiseConv2D(3, padding="same", activation="relu6")(h)
+    h = keras.layers.Conv2D(16, 1, activation="relu6")(h)
+    h = keras.layers.DepthwiseConv2D(3, strides=2, padding="same", activation="relu6")(h)
+    h = keras.layers.Conv2D(32, 1, activation="relu6")(h)
+    h = keras.layers.AveragePooling2D(8)(h)
+    out = keras.layers.Softmax()(keras.layers.Dense(10)(keras.layers.Flatten()(h)))
+    model = keras.Model(inp, out)
+    model.compile("adam", "sparse_categorical_crossentropy")
+    model.fit(x, digits.target, batch_size=1, epochs=1, verbose=0)
+
+    def representative():
+        for i in range(100):
+            yield [x[i:i + 1]]
+
+    converter = tf.lite.TFLiteConverter.from_keras_model(model)
+    converter.optimizations = [tf.lite.Optimize.DEFAULT]
+    converter.representative_dataset = representative
+    converter.target_spec.supported_ops = [tf.lite.OpsSet.TFLITE_BUILTINS_INT8]
+    converter.inference_input_type = converter.inference_output_type = tf.int8
+    path = tmp_path_factory.mktemp("emulate") / "digits_sep32.tflite"
+    path.write_bytes(converter.convert())
+    return path
+
+
+@pytest.mark.tflm
+def test_emulate_measures_a_real_model(digits_tflite):
+    from pipeline.tflite_model import analyze_tflite
+
+    # The default work folder keeps the TFLM library build between runs (it takes minutes).
+    result = emu.emulate(digits_tflite, _tflm_dir(), runs=3, warmup=1)
+    analysis = analyze_tflite(digits_tflite)
+
+    assert [layer.op for layer in result.layers] == list(analysis.operators)
+    assert [layer.macs for layer in result.layers] == [c.macs for c in analysis.layers]
+    assert all(layer.instructions > 0 for layer in result.layers)
+    # Deterministic emulation: repeated invokes differ only by SysTick interrupts.
+    assert result.instructions_min <= result.instructions <= result.instructions_max
+    assert result.instructions_max - result.instructions_min <= 0.001 * result.instructions
+    # Layers add up to the invoke, less the interpreter's own work between them.
+    layer_sum = sum(layer.instructions for layer in result.layers)
+    assert 0.9 * result.instructions <= layer_sum <= result.instructions
+    # CMSIS-NN pointwise convolutions need a handful of instructions per MAC, not hundreds.
+    kinds = emu.instructions_by_kind(result.layers)
+    assert 0.5 < kinds["pointwise"]["instructions_per_mac"] < 10
+    assert 0 < result.arena_used_bytes <= result.arena_size_bytes
+    assert abs(result.arena_error_pct) < 10
+    assert result.size.text_bytes > 50_000  # TFLM + CMSIS-NN are linked in
+
+    data = result.to_dict()
+    assert INTERFACE_KEYS <= set(data)
+    assert Path(data["run_result"]).is_file()
+
+
+@pytest.mark.tflm
+def test_cli_json_for_one_model(digits_tflite, capsys):
+    code = main(["emulate", str(digits_tflite), "--tflm-dir", _tflm_dir(), "--json",
+                 "--runs", "3", "--warmup", "1"])
+    assert code == 0
+    data = json.loads(capsys.readouterr().out)
+    assert INTERFACE_KEYS <= set(data)
+    assert data["unit"] == "instructions"
+
+
+@pytest.mark.tflm
+def test_a_failing_model_does_not_stop_the_others(digits_tflite, tmp_path, capsys):
+    broken = tmp_path / "broken.tflite"
+    broken.write_bytes(b"not a flatbuffer")
+    code = main(["emulate", str(broken), str(digits_tflite), "--tflm-dir", _tflm_dir(), "--json",
+                 "--runs", "2", "--warmup", "0"])
+    lines = [json.loads(line) for line in capsys.readouterr().out.splitlines()]
+    assert code == 2
+    assert "error" in lines[0] and lines[0]["tflite"] == str(broken)
+    assert lines[1]["instructions"] > 0

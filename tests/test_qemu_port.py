@@ -1,0 +1,128 @@
+"""The QEMU mps2-an386 port without TFLM: the self-test firmware (portable core + port + a runner
+whose layers are loops of known instruction count) is cross-compiled with CMake and Debian's
+arm-none-eabi-gcc, run in qemu-system-arm, and its UART output read through pyserial.
+
+Checks: the protocol records parse, the SysTick clock's calibration (40 instructions per tick under
+-icount shift=0) reproduces the loops' instruction counts, and broken firmware (TFLM's HALTED, a
+fault, a silent hang) is stopped and reported with the last lines it printed.
+
+CI installs the toolchain and QEMU (.ci/run), so there a missing tool fails the test; elsewhere it
+skips with the Debian package to install."""
+from __future__ import annotations
+
+import os
+import re
+
+import pytest
+
+from pipeline import emulate as emu
+from pipeline.errors import PipelineError
+from pipeline.protocol import parse_line
+
+# Instruction overhead a LAYER measurement may add to its loop: the clock reads around it (about
+# 30 instructions each), one SysTick tick of quantisation at each end (40 each), and the SysTick
+# wrap interrupts the self-test's short reload causes (4 wraps in 10 M instructions, ~20 each).
+LAYER_OVERHEAD_MAX = 250
+
+
+def _require_tools() -> None:
+    try:
+        emu.require_tools()
+    except PipelineError as exc:
+        if os.environ.get("CI"):
+            raise  # CI installs these: a missing one is a broken CI setup, not a skip
+        pytest.skip(f"QEMU port test needs the Arm toolchain and QEMU: {exc}")
+
+
+@pytest.fixture(scope="module")
+def selftest_tree(tmp_path_factory):
+    _require_tools()
+    work = tmp_path_factory.mktemp("qemu-port")
+    tree = emu.configure(work, None)
+    for target in ("qemu_selftest", "qemu_selftest_halted", "qemu_selftest_fault",
+                   "qemu_selftest_hang"):
+        emu.build_target(tree, target)
+    return tree
+
+
+@pytest.fixture(scope="module")
+def selftest_run(selftest_tree):
+    return emu.run_firmware(selftest_tree / "qemu_selftest.elf", timeout_s=60)
+
+
+def test_selftest_prints_a_complete_protocol_run(selftest_run):
+    run = selftest_run
+    assert run.ok and run.error is None
+    assert run.model == "qemu_selftest"
+    assert run.unit == "instructions"
+    assert run.clock_hz == 1_000_000_000  # -icount shift=0: one instruction per nanosecond
+    assert (run.runs, run.warmup) == (3, 1)
+    assert (run.arena_size, run.arena_used) == (64, 32)
+    assert [layer.op for layer in run.layers] == ["LOOP_200", "LOOP_1000000", "LOOP_10000000"]
+
+
+def test_systick_calibration_matches_loops_of_known_instruction_count(selftest_run):
+    for layer in selftest_run.layers:
+        expected = int(re.fullmatch(r"LOOP_(\d+)", layer.op).group(1))
+        # Never fewer than the loop executed; a wrong ticks->instructions factor (e.g. QEMU's 1 MHz
+        # reference clock, 1000 per tick) would be off by far more than the overhead.
+        assert expected <= layer.ticks <= expected + LAYER_OVERHEAD_MAX, layer
+    big = selftest_run.layers[-1]
+    assert abs(big.ticks - 10_000_000) / 10_000_000 < 1e-4
+
+
+def test_summary_is_the_sum_of_the_loops_and_micros_are_virtual_time(selftest_run):
+    loops = sum(layer.ticks for layer in selftest_run.layers)
+    summary = selftest_run.summary
+    assert summary.ticks_min <= summary.ticks_median <= summary.ticks_max
+    assert loops <= summary.ticks_min and summary.ticks_max <= loops + LAYER_OVERHEAD_MAX
+    # 1000 instructions per virtual microsecond
+    assert abs(summary.us_median - summary.ticks_median / 1000) <= 2
+
+
+def test_firmware_text_size_is_read_from_the_elf(selftest_tree):
+    size = emu.firmware_size(selftest_tree / "qemu_selftest.elf")
+    assert 1000 < size.text_bytes < 64_000
+    assert size.flash_bytes == size.text_bytes + size.data_bytes
+
+
+def test_tflm_halted_is_reported_with_the_last_lines(selftest_tree):
+    with pytest.raises(PipelineError) as caught:
+        emu.run_firmware(selftest_tree / "qemu_selftest_halted.elf", timeout_s=30)
+    message = str(caught.value)
+    assert "halted" in message and "HALTED" in message
+    assert "TML1 ARENA" in message  # the last lines seen before the abort
+
+
+def test_fault_ends_the_emulator_and_is_reported(selftest_tree):
+    with pytest.raises(PipelineError) as caught:
+        emu.run_firmware(selftest_tree / "qemu_selftest_fault.elf", timeout_s=30)
+    assert "FAULT HardFault" in str(caught.value)
+
+
+def test_hanging_firmware_is_stopped_at_the_time_limit(selftest_tree):
+    with pytest.raises(PipelineError) as caught:
+        emu.run_firmware(selftest_tree / "qemu_selftest_hang.elf", timeout_s=3)
+    message = str(caught.value)
+    assert "time limit of 3 s" in message
+    assert "TML1 START" in message
+
+
+def test_raw_uart_lines_carry_valid_checksums(selftest_tree):
+    """The firmware's bytes as they leave UART0, parsed line by line (not through the assembler)."""
+    import serial
+
+    qemu = emu.start_qemu(selftest_tree / "qemu_selftest.elf")
+    try:
+        link = serial.serial_for_url(qemu.url, timeout=30)
+        data = b""
+        while b"TML1 DONE" not in data or not data.endswith(b"\n"):
+            chunk = link.read(max(1, link.in_waiting))
+            assert chunk, f"UART output ended early: {data[-200:]!r}"
+            data += chunk
+        link.close()
+    finally:
+        qemu.stop()
+    records = [parse_line(line) for line in data.split(b"\n") if line.strip()]
+    assert all(record is not None for record in records)
+    assert data.count(b"\r\n") == len(records)  # CRLF line ends
