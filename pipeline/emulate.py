@@ -25,6 +25,7 @@ from collections import deque
 from dataclasses import asdict, dataclass
 from pathlib import Path
 
+from pipeline.board import load_board
 from pipeline.errors import PipelineError
 from pipeline.protocol import RunResult
 
@@ -39,6 +40,7 @@ TFLM_DEBUG_LOG = Path("src/tensorflow/lite/micro/debug_log.h")
 TFLM_CMSIS_NN_CONV = Path("src/tensorflow/lite/micro/kernels/cmsis_nn/conv.cpp")
 
 QEMU_MACHINE = "mps2-an386"
+EMULATOR_BOARD = "qemu_mps2_an386"  # pipeline/boards/qemu_mps2_an386.toml
 DEFAULT_TIMEOUT_S = 120.0
 BUILD_TIMEOUT_S = 3600
 KERNEL_OPT_LEVELS = ("-Os", "-O1", "-O2", "-O3")
@@ -58,25 +60,6 @@ TOOLCHAIN_LIBRARIES = {
     "libc_nano.a": "libnewlib-arm-none-eabi",
     "libstdc++_nano.a": "libstdc++-arm-none-eabi-newlib",
 }
-
-
-@dataclass(frozen=True)
-class EmulatorBudget:
-    """Memory of QEMU's mps2-an386 as code generation's fit checks see it (pipeline.codegen
-    BoardLike): models too big for the Nano 33 BLE still run here, so the zoo can be compared."""
-    name: str = f"QEMU {QEMU_MACHINE} (emulated Cortex-M4)"
-    flash_bytes: int = 4 * 1024 * 1024
-    firmware_flash_bytes: int = 128 * 1024    # TFLM + CMSIS-NN + port: ~77 kB measured
-    ram_bytes: int = 4 * 1024 * 1024
-    ram_reserved_bytes: int = 128 * 1024      # stack (64 KiB) and the firmware's static data
-
-    @property
-    def model_flash_budget(self) -> int:
-        return self.flash_bytes - self.firmware_flash_bytes
-
-    @property
-    def arena_budget(self) -> int:
-        return self.ram_bytes - self.ram_reserved_bytes
 
 
 @dataclass(frozen=True)
@@ -195,15 +178,23 @@ def require_tools() -> None:
                                 f"{package} (apt-get install {package})")
 
 
-def resolve_tflm_dir(tflm_dir: str | os.PathLike | None) -> Path:
-    """The TFLM Arduino library root from the argument or $TFLM_ARDUINO_DIR, checked to be the
-    2023 library this firmware is written for (flatbuffers 2.0.6, DebugLog(const char*), CMSIS-NN)."""
+def platformio_tflm_dirs(project_dir: Path = REPO_ROOT) -> list[Path]:
+    """Where `pio run` downloads the pinned library: .pio/libdeps/<env>/Arduino_TensorFlowLite."""
+    return sorted((project_dir / ".pio" / "libdeps").glob("*/Arduino_TensorFlowLite"))
+
+
+def resolve_tflm_dir(tflm_dir: str | os.PathLike | None, project_dir: Path = REPO_ROOT) -> Path:
+    """The TFLM Arduino library root from the argument, $TFLM_ARDUINO_DIR or PlatformIO's libdeps
+    folder, checked to be the 2023 library this firmware is written for (flatbuffers 2.0.6,
+    DebugLog(const char*), CMSIS-NN)."""
     raw = tflm_dir if tflm_dir else os.environ.get(TFLM_ENV)
+    if not raw and platformio_tflm_dirs(project_dir):
+        raw = platformio_tflm_dirs(project_dir)[0]
     if not raw:
         raise PipelineError(
             f"no TFLM library given: pass --tflm-dir or set {TFLM_ENV} to the root of a "
             "tensorflow/tflite-micro-arduino-examples checkout (the folder holding "
-            "library.properties and src/)")
+            "library.properties and src/), or run `pio run` once to download it")
     root = Path(raw).expanduser().resolve()
     for required in (TFLM_MARKER, TFLM_CMSIS_NN_CONV):
         if not (root / required).is_file():
@@ -425,7 +416,7 @@ def emulate(tflite_path: str | os.PathLike, tflm_dir: str | os.PathLike | None =
 
     analysis = analyze_tflite_bytes(data, path.stem, str(path))
     predicted = predict_arena_bytes(data)
-    generated = generate_firmware_sources(analysis, data, predicted, EmulatorBudget(),
+    generated = generate_firmware_sources(analysis, data, predicted, load_board(EMULATOR_BOARD),
                                           work / "models" / _folder_name(path.stem),
                                           source_name=path.name)
     tree = configure(work, tflm_root, kernel_opt=kernel_opt, other_opt=other_opt,

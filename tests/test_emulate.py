@@ -19,10 +19,10 @@ INTERFACE_KEYS = {"arena_used_bytes", "instructions", "instructions_min", "instr
 
 # --- environment and input checks ------------------------------------------------------------------
 
-def test_missing_library_path_says_how_to_give_it(monkeypatch):
+def test_missing_library_path_says_how_to_give_it(monkeypatch, tmp_path):
     monkeypatch.delenv(emu.TFLM_ENV, raising=False)
     with pytest.raises(PipelineError, match="--tflm-dir or set TFLM_ARDUINO_DIR"):
-        emu.resolve_tflm_dir(None)
+        emu.resolve_tflm_dir(None, project_dir=tmp_path)
 
 
 def test_wrong_library_path_names_the_expected_file(tmp_path):
@@ -52,6 +52,13 @@ def test_the_2023_arduino_library_layout_is_accepted(tmp_path, monkeypatch):
     root = _fake_library(tmp_path, "void DebugLog(const char* s);\n")
     monkeypatch.setenv(emu.TFLM_ENV, str(root))
     assert emu.resolve_tflm_dir(None) == root.resolve()
+
+
+def test_platformio_libdeps_copy_is_found(tmp_path, monkeypatch):
+    monkeypatch.delenv(emu.TFLM_ENV, raising=False)
+    root = _fake_library(tmp_path / ".pio/libdeps/nano33ble/Arduino_TensorFlowLite",
+                         "void DebugLog(const char* s);\n")
+    assert emu.resolve_tflm_dir(None, project_dir=tmp_path) == root.resolve()
 
 
 @pytest.mark.parametrize("program,package", [("qemu-system-arm", "qemu-system-arm"),

@@ -9,6 +9,7 @@
 //   TINYML_RUNS / TINYML_WARMUP  timed and discarded invokes (default 10 / 2).
 // TFLM first: the mbed core's Arduino.h defines an abs(x) macro that breaks TFLM's std::abs calls
 // (quantization_util.h) when Arduino.h comes first.
+#include "generated_model.h"
 #include "model_ops.h"
 #include "tflm_runner.h"
 
@@ -45,19 +46,6 @@ constexpr uint32_t kBaud = 115200;  // ignored by USB CDC, used by the UART
 
 alignas(16) uint8_t g_arena[TINYML_ARENA_BYTES];
 
-constexpr int kInputShape[] = TINYML_INPUT_SHAPE;
-static_assert(sizeof kInputShape / sizeof kInputShape[0] == TINYML_INPUT_DIMS,
-              "TINYML_INPUT_SHAPE and TINYML_INPUT_DIMS disagree");
-static_assert(TINYML_INPUT_DIMS <= tinyml::InputExpectation::kMaxRank, "input rank too large");
-
-tinyml::InputExpectation expected_input() {
-  tinyml::InputExpectation input{};
-  input.type = TINYML_INPUT_TYPE_INT8 ? kTfLiteInt8 : kTfLiteFloat32;
-  input.rank = TINYML_INPUT_DIMS;
-  for (int i = 0; i < TINYML_INPUT_DIMS; ++i) input.dims[i] = kInputShape[i];
-  return input;
-}
-
 #if TINYML_CLOCK_FROM_MICROS
 tinyml::RenodeInstructionClock g_clock;
 #else
@@ -83,7 +71,8 @@ void setup() {
   static TinymlOpResolver resolver;
   const bool ops_registered = tinyml_register_ops(resolver) == kTfLiteOk;
   static tinyml::TflmRunner runner(TINYML_MODEL_NAME, g_model_data, resolver, ops_registered,
-                                   g_arena, sizeof g_arena, g_clock, expected_input());
+                                   g_arena, sizeof g_arena, g_clock,
+                                   tinyml::generated_input_expectation());
   tinyml::BenchmarkConfig config;
   config.firmware_version = TINYML_FIRMWARE_VERSION;
   config.runs = TINYML_RUNS;
