@@ -82,10 +82,10 @@ def reference_outputs(tflite: bytes, x: np.ndarray) -> np.ndarray:
     """int8 outputs of TFLite's interpreter for every sample (batch 1, like the device)."""
     import tensorflow as tf
 
-    with warnings.catch_warnings():
+    with warnings.catch_warnings(), quiet_native_output():
         warnings.simplefilter("ignore")  # deprecated in favour of LiteRT; still the reference here
         interpreter = tf.lite.Interpreter(model_content=tflite)
-    interpreter.allocate_tensors()
+        interpreter.allocate_tensors()  # logs its XNNPACK delegate on stderr
     inp, out = interpreter.get_input_details()[0], interpreter.get_output_details()[0]
     scale, zero = inp["quantization"]
     results = []
