@@ -75,7 +75,7 @@ def process_model(spec: ModelSpec, base_data, options: RunOptions, board: Board)
     pairs = match_layers(keras_layer_costs(trained.model), list(analysis.layers))
     inp = analysis.inputs[0]
     tflm = run_tflm_host(quantized.tflite, quantize_input(data.x_test, inp.scale, inp.zero_point), spec.name)
-    prediction = predict_from_host(tflm.arena)
+    prediction = predict_from_host(tflm.arena, analysis, quantized.tflite)
     verdict = check_fit(board, analysis.model_bytes, prediction.predicted_bytes)
     tflite_path = folder / f"{spec.name}.tflite"
     write_atomic(tflite_path, quantized.tflite)

@@ -29,6 +29,21 @@ class TensorInfo:
     zero_point: int | None
 
 
+DTYPE_BYTES = {"int8": 1, "uint8": 1, "bool": 1, "int16": 2, "float16": 2, "int32": 4, "float32": 4,
+               "int64": 8, "float64": 8}
+
+
+@dataclass(frozen=True)
+class OperatorIO:
+    """What one operator reads and writes at run time (for arena planning)."""
+    op: str
+    activation_bytes: int          # non-constant inputs + outputs
+    input_shape: tuple[int, ...]   # first input
+    filter_shape: tuple[int, ...]  # second input when constant (weights), else ()
+    output_shape: tuple[int, ...]
+    stride: tuple[int, int]        # (h, w); (1, 1) for ops without strides
+
+
 @dataclass(frozen=True)
 class TfliteAnalysis:
     name: str                      # file stem
@@ -41,6 +56,7 @@ class TfliteAnalysis:
     layers: tuple[LayerCost, ...]  # one per operator
     weights_bytes: int             # bytes of constant tensors (weights, biases)
     custom_ops: tuple[str, ...] = field(default=())
+    operator_io: tuple[OperatorIO, ...] = field(default=())
 
     @property
     def total_macs(self) -> int:
@@ -101,6 +117,19 @@ def _check_square(name: str, k_h: int, k_w: int) -> None:
         raise PipelineError(f"layer {name} has a {k_h}x{k_w} kernel: the cost model covers square kernels only")
 
 
+def _tensor_bytes(tensor: TensorInfo) -> int:
+    return int(np.prod(tensor.shape, dtype=np.int64)) * DTYPE_BYTES.get(tensor.dtype, 4)
+
+
+def _operator_io(op: str, ins: list, outs: list, constant: list[bool], options) -> OperatorIO:
+    activation = sum(_tensor_bytes(t) for t, c in zip(ins, constant) if t is not None and not c)
+    activation += sum(_tensor_bytes(t) for t in outs if t is not None)
+    stride = (getattr(options, "strideH", 1) or 1, getattr(options, "strideW", 1) or 1)
+    weights = ins[1].shape if len(ins) > 1 and ins[1] is not None and constant[1] else ()
+    return OperatorIO(op, activation, ins[0].shape if ins and ins[0] is not None else (), weights,
+                      outs[0].shape, stride)
+
+
 def read_model(data: bytes, source: str) -> schema.ModelT:
     # A .tflite carries the file identifier "TFL3" at bytes 4..8.
     if len(data) < 8 or data[4:8] != b"TFL3":
@@ -123,7 +152,11 @@ def analyze_tflite_bytes(data: bytes, name: str, source: str | None = None) -> T
     try:
         buffers = model.buffers or []
         info = lambda i: _tensor_info(model, graph, i) if i >= 0 else None  # noqa: E731
-        layers, operators, custom = [], [], []
+        def is_constant(index: int) -> bool:
+            buffer = graph.tensors[index].buffer if index >= 0 else 0
+            return 0 < buffer < len(buffers) and buffers[buffer].data is not None and len(buffers[buffer].data) > 0
+
+        layers, operators, custom, io = [], [], [], []
         for operator in graph.operators or []:
             code = model.operatorCodes[operator.opcodeIndex]
             builtin = max(code.builtinCode, code.deprecatedBuiltinCode)
@@ -135,6 +168,8 @@ def analyze_tflite_bytes(data: bytes, name: str, source: str | None = None) -> T
             outs = [info(i) for i in operator.outputs]
             operators.append(op)
             layers.append(_layer_cost(op, _short_name(outs[0].name), ins, outs, operator.builtinOptions))
+            io.append(_operator_io(op, ins, outs, [is_constant(i) for i in operator.inputs],
+                                   operator.builtinOptions))
         constant = set()
         for index, tensor in enumerate(graph.tensors):
             buf = buffers[tensor.buffer] if tensor.buffer < len(buffers) else None
@@ -151,7 +186,8 @@ def analyze_tflite_bytes(data: bytes, name: str, source: str | None = None) -> T
     return TfliteAnalysis(
         name=name, sha256=hashlib.sha256(data).hexdigest(), model_bytes=len(data),
         ops=tuple(dict.fromkeys(operators)), operators=tuple(operators), inputs=inputs,
-        outputs=outputs, layers=tuple(layers), weights_bytes=weights, custom_ops=tuple(custom))
+        outputs=outputs, layers=tuple(layers), weights_bytes=weights, custom_ops=tuple(custom),
+        operator_io=tuple(io))
 
 
 def analyze_tflite(path: str | Path) -> TfliteAnalysis:

@@ -184,7 +184,7 @@ def test_emulate_measures_a_real_model(digits_tflite):
     kinds = emu.instructions_by_kind(result.layers)
     assert 0.5 < kinds["pointwise"]["instructions_per_mac"] < 10
     assert 0 < result.arena_used_bytes <= result.arena_size_bytes
-    assert abs(result.arena_error_pct) < 10
+    assert abs(result.arena_error_pct) < 1  # the 32-bit prediction (pipeline/arena.py)
     assert result.size.text_bytes > 50_000  # TFLM + CMSIS-NN are linked in
 
     data = result.to_dict()
