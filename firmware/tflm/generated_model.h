@@ -1,8 +1,11 @@
-// What the generated model sources (model_data.h from `tinyml firmware`) promise about the input,
-// as the TFLM runner checks it, and the tensor arena they ask for. Shared by every board port.
+// The generated model (model_data.h, model_ops.h from `tinyml firmware`) on the TFLM runner: what
+// it promises about the input, and one benchmark run of it. Shared by every board port, which only
+// brings its clock, output sink and arena.
 #pragma once
 
+#include "benchmark.h"
 #include "model_data.h"
+#include "model_ops.h"
 #include "tflm_runner.h"
 
 namespace tinyml {
@@ -18,6 +21,17 @@ inline InputExpectation generated_input_expectation() {
   input.rank = TINYML_INPUT_DIMS;
   for (int i = 0; i < TINYML_INPUT_DIMS; ++i) input.dims[i] = kGeneratedInputShape[i];
   return input;
+}
+
+// Registers the model's ops, builds the runner over `arena` and runs the benchmark (records to
+// `sink`). Call once: the resolver and runner are static, as TFLM keeps pointers to them.
+inline RunnerStatus run_generated_model_benchmark(Clock& clock, OutputSink& sink, uint8_t* arena,
+                                                  size_t arena_size, const BenchmarkConfig& config) {
+  static TinymlOpResolver resolver;
+  const bool ops_registered = tinyml_register_ops(resolver) == kTfLiteOk;
+  static TflmRunner runner(TINYML_MODEL_NAME, g_model_data, resolver, ops_registered, arena,
+                           arena_size, clock, generated_input_expectation());
+  return run_benchmark(runner, clock, sink, config);
 }
 
 }  // namespace tinyml

@@ -10,14 +10,10 @@
 // TFLM first: the mbed core's Arduino.h defines an abs(x) macro that breaks TFLM's std::abs calls
 // (quantization_util.h) when Arduino.h comes first.
 #include "generated_model.h"
-#include "model_ops.h"
-#include "tflm_runner.h"
 
 #include <Arduino.h>
 
-#include "benchmark.h"
 #include "board_clock.h"
-#include "model_data.h"
 #include "serial_sink.h"
 
 #ifndef TINYML_FIRMWARE_VERSION
@@ -68,16 +64,11 @@ void setup() {
   g_clock.start();
 
   static tinyml::SerialSink sink(TINYML_SERIAL);
-  static TinymlOpResolver resolver;
-  const bool ops_registered = tinyml_register_ops(resolver) == kTfLiteOk;
-  static tinyml::TflmRunner runner(TINYML_MODEL_NAME, g_model_data, resolver, ops_registered,
-                                   g_arena, sizeof g_arena, g_clock,
-                                   tinyml::generated_input_expectation());
   tinyml::BenchmarkConfig config;
   config.firmware_version = TINYML_FIRMWARE_VERSION;
   config.runs = TINYML_RUNS;
   config.warmup = TINYML_WARMUP;
-  tinyml::run_benchmark(runner, g_clock, sink, config);
+  tinyml::run_generated_model_benchmark(g_clock, sink, g_arena, sizeof g_arena, config);
   sink.flush();
 }
 
