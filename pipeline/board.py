@@ -24,6 +24,7 @@ class Board:
     ram_reserved_bytes: int
     usb_vid: int
     usb_pids: tuple[int, ...]
+    usb_app_pid: int
 
     @property
     def model_flash_budget(self) -> int:

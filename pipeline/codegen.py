@@ -146,12 +146,16 @@ def check_single_input_output(analysis: AnalysisLike) -> None:
 
 # --- rendering --------------------------------------------------------------------------------
 
+MAX_IDENTIFIER = 63  # the START record (192 B a line) must hold the name with its other fields
+
+
 def c_identifier(name: str) -> str:
-    """`name` as a C identifier: [A-Za-z0-9_] only, not starting with a digit, never empty."""
+    """`name` as a C identifier: [A-Za-z0-9_] only, not starting with a digit, never empty, at most
+    63 characters (as model names in the zoo)."""
     ident = re.sub(r"[^A-Za-z0-9_]", "_", name)
     if not ident or ident[0].isdigit():
         ident = "m_" + ident
-    return ident
+    return ident[:MAX_IDENTIFIER]
 
 
 def comment_text(text: str) -> str:
@@ -244,11 +248,14 @@ def check_replaceable(out_dir: Path) -> None:
     if not out_dir.is_dir():
         raise PipelineError(f"{out_dir} is a file: pass a folder for the generated sources")
     foreign = []
-    for entry in sorted(out_dir.iterdir()):
-        ours = entry.name in GENERATED_FILES and entry.is_file() and \
-            entry.read_text(errors="replace").startswith(GENERATED_MARKER)
-        if not ours:
-            foreign.append(entry.name)
+    try:
+        for entry in sorted(out_dir.iterdir()):
+            ours = entry.name in GENERATED_FILES and entry.is_file() and \
+                entry.read_text(errors="replace").startswith(GENERATED_MARKER)
+            if not ours:
+                foreign.append(entry.name)
+    except OSError as exc:
+        raise PipelineError(f"cannot read {out_dir} ({exc.strerror}): pass a readable --out folder") from None
     if foreign:
         raise PipelineError(
             f"{out_dir} holds files tinyml did not generate ({', '.join(foreign[:5])}"
@@ -263,8 +270,19 @@ def write_folder_atomically(out_dir: Path, files: dict[str, str]) -> tuple[Path,
     within one parent folder, and if the second fails the old folder is put back.
     """
     out_dir = out_dir.resolve()
+    try:
+        return _swap_in_folder(out_dir, files)
+    except OSError as exc:
+        raise PipelineError(f"cannot write the generated sources to {out_dir} ({exc.strerror or exc}): "
+                            "pass a writable --out folder") from None
+
+
+def _swap_in_folder(out_dir: Path, files: dict[str, str]) -> tuple[Path, ...]:
     out_dir.parent.mkdir(parents=True, exist_ok=True)
     staging = Path(tempfile.mkdtemp(prefix=f".{out_dir.name}.new-", dir=out_dir.parent))
+    umask = os.umask(0)
+    os.umask(umask)
+    os.chmod(staging, 0o777 & ~umask)  # mkdtemp makes it private; the sources are not secrets
     try:
         for name, text in files.items():
             with open(staging / name, "w", encoding="ascii", newline="\n") as handle:

@@ -18,11 +18,13 @@ REPO_ROOT = Path(__file__).resolve().parent.parent
 REENUMERATE_TIMEOUT_S = 15.0
 
 
-def find_board_port(board: Board, ports=None) -> str:
-    """The one serial port whose USB VID:PID is the board's; asks for --port otherwise."""
+def find_board_port(board: Board, ports=None, pids: tuple[int, ...] | None = None) -> str:
+    """The one serial port whose USB VID:PID is the board's (any of `pids`, default all of the
+    board's); asks for --port otherwise."""
     ports = list_ports.comports() if ports is None else ports
-    ids = ", ".join(f"{board.usb_vid:04x}:{pid:04x}" for pid in board.usb_pids)
-    found = sorted(p.device for p in ports if p.vid == board.usb_vid and p.pid in board.usb_pids)
+    pids = board.usb_pids if pids is None else pids
+    ids = ", ".join(f"{board.usb_vid:04x}:{pid:04x}" for pid in pids)
+    found = sorted(p.device for p in ports if p.vid == board.usb_vid and p.pid in pids)
     if not found:
         raise PipelineError(f"no {board.name} found on USB ({ids}): plug it in (double-tap reset if "
                             "it does not enumerate) or pass --port")
@@ -31,13 +33,14 @@ def find_board_port(board: Board, ports=None) -> str:
     return found[0]
 
 
-def wait_for_port(board: Board, timeout_s: float = REENUMERATE_TIMEOUT_S, ports_fn=None) -> str:
+def wait_for_port(board: Board, timeout_s: float = REENUMERATE_TIMEOUT_S, ports_fn=None,
+                  pids: tuple[int, ...] | None = None) -> str:
     """After an upload the board resets and its USB serial port re-enumerates (possibly renamed)."""
     ports_fn = ports_fn or list_ports.comports
     deadline = time.monotonic() + timeout_s
     while True:
         try:
-            return find_board_port(board, ports_fn())
+            return find_board_port(board, ports_fn(), pids)
         except PipelineError:
             if time.monotonic() > deadline:
                 raise PipelineError(f"the {board.name} did not come back on USB within {timeout_s:.0f} s "

@@ -18,6 +18,7 @@ import os
 import queue
 import re
 import shutil
+import signal
 import subprocess
 import threading
 import time
@@ -222,16 +223,21 @@ def _tail(text: str, lines: int = 12) -> str:
 
 
 def _run_step(command: list[str], what: str, timeout_s: float) -> str:
-    try:
-        proc = subprocess.run(command, capture_output=True, text=True, timeout=timeout_s)
-    except subprocess.TimeoutExpired:
-        raise PipelineError(f"{what} did not finish in {timeout_s:g} s: {' '.join(command)}") from None
+    # Own process group: on a timeout ninja's compilers must stop too, not only cmake.
+    with subprocess.Popen(command, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True,
+                          start_new_session=True) as proc:
+        try:
+            stdout, stderr = proc.communicate(timeout=timeout_s)
+        except subprocess.TimeoutExpired:
+            os.killpg(proc.pid, signal.SIGKILL)
+            proc.communicate()
+            raise PipelineError(f"{what} did not finish in {timeout_s:g} s: {' '.join(command)}") from None
     if proc.returncode != 0:
-        errors = [line for line in (proc.stdout + proc.stderr).splitlines()
+        errors = [line for line in (stdout + stderr).splitlines()
                   if "error" in line.lower() or "expected" in line.lower()]
-        detail = " | ".join(errors[:6]) if errors else _tail(proc.stdout + proc.stderr)
+        detail = " | ".join(errors[:6]) if errors else _tail(stdout + stderr)
         raise PipelineError(f"{what} failed (exit {proc.returncode}): {detail}")
-    return proc.stdout
+    return stdout
 
 
 def configure(work_dir: Path, tflm_root: Path | None, *, kernel_opt: str = DEFAULT_KERNEL_OPT,
@@ -400,7 +406,7 @@ def emulate(tflite_path: str | os.PathLike, tflm_dir: str | os.PathLike | None =
     The model is checked against the emulator's memory, not the Nano's: whether it fits the board
     is `tinyml firmware`'s check."""
     from pipeline.arena import predict_arena_bytes
-    from pipeline.codegen import generate_firmware_sources
+    from pipeline.codegen import c_identifier, generate_firmware_sources
     from pipeline.serial_reader import save_run_result
     from pipeline.tflite_model import analyze_tflite_bytes
 
@@ -417,7 +423,7 @@ def emulate(tflite_path: str | os.PathLike, tflm_dir: str | os.PathLike | None =
     analysis = analyze_tflite_bytes(data, path.stem, str(path))
     predicted = predict_arena_bytes(data)
     generated = generate_firmware_sources(analysis, data, predicted, load_board(EMULATOR_BOARD),
-                                          work / "models" / _folder_name(path.stem),
+                                          work / "models" / c_identifier(path.stem),
                                           source_name=path.name)
     tree = configure(work, tflm_root, kernel_opt=kernel_opt, other_opt=other_opt,
                      runs=runs, warmup=warmup)
@@ -443,7 +449,4 @@ def emulate(tflite_path: str | os.PathLike, tflm_dir: str | os.PathLike | None =
         elf_path=str(elf), run_result_path=str(result_path))
 
 
-def _folder_name(stem: str) -> str:
-    """Model folder and CMake target suffix: [A-Za-z0-9_] only."""
-    name = re.sub(r"[^A-Za-z0-9_]", "_", stem)
-    return name if name and not name[0].isdigit() else f"m_{name}"
+

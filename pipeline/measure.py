@@ -59,10 +59,14 @@ def flash_with_platformio(board: Board) -> Callable[[Path, str | None], str]:
         auto = port is None
         if auto:  # fail before a long build when no board is attached
             port = find_board_port(board)
-        generate(tflite, board)
-        upload(board.pio_env, port)
-        # the board resets after the upload and its USB port re-enumerates
-        return wait_for_port(board) if auto else wait_for_path(port)
+        _, project_root = generate(tflite, board)
+        if project_root is None:
+            raise PipelineError("no platformio.ini with a firmware/ folder here or above: run "
+                                "`tinyml flash`/`measure` inside the project checkout")
+        upload(board.pio_env, port, project_dir=project_root)
+        # the board resets after the upload and its USB port re-enumerates: wait for the sketch's
+        # port, not the bootloader's that may still be there
+        return wait_for_port(board, pids=(board.usb_app_pid,)) if auto else wait_for_path(port)
     return flash
 
 

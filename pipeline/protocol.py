@@ -104,7 +104,6 @@ RECORD_TYPES: dict[str, type] = {
     "DONE": DoneRecord,
 }
 UNITS = ("cycles", "instructions")
-ERROR_CODES = ("alloc_failed", "invoke_failed", "schema_mismatch", "input_mismatch")
 
 
 def shown(line: str) -> str:
@@ -141,8 +140,11 @@ def parse_line(line: str | bytes) -> Record | None:
     starts = list(_RECORD_START.finditer(text))
     if not starts:
         return None
-    candidate = text[starts[-1].start():]
-    version = int(starts[-1].group(1))
+    # Noise may precede a record on its line, and a value may itself end in "TML1" (a model named
+    # kws_TML1): take the earliest start whose remainder is one whole record, else the last start.
+    start = next((m for m in starts if _RECORD.fullmatch(text[m.start():])), starts[-1])
+    candidate = text[start.start():]
+    version = int(start.group(1))
     if version != PROTOCOL_VERSION:
         if not _OTHER_VERSION_RECORD.match(candidate):
             return None  # e.g. "HTML5 page" in a boot banner

@@ -22,9 +22,14 @@ def write_atomic(path: Path, data: bytes | str) -> None:
     path = Path(path)
     path.parent.mkdir(parents=True, exist_ok=True)
     fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.")
+    umask = os.umask(0)
+    os.umask(umask)
+    os.chmod(tmp, 0o666 & ~umask)  # mkstemp makes it private; results are not secrets
     try:
         with os.fdopen(fd, "wb") as f:
             f.write(data.encode() if isinstance(data, str) else data)
+            f.flush()
+            os.fsync(f.fileno())  # on disk before the rename makes it visible
         os.replace(tmp, path)
     except BaseException:
         os.unlink(tmp)
@@ -47,6 +52,14 @@ def results_folder(tflite: Path) -> Path | None:
     measured records of that .tflite go there, so the report of OUT picks them up."""
     folder = Path(tflite).resolve().parent
     return folder if (folder / HOST_RESULT).is_file() else None
+
+
+def report_board(out: Path, default: str) -> str:
+    """The board `tinyml run` checked the models of `out` against (for re-rendering the report)."""
+    for model in load_results(out):
+        if model.get("board"):
+            return model["board"]
+    return default
 
 
 def load_results(out: Path) -> list[dict]:

@@ -14,7 +14,8 @@ from pipeline import __version__, costs
 from pipeline.board import Board
 from pipeline.errors import PipelineError
 from pipeline.fit import check_fit
-from pipeline.results import HOST_RESULT, model_dir, read_json, write_atomic, write_json
+from pipeline.results import (EMULATED_RESULT, HOST_RESULT, MEASURED_RESULT, model_dir, read_json,
+                              write_atomic, write_json)
 from pipeline.specs import ModelSpec
 
 
@@ -83,6 +84,7 @@ def process_model(spec: ModelSpec, base_data, options: RunOptions, board: Board)
     result = {
         **asdict(spec),
         "status": "ok",
+        "board": board.key,
         "macs": analysis.total_macs,
         "params": analysis.params,
         "bias_params": analysis.bias_params,
@@ -122,6 +124,8 @@ def run_zoo(specs: list[ModelSpec], options: RunOptions, board: Board, progress=
                 and cached.get("status") == "ok" and Path(cached["tflite"]).is_file()):
             results.append(cached)
         else:
+            for stale in (EMULATED_RESULT, MEASURED_RESULT):  # they measured the previous model
+                (folder / stale).unlink(missing_ok=True)
             try:
                 result = process_model(spec, base_data, options, board)
             except PipelineError as exc:

@@ -9,7 +9,6 @@ from __future__ import annotations
 import json
 import os
 import re
-import tempfile
 import time
 from collections import deque
 from pathlib import Path
@@ -26,6 +25,7 @@ from pipeline.protocol import (
     parse_line,
     shown,
 )
+from pipeline.results import write_json
 
 DEFAULT_BAUDRATE = 115200
 # How long one port read may block; the overall deadline is checked between reads.
@@ -157,21 +157,10 @@ def _timeout_message(
 
 
 def save_run_result(result: RunResult, path: str | os.PathLike) -> Path:
-    """Write `result` as JSON atomically (temp file + os.replace): a finished model's result is
-    either fully on disk or not at all, even if the process dies while writing."""
+    """Write `result` as JSON atomically: a finished model's result is either fully on disk or not
+    at all, even if the process dies while writing."""
     path = Path(path)
-    path.parent.mkdir(parents=True, exist_ok=True)
-    fd, temp_name = tempfile.mkstemp(prefix=f".{path.name}.", suffix=".tmp", dir=path.parent)
-    try:
-        with os.fdopen(fd, "w", encoding="utf-8") as handle:
-            json.dump(result.to_dict(), handle, indent=2)
-            handle.write("\n")
-            handle.flush()
-            os.fsync(handle.fileno())
-        os.replace(temp_name, path)
-    except BaseException:
-        Path(temp_name).unlink(missing_ok=True)
-        raise
+    write_json(path, result.to_dict())
     return path
 
 

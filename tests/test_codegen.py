@@ -265,7 +265,7 @@ def test_failed_write_leaves_the_previous_sources_intact(tmp_path, monkeypatch):
         real_fsync(fd)
 
     monkeypatch.setattr(codegen.os, "fsync", failing_fsync)
-    with pytest.raises(OSError):
+    with pytest.raises(PipelineError, match="cannot write the generated sources .*disk full"):
         generate(tmp_path, fake_model(3_000, seed=5))
     assert {p.name: p.read_bytes() for p in (tmp_path / "gen").iterdir()} == before
     assert sorted(p.name for p in tmp_path.iterdir()) == ["gen"]

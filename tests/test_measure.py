@@ -34,6 +34,10 @@ def test_find_board_port():
 def test_wait_for_port_sees_the_board_come_back():
     calls = iter([[], [], [port("/dev/ttyACM1")]])
     assert device.wait_for_port(BOARD, 5, lambda: next(calls)) == "/dev/ttyACM1"
+    # right after an upload the bootloader's port may linger: wait for the sketch's
+    calls = iter([[port("/dev/ttyACM0", pid=0x005A)], [port("/dev/ttyACM0", pid=0x005A)],
+                  [port("/dev/ttyACM1", pid=0x805A)]])
+    assert device.wait_for_port(BOARD, 5, lambda: next(calls), pids=(BOARD.usb_app_pid,)) == "/dev/ttyACM1"
     with pytest.raises(PipelineError, match="did not come back"):
         device.wait_for_port(BOARD, 0.3, lambda: [])
 

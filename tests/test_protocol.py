@@ -229,3 +229,10 @@ def test_documented_example_parses():
     assert result.ok and result.model == "mnv1_sep_a025_96" and len(result.layers) == 2
     error_line = doc.split("`TML1 ERROR", 1)[1].split("`", 1)[0]
     assert parse_line("TML1 ERROR" + error_line) == ErrorRecord("alloc_failed", "Arena_size_is_too_small")
+
+
+def test_value_ending_in_the_magic_is_not_a_record_start():
+    line = encode_record("START", {"fw": "0.1.0", "model": "kws_TML1", "clock_hz": 64000000,
+                                   "unit": "cycles", "runs": 10, "warmup": 2})
+    record = parse_line("boot noise " + line)
+    assert record.model == "kws_TML1" and record.clock_hz == 64000000

@@ -285,10 +285,10 @@ def test_failed_save_keeps_the_previous_result(tmp_path, monkeypatch):
     path = save_run_result(result, tmp_path / "m.json")
     before = path.read_text()
 
-    def broken_dump(*args, **kwargs):
+    def broken_fsync(fd):
         raise OSError("disk full")
 
-    monkeypatch.setattr("pipeline.serial_reader.json.dump", broken_dump)
+    monkeypatch.setattr("pipeline.results.os.fsync", broken_fsync)  # fails mid-write
     with pytest.raises(OSError, match="disk full"):
         save_run_result(result, path)
     assert path.read_text() == before

@@ -33,10 +33,13 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
 def run(args: argparse.Namespace) -> int:
     from pathlib import Path
 
-    from pipeline.board import load_board
+    from pipeline.board import DEFAULT_BOARD, load_board
     from pipeline.report import write_report
-    from pipeline.results import EMULATED_RESULT, results_folder, write_json
+    from pipeline.results import EMULATED_RESULT, report_board, results_folder, write_json
 
+    if args.runs < 1 or args.warmup < 0:
+        raise PipelineError(f"--runs {args.runs} --warmup {args.warmup}: use at least 1 run and 0 or "
+                            "more warm-up invokes")
     # Environment problems are the same for every model: report them once, before any build.
     emu.require_tools()
     emu.resolve_tflm_dir(args.tflm_dir)
@@ -50,7 +53,8 @@ def run(args: argparse.Namespace) -> int:
         except PipelineError as exc:
             failed += 1
             if args.json:
-                print(json.dumps({"tflite": path, "error": str(exc)}), flush=True)
+                print(json.dumps({"model": Path(path).stem, "tflite": path, "error": str(exc)}),
+                      flush=True)
             print(f"tinyml emulate: error: {path}: {exc}", file=sys.stderr, flush=True)
             continue
         folder = results_folder(Path(path))
@@ -63,7 +67,7 @@ def run(args: argparse.Namespace) -> int:
         else:
             print(format_result(result), flush=True)
     for out in sorted(outs):
-        write_report(out, load_board())
+        write_report(out, load_board(report_board(out, DEFAULT_BOARD)))
     return 2 if failed else 0
 
 

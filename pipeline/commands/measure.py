@@ -24,7 +24,7 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
 def run(args: argparse.Namespace) -> int:
     from pipeline.measure import MeasureOptions, measure_models
     from pipeline.report import write_report
-    from pipeline.results import results_folder
+    from pipeline.results import report_board, results_folder
 
     board = load_board(args.board)
     missing = [str(p) for p in args.tflite if not p.is_file()]
@@ -36,7 +36,7 @@ def run(args: argparse.Namespace) -> int:
     results = measure_models(args.tflite, board, options)
     outs = {results_folder(p).parent.parent for p in args.tflite if results_folder(p) is not None}
     for out in outs:
-        write_report(out, board)
+        write_report(out, load_board(report_board(out, board.key)))
     if args.json:
         print(json.dumps({"models": [{"name": m.name, "measured": m.record, "error": m.error}
                                      for m in results]}, indent=2))
