@@ -153,10 +153,11 @@ def predict_from_host(host: HostArena, analysis: TfliteAnalysis, tflite: bytes) 
     return ArenaPrediction(host.total, head + tail - RECORDING_ALLOCATOR_OVERHEAD, head, tail)
 
 
-def predict_arena(tflite: bytes, name: str = "model") -> ArenaPrediction:
+def predict_arena(tflite: bytes, name: str = "model",
+                  analysis: TfliteAnalysis | None = None) -> ArenaPrediction:
     """Runs TFLM's host interpreter once (in a child process) and predicts the 32-bit arena."""
     host = run_tflm_host(tflite, np.zeros((0,), np.int8), name).arena
-    return predict_from_host(host, analyze_tflite_bytes(tflite, name), tflite)
+    return predict_from_host(host, analysis or analyze_tflite_bytes(tflite, name), tflite)
 
 
 def predict_arena_bytes(tflite: bytes) -> int:

@@ -335,3 +335,38 @@ def generate_firmware_sources(analysis: AnalysisLike, model_bytes: bytes, arena_
         out_dir=out_dir.resolve(), paths=paths, model_name=name, source_name=source,
         source_sha256=hashlib.sha256(model_bytes).hexdigest(), model_bytes=len(model_bytes),
         ops=tuple(analysis.ops), arena=arena)
+
+
+# The generated folder inside the firmware project (git-ignored); platformio.ini builds it.
+DEFAULT_GENERATED_DIR = Path("firmware") / "generated"
+
+
+def find_project_root(start: Path | None = None) -> Path | None:
+    """The folder holding platformio.ini and firmware/: the current folder or a parent of it."""
+    start = (start or Path.cwd()).resolve()
+    for folder in (start, *start.parents):
+        if (folder / "platformio.ini").is_file() and (folder / "firmware").is_dir():
+            return folder
+    return None
+
+
+def generate_from_file(tflite: Path, board: BoardLike, out_dir: Path, *, name: str | None = None,
+                       arena_bytes: int | None = None) -> GeneratedSources:
+    """Reads `tflite` once, analyses it, predicts its 32-bit arena (unless `arena_bytes` is given,
+    e.g. measured) and (re)writes its sources into `out_dir`."""
+    from pipeline.arena import predict_arena
+    from pipeline.tflite_model import analyze_tflite_bytes
+
+    tflite = Path(tflite)
+    if tflite.suffix.lower() != ".tflite":
+        raise PipelineError(f"{tflite} is not a .tflite file: pass the int8 model the converter wrote")
+    try:
+        data = tflite.read_bytes()
+    except OSError as exc:
+        raise PipelineError(f"cannot read {tflite} ({exc.strerror}): pass a readable .tflite file") from None
+    analysis = analyze_tflite_bytes(data, tflite.stem, str(tflite))
+    if arena_bytes is None:
+        arena_bytes = predict_arena(data, analysis.name, analysis).predicted_bytes
+    return generate_firmware_sources(analysis, data, arena_bytes, board, out_dir,
+                                     model_name=name, source_name=tflite.name)
+

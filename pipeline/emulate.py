@@ -405,26 +405,18 @@ def emulate(tflite_path: str | os.PathLike, tflm_dir: str | os.PathLike | None =
     """Builds the benchmark firmware for `tflite_path`, runs it in QEMU and returns its numbers.
     The model is checked against the emulator's memory, not the Nano's: whether it fits the board
     is `tinyml firmware`'s check."""
-    from pipeline.arena import predict_arena_bytes
-    from pipeline.codegen import c_identifier, generate_firmware_sources
+    from pipeline.codegen import c_identifier, generate_from_file
     from pipeline.serial_reader import save_run_result
-    from pipeline.tflite_model import analyze_tflite_bytes
+    from pipeline.tflite_model import analyze_tflite
 
     require_tools()
     tflm_root = resolve_tflm_dir(tflm_dir)
     path = Path(tflite_path)
-    try:
-        data = path.read_bytes()
-    except OSError as exc:
-        raise PipelineError(f"cannot read {path}: {exc.strerror}") from None
-    work = Path(work_dir) if work_dir else DEFAULT_WORK_DIR
-    work = work.resolve()
-
-    analysis = analyze_tflite_bytes(data, path.stem, str(path))
-    predicted = predict_arena_bytes(data)
-    generated = generate_firmware_sources(analysis, data, predicted, load_board(EMULATOR_BOARD),
-                                          work / "models" / c_identifier(path.stem),
-                                          source_name=path.name)
+    work = (Path(work_dir) if work_dir else DEFAULT_WORK_DIR).resolve()
+    generated = generate_from_file(path, load_board(EMULATOR_BOARD),
+                                   work / "models" / c_identifier(path.stem))
+    analysis = analyze_tflite(path)  # per-layer MACs for the instructions table (parsing is cheap)
+    predicted = generated.arena.predicted_bytes
     tree = configure(work, tflm_root, kernel_opt=kernel_opt, other_opt=other_opt,
                      runs=runs, warmup=warmup)
     target = f"fw_{generated.out_dir.name}"

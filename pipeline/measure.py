@@ -54,15 +54,16 @@ def measure_one(tflite: Path, board: Board, options: MeasureOptions,
 
 def flash_with_platformio(board: Board) -> Callable[[Path, str | None], str]:
     def flash(tflite: Path, port: str | None) -> str:
-        from pipeline.commands.firmware import generate
+        from pipeline.codegen import DEFAULT_GENERATED_DIR, find_project_root, generate_from_file
 
         auto = port is None
         if auto:  # fail before a long build when no board is attached
             port = find_board_port(board)
-        _, project_root = generate(tflite, board)
+        project_root = find_project_root()
         if project_root is None:
             raise PipelineError("no platformio.ini with a firmware/ folder here or above: run "
                                 "`tinyml flash`/`measure` inside the project checkout")
+        generate_from_file(tflite, board, project_root / DEFAULT_GENERATED_DIR)
         upload(board.pio_env, port, project_dir=project_root)
         # the board resets after the upload and its USB port re-enumerates: wait for the sketch's
         # port, not the bootloader's that may still be there

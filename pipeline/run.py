@@ -8,7 +8,6 @@ import os
 from dataclasses import asdict, dataclass
 from pathlib import Path
 
-import numpy as np
 
 from pipeline import __version__, costs
 from pipeline.board import Board

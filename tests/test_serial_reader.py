@@ -11,7 +11,6 @@ import time
 from pathlib import Path
 
 import pytest
-import serial
 
 from pipeline.errors import PipelineError
 from pipeline.protocol import (

@@ -11,9 +11,10 @@ import shlex
 from pathlib import Path
 
 from pipeline.board import DEFAULT_BOARD, load_board
+from pipeline.codegen import DEFAULT_GENERATED_DIR, find_project_root, generate_from_file
 from pipeline.errors import PipelineError
 
-DEFAULT_OUT = Path("firmware") / "generated"
+DEFAULT_OUT = DEFAULT_GENERATED_DIR
 RENODE_ENV_SUFFIX = "_renode"
 # Read by the PlatformIO pre-script (firmware/ports/nano33ble/pio_extra.py) to build a generated
 # folder other than the default one.
@@ -33,15 +34,6 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--board", default=DEFAULT_BOARD, help="target board (pipeline/boards/*.toml)")
 
 
-def find_project_root(start: Path | None = None) -> Path | None:
-    """The folder holding platformio.ini and firmware/: the current folder or a parent of it."""
-    start = (start or Path.cwd()).resolve()
-    for folder in (start, *start.parents):
-        if (folder / "platformio.ini").is_file() and (folder / "firmware").is_dir():
-            return folder
-    return None
-
-
 def pio_commands(project_root: Path | None, pio_env: str, out_dir: Path) -> list[tuple[str, str]]:
     """(label, shell command) pairs that build and upload the firmware with these sources."""
     prefix = ""
@@ -58,32 +50,13 @@ def pio_commands(project_root: Path | None, pio_env: str, out_dir: Path) -> list
 
 def generate(tflite: Path, board, out: Path | None = None, name: str | None = None,
              arena_bytes: int | None = None):
-    """Analyse `tflite` and (re)write its generated sources; returns (sources, project root).
-    Also used by `tinyml flash` / `tinyml measure` before they build."""
-    # Imported here so that `tinyml --help` does not pay for the flatbuffer schema and TFLM.
-    from pipeline.codegen import generate_firmware_sources
-    from pipeline.tflite_model import analyze_tflite
-
-    if tflite.suffix.lower() != ".tflite":
-        raise PipelineError(f"{tflite} is not a .tflite file: pass the int8 model the "
-                            "converter wrote")
-    analysis = analyze_tflite(tflite)
-    model_bytes = tflite.read_bytes()
-    if arena_bytes is None:
-        from pipeline.arena import predict_arena_bytes
-        arena_bytes = predict_arena_bytes(model_bytes)
-
+    """(sources, project root): the generated folder is `out`, else the project's default one."""
     project_root = find_project_root()
-    if out is not None:
-        out_dir = out
-    elif project_root is not None:
-        out_dir = project_root / DEFAULT_OUT
-    else:
+    if out is None and project_root is None:
         raise PipelineError("no platformio.ini with a firmware/ folder here or above: run inside "
                             "the project checkout or pass --out DIR")
-    sources = generate_firmware_sources(analysis, model_bytes, arena_bytes, board, out_dir,
-                                        model_name=name, source_name=tflite.name)
-    return sources, project_root
+    out_dir = out if out is not None else project_root / DEFAULT_OUT
+    return generate_from_file(tflite, board, out_dir, name=name, arena_bytes=arena_bytes), project_root
 
 
 def run(args: argparse.Namespace) -> int:
