@@ -76,7 +76,7 @@ def render_markdown(models: list[dict], board: Board) -> str:
     if emulated:
         parts += ["", "## Emulated Cortex-M4 (QEMU mps2-an386, instructions, not cycles)", "",
                   _table(["model", "MACs", "instructions", "instr/MAC", "arena emulated B",
-                          "arena predicted B", "error %", "firmware text B"],
+                          "arena predicted B", "error %", "firmware text B (model incl.)"],
                          [[m["name"], m["macs"], m["emulated"]["instructions"],
                            m["emulated"]["instructions"] / m["macs"], m["emulated"]["arena_used_bytes"],
                            m["arena_bytes_predicted"],
