@@ -2,16 +2,14 @@
 on real training samples, and its accuracy under TFLite's interpreter (the reference)."""
 from __future__ import annotations
 
-import contextlib
 import os
-import sys
-import tempfile
 import warnings
 from dataclasses import dataclass
 
 import numpy as np
 
 from pipeline.dataset import Dataset
+from pipeline.native_output import quiet_native_output
 from pipeline.keras_models import export_model
 from pipeline.train import TrainedModel
 
@@ -50,32 +48,6 @@ def convert_int8(trained: TrainedModel, data: Dataset) -> bytes:
     converter.inference_output_type = tf.int8
     with quiet_native_output():
         return converter.convert()
-
-
-@contextlib.contextmanager
-def quiet_native_output():
-    """The converter prints its SavedModel signature and MLIR notes on the process's stdout/stderr
-    (C++ and Python alike); keep them off the user's terminal unless the conversion fails."""
-    sys.stdout.flush()
-    sys.stderr.flush()
-    saved = os.dup(1), os.dup(2)
-    with tempfile.TemporaryFile() as sink:
-        os.dup2(sink.fileno(), 1)
-        os.dup2(sink.fileno(), 2)
-        try:
-            yield
-        except BaseException:
-            os.dup2(saved[0], 1)
-            os.dup2(saved[1], 2)
-            sink.seek(0)
-            sys.stderr.write(sink.read().decode(errors="replace")[-4000:])
-            raise
-        finally:
-            sys.stdout.flush()
-            os.dup2(saved[0], 1)
-            os.dup2(saved[1], 2)
-            os.close(saved[0])
-            os.close(saved[1])
 
 
 def reference_outputs(tflite: bytes, x: np.ndarray) -> np.ndarray:

@@ -13,6 +13,7 @@ from pipeline import __version__, costs
 from pipeline.board import Board
 from pipeline.errors import PipelineError
 from pipeline.fit import check_fit
+from pipeline.native_output import import_tensorflow_quietly
 from pipeline.results import (EMULATED_RESULT, HOST_RESULT, MEASURED_RESULT, model_dir, read_json,
                               write_atomic, write_json)
 from pipeline.specs import ModelSpec
@@ -112,8 +113,10 @@ def process_model(spec: ModelSpec, base_data, options: RunOptions, board: Board)
 def run_zoo(specs: list[ModelSpec], options: RunOptions, board: Board, progress=None) -> list[dict]:
     from pipeline.dataset import load_dataset
 
-    os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")
+    # 3: TensorFlow's C++ errors too (its CUDA probe on a CPU-only machine); failures still raise
+    os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "3")
     base_data = load_dataset(options.data)
+    import_tensorflow_quietly()
     results = []
     for spec in specs:
         folder = model_dir(options.out, spec.name)
