@@ -85,12 +85,20 @@ def _tensor_info(model: schema.ModelT, graph, index: int) -> TensorInfo:
     return TensorInfo(name, shape, TENSOR_TYPES.get(tensor.type, str(tensor.type)), scale, zero)
 
 
+# Last name component of the TensorFlow op that did a layer's arithmetic (its parent names the layer).
+_ARITHMETIC_OPS = {"convolution", "depthwise", "Conv2D", "DepthwiseConv2dNative", "MatMul"}
+
+
 def _short_name(tensor_name: str) -> str:
-    """TFLite output names join the fused ops ('m/block1_pw_relu/Relu6;m/block1_pw/Conv2D');
-    the last part names the layer that did the arithmetic."""
-    last = tensor_name.split(";")[-1]
-    parts = [p for p in last.split("/") if p]
-    return parts[1] if len(parts) > 2 else (parts[-2] if len(parts) > 1 else last)
+    """A layer name from an output tensor's name. The converter joins the names of the ops it
+    fused ('m/block1_pw_relu/Relu6;m/block1_pw/convolution;...'): prefer the scope of the one that
+    did the arithmetic, else the scope of the first ('MobilenetV1/Conv2d_0/Relu6' -> Conv2d_0)."""
+    parts = [part.split("/") for part in tensor_name.split(";")]
+    for components in parts:
+        if len(components) >= 2 and components[-1] in _ARITHMETIC_OPS:
+            return components[-2]
+    first = parts[0]
+    return first[-2] if len(first) >= 2 else first[0]
 
 
 def _layer_cost(op: str, name: str, inputs: list[TensorInfo], outputs: list[TensorInfo],
