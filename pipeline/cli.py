@@ -1,6 +1,8 @@
-"""`tinyml` command line. Each subcommand lives in its own `pipeline.commands.<name>` module with
-`register(subparsers)`; the module is imported only when needed so `tinyml analyze` does not pay for
-importing TensorFlow."""
+"""Standard vs depthwise-separable MobileNets: train, quantize and analyse them, generate TFLM
+firmware for the Arduino Nano 33 BLE Sense, and measure it in QEMU or on the board.
+
+Each subcommand lives in its own `pipeline.commands.<name>` module (add_arguments, run); only the
+chosen one is imported, so `tinyml analyze` does not pay for importing TensorFlow."""
 from __future__ import annotations
 
 import argparse
@@ -22,7 +24,7 @@ COMMANDS = {
 
 
 def build_parser(argv: list[str]) -> argparse.ArgumentParser:
-    parser = argparse.ArgumentParser(prog="tinyml", description=__doc__.splitlines()[0])
+    parser = argparse.ArgumentParser(prog="tinyml", description=__doc__.split("\n\n")[0])
     sub = parser.add_subparsers(dest="command", required=True, metavar="COMMAND")
     wanted = next((a for a in argv if not a.startswith("-")), None)
     for name, help_text in COMMANDS.items():
