@@ -5,6 +5,7 @@ from __future__ import annotations
 import os
 import warnings
 from dataclasses import dataclass
+from typing import Callable, Iterable
 
 import numpy as np
 
@@ -28,9 +29,22 @@ def quantize_input(x: np.ndarray, scale: float, zero_point: int) -> np.ndarray:
     return np.clip(np.round(x / scale) + zero_point, -128, 127).astype(np.int8)
 
 
-def convert_int8(trained: TrainedModel, data: Dataset) -> bytes:
+def convert_keras_int8(model, representative: Callable[[], Iterable[list[np.ndarray]]]) -> bytes:
+    """Full-integer int8 .tflite (int8 input and output) of a Keras model, calibrated on the
+    samples `representative()` yields (one batch-1 input list each)."""
     import tensorflow as tf
 
+    converter = tf.lite.TFLiteConverter.from_keras_model(model)
+    converter.optimizations = [tf.lite.Optimize.DEFAULT]
+    converter.representative_dataset = representative
+    converter.target_spec.supported_ops = [tf.lite.OpsSet.TFLITE_BUILTINS_INT8]
+    converter.inference_input_type = tf.int8
+    converter.inference_output_type = tf.int8
+    with quiet_native_output():
+        return converter.convert()
+
+
+def convert_int8(trained: TrainedModel, data: Dataset) -> bytes:
     # Calibration must see real data: random inputs leave the softmax input scale so large that
     # TFLM aborts in Softmax's Prepare.
     rng = np.random.default_rng(0)
@@ -40,14 +54,7 @@ def convert_int8(trained: TrainedModel, data: Dataset) -> bytes:
         for i in picks:
             yield [data.x_train[i: i + 1]]
 
-    converter = tf.lite.TFLiteConverter.from_keras_model(export_model(trained.model, trained.spec))
-    converter.optimizations = [tf.lite.Optimize.DEFAULT]
-    converter.representative_dataset = representative
-    converter.target_spec.supported_ops = [tf.lite.OpsSet.TFLITE_BUILTINS_INT8]
-    converter.inference_input_type = tf.int8
-    converter.inference_output_type = tf.int8
-    with quiet_native_output():
-        return converter.convert()
+    return convert_keras_int8(export_model(trained.model, trained.spec), representative)
 
 
 def reference_outputs(tflite: bytes, x: np.ndarray) -> np.ndarray:

@@ -327,9 +327,10 @@ def test_model_ops_compiles_against_the_pinned_library(tmp_path):
 @pytest.fixture(scope="module")
 def tiny_tflite(tmp_path_factory) -> Path:
     """A small int8 model (conv, depthwise, 1x1 conv, average pool, dense, softmax) from Keras."""
-    import numpy as np
-    import tensorflow as tf
     import keras
+    import numpy as np
+
+    from pipeline.quantize import convert_keras_int8
 
     inp = keras.Input((16, 16, 1), batch_size=1)
     x = keras.layers.Conv2D(4, 3, strides=2, padding="same", activation="relu")(inp)
@@ -344,13 +345,8 @@ def tiny_tflite(tmp_path_factory) -> Path:
         for _ in range(16):
             yield [rng.random((1, 16, 16, 1), dtype=np.float32)]
 
-    converter = tf.lite.TFLiteConverter.from_keras_model(model)
-    converter.optimizations = [tf.lite.Optimize.DEFAULT]
-    converter.representative_dataset = representative
-    converter.target_spec.supported_ops = [tf.lite.OpsSet.TFLITE_BUILTINS_INT8]
-    converter.inference_input_type = converter.inference_output_type = tf.int8
     path = tmp_path_factory.mktemp("tiny") / "tiny-sep.tflite"
-    path.write_bytes(converter.convert())
+    path.write_bytes(convert_keras_int8(model, representative))
     return path
 
 

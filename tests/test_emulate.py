@@ -133,6 +133,8 @@ def digits_tflite(tmp_path_factory) -> Path:
     _tflm_dir()
     import keras
     import tensorflow as tf
+
+    from pipeline.quantize import convert_keras_int8
     from sklearn.datasets import load_digits
 
     digits = load_digits()
@@ -153,13 +155,8 @@ def digits_tflite(tmp_path_factory) -> Path:
         for i in range(100):
             yield [x[i:i + 1]]
 
-    converter = tf.lite.TFLiteConverter.from_keras_model(model)
-    converter.optimizations = [tf.lite.Optimize.DEFAULT]
-    converter.representative_dataset = representative
-    converter.target_spec.supported_ops = [tf.lite.OpsSet.TFLITE_BUILTINS_INT8]
-    converter.inference_input_type = converter.inference_output_type = tf.int8
     path = tmp_path_factory.mktemp("emulate") / "digits_sep32.tflite"
-    path.write_bytes(converter.convert())
+    path.write_bytes(convert_keras_int8(model, representative))
     return path
 
 

@@ -130,18 +130,16 @@ def test_analyze_refuses_ops_tflm_cannot_run(tmp_path):
     import numpy as np
     import tensorflow as tf
 
+    from pipeline.quantize import convert_keras_int8
+
     inputs = tf.keras.Input((4, 4, 1), batch_size=1)
     x = tf.keras.layers.Conv2D(2, 3, padding="same")(inputs)
     x = tf.keras.layers.Lambda(lambda t: tf.tile(t, [1, 2, 1, 1]))(x)  # TILE: not in TFLM's resolver
     model = tf.keras.Model(inputs, x)
-    converter = tf.lite.TFLiteConverter.from_keras_model(model)
-    converter.optimizations = [tf.lite.Optimize.DEFAULT]
     rng = np.random.default_rng(0)
-    converter.representative_dataset = lambda: ([rng.random((1, 4, 4, 1), np.float32)] for _ in range(4))
-    converter.target_spec.supported_ops = [tf.lite.OpsSet.TFLITE_BUILTINS_INT8]
-    converter.inference_input_type = converter.inference_output_type = tf.int8
     path = tmp_path / "tile.tflite"
-    path.write_bytes(converter.convert())
+    path.write_bytes(convert_keras_int8(
+        model, lambda: ([rng.random((1, 4, 4, 1), np.float32)] for _ in range(4))))
     proc = tinyml("analyze", path)
     assert proc.returncode != 0 and "cannot run op(s) TILE" in proc.stderr
     assert len(proc.stderr.strip().splitlines()) == 1

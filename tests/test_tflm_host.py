@@ -25,16 +25,13 @@ def test_abort_in_tflm_is_reported_not_fatal():
     import tensorflow as tf
 
     from pipeline.keras_models import build_keras_model
+    from pipeline.quantize import convert_keras_int8
 
     tf.keras.utils.set_random_seed(1)
     spec = ModelSpec("untrained", "separable", 0.5, 32, 1, 5, 10)
     rng = np.random.default_rng(0)
-    converter = tf.lite.TFLiteConverter.from_keras_model(build_keras_model(spec, batch_size=1))
-    converter.optimizations = [tf.lite.Optimize.DEFAULT]
-    converter.representative_dataset = lambda: ([rng.random((1, 32, 32, 1), np.float32)] for _ in range(8))
-    converter.target_spec.supported_ops = [tf.lite.OpsSet.TFLITE_BUILTINS_INT8]
-    converter.inference_input_type = converter.inference_output_type = tf.int8
-    tflite = converter.convert()
+    tflite = convert_keras_int8(build_keras_model(spec, batch_size=1),
+                                lambda: ([rng.random((1, 32, 32, 1), np.float32)] for _ in range(8)))
     with pytest.raises(PipelineError) as err:
         run_tflm_host(tflite, np.zeros((1, 32, 32, 1), np.int8), "untrained")
     assert "TFLM aborted (SIGABRT)" in str(err.value)
