@@ -17,15 +17,7 @@ from pipeline import codegen, tflm_ops
 from pipeline.board import Board, load_board
 from pipeline.cli import main as cli_main
 from pipeline.errors import PipelineError
-
-
-@dataclass(frozen=True)
-class StandInTensor:
-    name: str
-    shape: tuple[int, ...]
-    dtype: str
-    scale: float | None
-    zero_point: int | None
+from pipeline.tflite_model import TensorInfo
 
 
 @dataclass(frozen=True)
@@ -34,8 +26,8 @@ class StandInAnalysis:
     name: str
     model_bytes: int
     ops: tuple[str, ...]
-    inputs: tuple[StandInTensor, ...]
-    outputs: tuple[StandInTensor, ...]
+    inputs: tuple[TensorInfo, ...]
+    outputs: tuple[TensorInfo, ...]
     total_macs: int = 123_456
 
 
@@ -49,8 +41,8 @@ def stand_in(data: bytes, *, name="mnv1_sep", ops=("CONV_2D", "DEPTHWISE_CONV_2D
              "RESHAPE", "FULLY_CONNECTED", "SOFTMAX"), in_name="serving_default_input:0") -> StandInAnalysis:
     return StandInAnalysis(
         name=name, model_bytes=len(data), ops=tuple(ops),
-        inputs=(StandInTensor(in_name, (1, 96, 96, 1), "int8", 0.003921568859368563, -128),),
-        outputs=(StandInTensor("Identity:0", (1, 10), "int8", 0.00390625, -128),))
+        inputs=(TensorInfo(in_name, (1, 96, 96, 1), "int8", 0.003921568859368563, -128),),
+        outputs=(TensorInfo("Identity:0", (1, 10), "int8", 0.00390625, -128),))
 
 
 def small_board(**changes) -> Board:
