@@ -20,7 +20,7 @@ from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
-from pipeline import emulate as emu  # noqa: E402
+from pipeline.targets import emulate as emu  # noqa: E402
 from pipeline.errors import PipelineError  # noqa: E402
 
 # label -> (TFLM kernels + CMSIS-NN level, rest of TFLM level)

@@ -9,14 +9,15 @@ from dataclasses import asdict, dataclass
 from pathlib import Path
 
 
-from pipeline import __version__, costs
+from pipeline import __version__
+from pipeline.analysis import costs
 from pipeline.board import Board
 from pipeline.errors import PipelineError
-from pipeline.fit import check_fit
+from pipeline.analysis.fit import check_fit
 from pipeline.native_output import import_tensorflow_quietly
 from pipeline.results import (EMULATED_RESULT, HOST_RESULT, MEASURED_RESULT, model_dir, read_json,
                               write_atomic, write_json)
-from pipeline.specs import ModelSpec
+from pipeline.model.specs import ModelSpec
 
 
 @dataclass(frozen=True)
@@ -58,12 +59,12 @@ def standard_equivalent_macs(rows: list[dict]) -> int:
 
 
 def process_model(spec: ModelSpec, base_data, options: RunOptions, board: Board) -> dict:
-    from pipeline.arena import predict_from_host
-    from pipeline.keras_analysis import keras_layer_costs, match_layers
-    from pipeline.quantize import quantize_input, quantize_model
-    from pipeline.tflite_model import analyze_tflite_bytes
-    from pipeline.tflm_host import run_tflm_host
-    from pipeline.train import train_model
+    from pipeline.analysis.arena import predict_from_host
+    from pipeline.analysis.keras_analysis import keras_layer_costs, match_layers
+    from pipeline.model.quantize import quantize_input, quantize_model
+    from pipeline.analysis.tflite_model import analyze_tflite_bytes
+    from pipeline.analysis.tflm_host import run_tflm_host
+    from pipeline.model.train import train_model
 
     folder = model_dir(options.out, spec.name)
     data = base_data.resized(spec.resolution, spec.channels)
@@ -111,7 +112,7 @@ def process_model(spec: ModelSpec, base_data, options: RunOptions, board: Board)
 
 
 def run_zoo(specs: list[ModelSpec], options: RunOptions, board: Board, progress=None) -> list[dict]:
-    from pipeline.dataset import load_dataset
+    from pipeline.model.dataset import load_dataset
 
     # 3: TensorFlow's C++ errors too (its CUDA probe on a CPU-only machine); failures still raise
     os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "3")

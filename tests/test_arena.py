@@ -1,6 +1,6 @@
 """The 32-bit arena prediction: TFLM's greedy planner replayed, CMSIS-NN scratch sizes."""
-from pipeline.arena import PlannedBuffer, cmsis_nn_scratch_bytes, greedy_plan_bytes
-from pipeline.tflite_model import OperatorIO
+from pipeline.analysis.arena import PlannedBuffer, cmsis_nn_scratch_bytes, greedy_plan_bytes
+from pipeline.analysis.tflite_model import OperatorIO
 
 
 def test_greedy_planner_reuses_memory_of_dead_buffers():

@@ -13,16 +13,17 @@ from pathlib import Path
 import pytest
 
 from cbuild import ARM_FLAGS, CXX_STD, WARNINGS, build_host_program, require_tool
-from pipeline import codegen, tflm_ops
+from pipeline.codegen import generate as codegen
+from pipeline.analysis import tflm_ops
 from pipeline.board import Board, load_board
 from pipeline.cli import main as cli_main
 from pipeline.errors import PipelineError
-from pipeline.tflite_model import TensorInfo
+from pipeline.analysis.tflite_model import TensorInfo
 
 
 @dataclass(frozen=True)
 class StandInAnalysis:
-    """The fields of pipeline.tflite_model.TfliteAnalysis that code generation reads."""
+    """The fields of pipeline.analysis.tflite_model.TfliteAnalysis that code generation reads."""
     name: str
     model_bytes: int
     ops: tuple[str, ...]
@@ -322,7 +323,7 @@ def tiny_tflite(tmp_path_factory) -> Path:
     import keras
     import numpy as np
 
-    from pipeline.quantize import convert_keras_int8
+    from pipeline.model.quantize import convert_keras_int8
 
     inp = keras.Input((16, 16, 1), batch_size=1)
     x = keras.layers.Conv2D(4, 3, strides=2, padding="same", activation="relu")(inp)
@@ -344,7 +345,7 @@ def tiny_tflite(tmp_path_factory) -> Path:
 
 def test_cli_generates_from_a_real_model_and_prints_the_pio_commands(tiny_tflite, tmp_path,
                                                                      capsys, tmp_path_factory):
-    from pipeline.tflite_model import analyze_tflite
+    from pipeline.analysis.tflite_model import analyze_tflite
 
     out = tmp_path / "generated"
     assert cli_main(["firmware", str(tiny_tflite), "--out", str(out), "--arena-bytes", "6000"]) == 0

@@ -1,7 +1,7 @@
 """The measured-vs-predicted comparison on hand-built results."""
 import pytest
 
-from pipeline.compare import compare, fit_latency
+from pipeline.report.compare import compare, fit_latency
 
 
 def model(name, conv, macs, ticks, source="emulated"):

@@ -1,7 +1,7 @@
 """The seed's formulas on hand-built layers."""
 import pytest
 
-from pipeline import costs
+from pipeline.analysis import costs
 
 
 def test_standard_conv_formula():

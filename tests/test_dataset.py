@@ -3,7 +3,7 @@ import numpy as np
 import pytest
 from PIL import Image
 
-from pipeline.dataset import load_dataset, load_digits
+from pipeline.model.dataset import load_dataset, load_digits
 from pipeline.errors import PipelineError
 
 

@@ -1,4 +1,4 @@
-"""`tinyml emulate` and pipeline.emulate: bad-input handling and the JSON interface (run anywhere),
+"""`tinyml emulate` and pipeline.targets.emulate: bad-input handling and the JSON interface (run anywhere),
 and a real int8 model built, run in QEMU against the TFLM Arduino library (needs TFLM_ARDUINO_DIR,
 which CI cannot download: skipped there with that reason)."""
 from __future__ import annotations
@@ -9,7 +9,7 @@ from pathlib import Path
 
 import pytest
 
-from pipeline import emulate as emu
+from pipeline.targets import emulate as emu
 from pipeline.cli import main
 from pipeline.errors import PipelineError
 
@@ -134,7 +134,7 @@ def digits_tflite(tmp_path_factory) -> Path:
     import keras
     import tensorflow as tf
 
-    from pipeline.quantize import convert_keras_int8
+    from pipeline.model.quantize import convert_keras_int8
     from sklearn.datasets import load_digits
 
     digits = load_digits()
@@ -162,7 +162,7 @@ def digits_tflite(tmp_path_factory) -> Path:
 
 @pytest.mark.tflm
 def test_emulate_measures_a_real_model(digits_tflite):
-    from pipeline.tflite_model import analyze_tflite
+    from pipeline.analysis.tflite_model import analyze_tflite
 
     # The default work folder keeps the TFLM library build between runs (it takes minutes).
     result = emu.emulate(digits_tflite, _tflm_dir(), runs=3, warmup=1)
@@ -181,7 +181,7 @@ def test_emulate_measures_a_real_model(digits_tflite):
     kinds = emu.instructions_by_kind(result.layers)
     assert 0.5 < kinds["pointwise"]["instructions_per_mac"] < 10
     assert 0 < result.arena_used_bytes <= result.arena_size_bytes
-    assert abs(result.arena_error_pct) < 1  # the 32-bit prediction (pipeline/arena.py)
+    assert abs(result.arena_error_pct) < 1  # the 32-bit prediction (pipeline/analysis/arena.py)
     assert result.size.text_bytes > 50_000  # TFLM + CMSIS-NN are linked in
 
     data = result.to_dict()

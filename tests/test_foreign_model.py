@@ -5,7 +5,7 @@ from pathlib import Path
 
 import pytest
 
-from pipeline.tflite_model import _short_name, analyze_tflite_bytes
+from pipeline.analysis.tflite_model import _short_name, analyze_tflite_bytes
 
 
 def test_layer_names_from_fused_tensor_names():

@@ -11,10 +11,10 @@ from types import SimpleNamespace
 import pytest
 
 import cbuild
-from pipeline import device
+from pipeline.targets import device
 from pipeline.board import load_board
 from pipeline.errors import PipelineError
-from pipeline.measure import MeasureOptions, measure_models
+from pipeline.targets.measure import MeasureOptions, measure_models
 
 BOARD = load_board()
 

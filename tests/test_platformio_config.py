@@ -13,7 +13,8 @@ from pathlib import Path
 
 import pytest
 
-from pipeline import codegen, tflm_ops
+from pipeline.codegen import generate as codegen
+from pipeline.analysis import tflm_ops
 from pipeline.board import load_board
 
 REPO = Path(__file__).resolve().parents[1]

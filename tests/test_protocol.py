@@ -7,7 +7,7 @@ from pathlib import Path
 import pytest
 
 from pipeline.errors import PipelineError
-from pipeline.protocol import (
+from pipeline.targets.protocol import (
     ArenaRecord,
     CorruptLineError,
     DeviceResetError,

@@ -15,9 +15,9 @@ import re
 
 import pytest
 
-from pipeline import emulate as emu
+from pipeline.targets import emulate as emu
 from pipeline.errors import PipelineError
-from pipeline.protocol import parse_line
+from pipeline.targets.protocol import parse_line
 
 # Instruction overhead a LAYER measurement may add to its loop: the clock reads around it (about
 # 30 instructions each), one SysTick tick of quantisation at each end (40 each), and the SysTick

@@ -14,7 +14,7 @@ from pathlib import Path
 import pytest
 import serial
 
-from pipeline.serial_reader import read_run_from
+from pipeline.targets.serial_reader import read_run_from
 
 REPO = Path(__file__).resolve().parents[1]
 SUITE = REPO / "tests" / "renode" / "benchmark.robot"

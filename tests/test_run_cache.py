@@ -6,7 +6,7 @@ from types import SimpleNamespace
 from pipeline import run as run_module
 from pipeline.board import load_board
 from pipeline.results import EMULATED_RESULT, MEASURED_RESULT, load_results, model_dir
-from pipeline.specs import ModelSpec
+from pipeline.model.specs import ModelSpec
 
 SPEC = ModelSpec("cached", "separable", 0.25, 16, 1, 2, 10)
 
@@ -22,7 +22,7 @@ def test_rebuild_drops_stale_device_records(tmp_path, monkeypatch):
         return {"name": spec.name, "status": "ok", "tflite": str(tflite)}
 
     monkeypatch.setattr(run_module, "process_model", fake_process)
-    monkeypatch.setattr("pipeline.dataset.load_dataset", lambda source: SimpleNamespace(source="digits"))
+    monkeypatch.setattr("pipeline.model.dataset.load_dataset", lambda source: SimpleNamespace(source="digits"))
     options = run_module.RunOptions(out=tmp_path)
     board = load_board()
     run_module.run_zoo([SPEC], options, board)

@@ -130,7 +130,7 @@ def test_analyze_refuses_ops_tflm_cannot_run(tmp_path):
     import numpy as np
     import tensorflow as tf
 
-    from pipeline.quantize import convert_keras_int8
+    from pipeline.model.quantize import convert_keras_int8
 
     inputs = tf.keras.Input((4, 4, 1), batch_size=1)
     x = tf.keras.layers.Conv2D(2, 3, padding="same")(inputs)
@@ -164,9 +164,9 @@ def test_planner_replay_reproduces_the_host_tflm_head(run_dir):
     planner must land on exactly the head TFLM's recording allocator reports."""
     import numpy as np
 
-    from pipeline.arena import greedy_plan_bytes, planner_buffers, predict_arena
-    from pipeline.tflite_model import analyze_tflite_bytes
-    from pipeline.tflm_host import run_tflm_host
+    from pipeline.analysis.arena import greedy_plan_bytes, planner_buffers, predict_arena
+    from pipeline.analysis.tflite_model import analyze_tflite_bytes
+    from pipeline.analysis.tflm_host import run_tflm_host
 
     for m in report(run_dir)["models"]:
         tflite = open(m["tflite"], "rb").read()

@@ -13,7 +13,7 @@ from pathlib import Path
 import pytest
 
 from pipeline.errors import PipelineError
-from pipeline.protocol import (
+from pipeline.targets.protocol import (
     CorruptLineError,
     DeviceResetError,
     ErrorRecord,
@@ -22,7 +22,7 @@ from pipeline.protocol import (
     encode_record,
     parse_text,
 )
-from pipeline.serial_reader import (
+from pipeline.targets.serial_reader import (
     DeviceHaltedError,
     PortVanishedError,
     ReadTimeoutError,

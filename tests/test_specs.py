@@ -2,7 +2,7 @@
 import pytest
 
 from pipeline.errors import PipelineError
-from pipeline.specs import load_zoo
+from pipeline.model.specs import load_zoo
 
 GOOD = '''
 [defaults]

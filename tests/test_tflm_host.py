@@ -3,8 +3,8 @@ import numpy as np
 import pytest
 
 from pipeline.errors import PipelineError
-from pipeline.specs import ModelSpec
-from pipeline.tflm_host import parse_allocations, run_tflm_host
+from pipeline.model.specs import ModelSpec
+from pipeline.analysis.tflm_host import parse_allocations, run_tflm_host
 
 
 def test_parse_allocations():
@@ -24,8 +24,8 @@ def test_abort_in_tflm_is_reported_not_fatal():
     """An untrained MobileNet calibrated on random data: TFLM aborts in Softmax (design notes)."""
     import tensorflow as tf
 
-    from pipeline.keras_models import build_keras_model
-    from pipeline.quantize import convert_keras_int8
+    from pipeline.model.keras_models import build_keras_model
+    from pipeline.model.quantize import convert_keras_int8
 
     tf.keras.utils.set_random_seed(1)
     spec = ModelSpec("untrained", "separable", 0.5, 32, 1, 5, 10)

@@ -16,14 +16,14 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
 
 
 def analyze(path: Path, with_arena: bool = True) -> dict:
-    from pipeline.tflite_model import analyze_tflite
+    from pipeline.analysis.tflite_model import analyze_tflite
 
     analysis = analyze_tflite(path)
     if not analysis.is_int8:
         types = ", ".join(f"{t.name}: {t.dtype}" for t in analysis.inputs + analysis.outputs)
         raise PipelineError(f"{path} is not an int8 model ({types}): convert it with full-integer "
                             "quantization (int8 input and output)")
-    from pipeline.codegen import check_ops_supported
+    from pipeline.codegen.generate import check_ops_supported
 
     check_ops_supported(analysis.ops)  # before TFLM's host interpreter would fail on it
     result = {
@@ -35,7 +35,7 @@ def analyze(path: Path, with_arena: bool = True) -> dict:
         "layers": [asdict(layer) for layer in analysis.layers],
     }
     if with_arena:
-        from pipeline.arena import predict_arena
+        from pipeline.analysis.arena import predict_arena
 
         prediction = predict_arena(path.read_bytes(), analysis.name)
         result["arena_bytes_host"] = prediction.host_bytes

@@ -9,7 +9,7 @@ import argparse
 import json
 import sys
 
-from pipeline import emulate as emu
+from pipeline.targets import emulate as emu
 from pipeline.errors import PipelineError
 
 
@@ -34,7 +34,7 @@ def run(args: argparse.Namespace) -> int:
     from pathlib import Path
 
     from pipeline.board import DEFAULT_BOARD, load_board
-    from pipeline.report import write_report
+    from pipeline.report.render import write_report
     from pipeline.results import EMULATED_RESULT, report_board, results_folder, write_json
 
     if args.runs < 1 or args.warmup < 0:

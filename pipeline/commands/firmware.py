@@ -11,7 +11,7 @@ import shlex
 from pathlib import Path
 
 from pipeline.board import DEFAULT_BOARD, load_board
-from pipeline.codegen import DEFAULT_GENERATED_DIR, find_project_root, generate_from_file
+from pipeline.codegen.generate import DEFAULT_GENERATED_DIR, find_project_root, generate_from_file
 from pipeline.errors import PipelineError
 
 DEFAULT_OUT = DEFAULT_GENERATED_DIR

@@ -15,7 +15,7 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
 
 
 def run(args: argparse.Namespace) -> int:
-    from pipeline.measure import flash_with_platformio
+    from pipeline.targets.measure import flash_with_platformio
 
     if not args.tflite.is_file():
         raise PipelineError(f"{args.tflite} not found: pass an int8 .tflite file")

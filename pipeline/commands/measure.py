@@ -22,8 +22,8 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
 
 
 def run(args: argparse.Namespace) -> int:
-    from pipeline.measure import MeasureOptions, measure_models
-    from pipeline.report import write_report
+    from pipeline.targets.measure import MeasureOptions, measure_models
+    from pipeline.report.render import write_report
     from pipeline.results import report_board, results_folder
 
     board = load_board(args.board)

@@ -8,7 +8,7 @@ from pathlib import Path
 from pipeline.board import DEFAULT_BOARD, load_board
 from pipeline.errors import PipelineError
 from pipeline.results import DEFAULT_OUT
-from pipeline.specs import DEFAULT_ZOO, load_zoo
+from pipeline.model.specs import DEFAULT_ZOO, load_zoo
 
 
 def add_arguments(parser: argparse.ArgumentParser) -> None:
@@ -38,7 +38,7 @@ def run(args: argparse.Namespace) -> int:
     if args.epochs is not None and args.epochs < 0:
         raise PipelineError(f"--epochs {args.epochs}: use 0 or more")
 
-    from pipeline.report import write_report
+    from pipeline.report.render import write_report
     from pipeline.run import RunOptions, run_zoo
 
     options = RunOptions(out=args.out, data=args.data, epochs=args.epochs, force=args.force)
@@ -49,7 +49,7 @@ def run(args: argparse.Namespace) -> int:
         results = run_zoo(specs, options, board, progress)
     measure_failed = []
     if args.device:
-        from pipeline.measure import MeasureOptions, measure_models
+        from pipeline.targets.measure import MeasureOptions, measure_models
 
         fitting = [Path(m["tflite"]) for m in results if m["status"] == "ok" and m["fits"]]
         options = MeasureOptions(port=None if args.device == "auto" else args.device,

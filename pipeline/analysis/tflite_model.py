@@ -12,8 +12,8 @@ from pathlib import Path
 import numpy as np
 from tflite_micro.tensorflow.lite.micro.python import schema_py_generated as schema
 
-from pipeline import costs
-from pipeline.costs import LayerCost
+from pipeline.analysis import costs
+from pipeline.analysis.costs import LayerCost
 from pipeline.errors import PipelineError
 
 BUILTIN_NAMES = {v: k for k, v in vars(schema.BuiltinOperator).items() if not k.startswith("_")}

@@ -9,10 +9,10 @@ from typing import Callable, Iterable
 
 import numpy as np
 
-from pipeline.dataset import Dataset
+from pipeline.model.dataset import Dataset
 from pipeline.native_output import quiet_native_output
-from pipeline.keras_models import export_model
-from pipeline.train import TrainedModel
+from pipeline.model.keras_models import export_model
+from pipeline.model.train import TrainedModel
 
 CALIBRATION_SAMPLES = 200
 

@@ -1,7 +1,7 @@
 """Child-process side of the TFLM host check. TFLM aborts the whole process on some bad models
 (e.g. a softmax input scale over its limit), so it never runs inside the pipeline's own process.
 
-usage: python -m pipeline.tflm_worker MODEL.tflite INPUTS.npz OUTPUTS.npz ARENA_BYTES
+usage: python -m pipeline.analysis.tflm_worker MODEL.tflite INPUTS.npz OUTPUTS.npz ARENA_BYTES
 Writes the int8 outputs for every input; prints the recording allocator's report to stderr.
 """
 import sys

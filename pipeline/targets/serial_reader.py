@@ -17,7 +17,7 @@ from typing import Callable
 import serial
 
 from pipeline.errors import PipelineError
-from pipeline.protocol import (
+from pipeline.targets.protocol import (
     ProtocolError,
     RunAssembler,
     RunResult,

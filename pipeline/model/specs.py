@@ -10,7 +10,7 @@ from pathlib import Path
 
 from pipeline.errors import PipelineError
 
-REPO_ROOT = Path(__file__).resolve().parent.parent
+REPO_ROOT = Path(__file__).resolve().parents[2]
 DEFAULT_ZOO = REPO_ROOT / "models" / "zoo.toml"
 
 # MobileNetV1 (Howard et al. 2017, table 1): (output channels at alpha=1, stride) of the 13 blocks

@@ -9,7 +9,7 @@ from pathlib import Path
 from typing import Callable
 
 from pipeline.board import Board
-from pipeline.device import find_board_port, measured_record, upload, wait_for_path, wait_for_port
+from pipeline.targets.device import find_board_port, measured_record, upload, wait_for_path, wait_for_port
 from pipeline.errors import PipelineError
 from pipeline.results import MEASURED_RESULT, read_json, results_folder, write_json
 
@@ -34,8 +34,8 @@ class Measurement:
 
 def measure_one(tflite: Path, board: Board, options: MeasureOptions,
                 flash: Callable[[Path, str | None], str] | None = None) -> dict:
-    from pipeline.codegen import c_identifier
-    from pipeline.serial_reader import read_run
+    from pipeline.codegen.generate import c_identifier
+    from pipeline.targets.serial_reader import read_run
 
     expected = c_identifier(tflite.stem)
     port = options.port
@@ -54,7 +54,7 @@ def measure_one(tflite: Path, board: Board, options: MeasureOptions,
 
 def flash_with_platformio(board: Board) -> Callable[[Path, str | None], str]:
     def flash(tflite: Path, port: str | None) -> str:
-        from pipeline.codegen import DEFAULT_GENERATED_DIR, find_project_root, generate_from_file
+        from pipeline.codegen.generate import DEFAULT_GENERATED_DIR, find_project_root, generate_from_file
 
         auto = port is None
         if auto:  # fail before a long build when no board is attached

@@ -6,9 +6,9 @@ from dataclasses import dataclass
 import keras
 import numpy as np
 
-from pipeline.dataset import Dataset
-from pipeline.keras_models import build_keras_model
-from pipeline.specs import ModelSpec
+from pipeline.model.dataset import Dataset
+from pipeline.model.keras_models import build_keras_model
+from pipeline.model.specs import ModelSpec
 
 BATCH_SIZE = 32
 LEARNING_RATE = 2e-3

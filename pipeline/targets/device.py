@@ -12,9 +12,9 @@ from serial.tools import list_ports
 
 from pipeline.board import Board
 from pipeline.errors import PipelineError
-from pipeline.protocol import RunResult
+from pipeline.targets.protocol import RunResult
 
-REPO_ROOT = Path(__file__).resolve().parent.parent
+REPO_ROOT = Path(__file__).resolve().parents[2]
 REENUMERATE_TIMEOUT_S = 15.0
 
 

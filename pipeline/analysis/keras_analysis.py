@@ -6,8 +6,8 @@ from dataclasses import dataclass
 
 import keras
 
-from pipeline import costs
-from pipeline.costs import LayerCost
+from pipeline.analysis import costs
+from pipeline.analysis.costs import LayerCost
 from pipeline.errors import PipelineError
 
 

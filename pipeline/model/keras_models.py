@@ -5,7 +5,7 @@ from dataclasses import dataclass
 
 import keras
 
-from pipeline.specs import FIRST_CONV_CHANNELS, ModelSpec, scaled_channels
+from pipeline.model.specs import FIRST_CONV_CHANNELS, ModelSpec, scaled_channels
 
 # BatchNorm's default momentum (0.99) leaves the moving statistics far from the data after the few
 # hundred steps of a brief training run, and the model then evaluates at chance: use 0.9.

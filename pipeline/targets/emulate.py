@@ -7,10 +7,10 @@ instructions (40 per SysTick tick at the modelled 25 MHz; see firmware/ports/qem
 Instructions are not cycles: QEMU models no pipeline, caches or wait states.
 
 Build layout under the work folder (default build/emulate in the repo):
-  models/<model>/      generated model sources, one folder per model (pipeline.codegen)
+  models/<model>/      generated model sources, one folder per model (pipeline.codegen.generate)
   tflm<kernel>-<rest>/ one CMake build tree per TFLM flag set: the library compiles once there,
                        each model is its own firmware target `fw_<model>`
-  results/<model><kernel>.json  the run's protocol records (pipeline.serial_reader.save_run_result)
+  results/<model><kernel>.json  the run's protocol records (pipeline.targets.serial_reader.save_run_result)
 """
 from __future__ import annotations
 
@@ -28,9 +28,9 @@ from pathlib import Path
 
 from pipeline.board import load_board
 from pipeline.errors import PipelineError
-from pipeline.protocol import RunResult
+from pipeline.targets.protocol import RunResult
 
-REPO_ROOT = Path(__file__).resolve().parent.parent
+REPO_ROOT = Path(__file__).resolve().parents[2]
 PORT_DIR = REPO_ROOT / "firmware" / "ports" / "qemu_mps2"
 TOOLCHAIN_FILE = REPO_ROOT / "cmake" / "arm-none-eabi.cmake"
 DEFAULT_WORK_DIR = REPO_ROOT / "build" / "emulate"
@@ -368,7 +368,7 @@ def run_firmware(elf: Path, timeout_s: float = DEFAULT_TIMEOUT_S) -> RunResult:
     """Runs `elf` in QEMU and returns the protocol run it prints on UART0. The whole run is limited
     to timeout_s of wall time; a firmware that hangs, faults or prints TFLM's HALTED raises a
     PipelineError quoting the last lines seen."""
-    from pipeline.serial_reader import ReadTimeoutError, read_run  # pyserial only needed here
+    from pipeline.targets.serial_reader import ReadTimeoutError, read_run  # pyserial only needed here
 
     deadline = time.monotonic() + timeout_s
     qemu = start_qemu(elf, min(timeout_s, 30))
@@ -405,9 +405,9 @@ def emulate(tflite_path: str | os.PathLike, tflm_dir: str | os.PathLike | None =
     """Builds the benchmark firmware for `tflite_path`, runs it in QEMU and returns its numbers.
     The model is checked against the emulator's memory, not the Nano's: whether it fits the board
     is `tinyml firmware`'s check."""
-    from pipeline.codegen import c_identifier, generate_from_file
-    from pipeline.serial_reader import save_run_result
-    from pipeline.tflite_model import analyze_tflite
+    from pipeline.codegen.generate import c_identifier, generate_from_file
+    from pipeline.targets.serial_reader import save_run_result
+    from pipeline.analysis.tflite_model import analyze_tflite
 
     require_tools()
     tflm_root = resolve_tflm_dir(tflm_dir)

@@ -22,8 +22,8 @@ from dataclasses import dataclass
 
 import numpy as np
 
-from pipeline.tflite_model import DTYPE_BYTES, TENSOR_TYPES, OperatorIO, TfliteAnalysis, analyze_tflite_bytes, read_model
-from pipeline.tflm_host import HostArena, run_tflm_host
+from pipeline.analysis.tflite_model import DTYPE_BYTES, TENSOR_TYPES, OperatorIO, TfliteAnalysis, analyze_tflite_bytes, read_model
+from pipeline.analysis.tflm_host import HostArena, run_tflm_host
 
 # recording-allocator category -> bytes per item in the 32-bit build
 STRUCT_BYTES_32 = {

@@ -8,7 +8,7 @@ import json
 from pathlib import Path
 
 from pipeline.board import Board
-from pipeline.compare import compare, pairs
+from pipeline.report.compare import compare, pairs
 from pipeline.results import load_results, write_atomic
 
 CSV_COLUMNS = ["name", "conv", "alpha", "resolution", "channels", "blocks", "status", "macs", "params",

@@ -53,7 +53,7 @@ def run_tflm_host(tflite: bytes, inputs: np.ndarray, name: str) -> TflmHostResul
         np.savez(ins, x=inputs.astype(np.int8))
         try:
             proc = subprocess.run(
-                [sys.executable, "-m", "pipeline.tflm_worker", str(model), str(ins), str(outs),
+                [sys.executable, "-m", "pipeline.analysis.tflm_worker", str(model), str(ins), str(outs),
                  str(MEASURE_ARENA_BYTES)], capture_output=True, text=True, timeout=TIMEOUT_S)
         except subprocess.TimeoutExpired:
             raise PipelineError(f"{name}: TFLM's host interpreter did not finish in {TIMEOUT_S} s: "
