@@ -69,6 +69,27 @@ def test_writer_edge_cases_parse_in_python(core_tests):
     assert result.clock_hz == 4294967295 and result.unit == "instructions"
     assert result.layers == (LayerRecord(0, "CONV_2D", 4294967295),)
     assert (result.summary.ticks_max, result.summary.us_max) == (4294967295, 4294967295)
+    assert result.protocol_version == 2
+    assert (result.cache.state, result.cache.hits, result.cache.misses) == ("off", 0, 4294967295)
+    c = result.counters
+    assert (c.state, c.cycles, c.cpi, c.exc, c.sleep, c.lsu, c.fold) == (
+        "ok", 4294967295, 0, 1, 2, 3, 4294967295)
+    assert result.sampler.period == 255 and result.sampler.overruns == 4294967295
+    assert (result.output.bytes, result.output_crc32) == (0, 4294967295)
+
+
+def test_version_1_writer_sends_no_version_2_records(fake_device):
+    result = parse_text(run_fake(fake_device, "--protocol-version", "1").stdout.decode())
+    assert result.ok and result.protocol_version == 1
+    assert (result.cache, result.counters, result.sampler, result.output) == (None,) * 4
+
+
+def test_failing_counted_invoke_is_an_error_after_summary(fake_device):
+    # warm-up 1 + 4 timed invokes: invoke 5 is the extra one the DWT sampler counts
+    proc = run_fake(fake_device, "--fail", "invoke", "--fail-at", "5", "--warmup", "1", "--runs", "4")
+    result = parse_text(proc.stdout.decode())
+    assert result.summary is not None and result.error == ErrorRecord("invoke_failed", "fake_kernel_failed")
+    assert result.cache is not None and result.counters is None
 
 
 @pytest.mark.parametrize(

@@ -4,6 +4,7 @@ which CI cannot download: skipped there with that reason)."""
 from __future__ import annotations
 
 import json
+import math
 import os
 from pathlib import Path
 
@@ -14,7 +15,7 @@ from pipeline.cli import main
 from pipeline.errors import PipelineError
 
 INTERFACE_KEYS = {"arena_used_bytes", "instructions", "instructions_min", "instructions_max",
-                  "layers", "text_bytes", "arena_predicted_bytes"}
+                  "layers", "text_bytes", "arena_predicted_bytes", "output_crc32"}
 
 
 # --- environment and input checks ------------------------------------------------------------------
@@ -187,6 +188,13 @@ def test_emulate_measures_a_real_model(digits_tflite):
     data = result.to_dict()
     assert INTERFACE_KEYS <= set(data)
     assert Path(data["run_result"]).is_file()
+    # protocol v2: the firmware's CRC-32 of the output tensor, kept in the run's record too
+    from pipeline.targets.serial_reader import load_run_result
+
+    run = load_run_result(data["run_result"])
+    assert isinstance(data["output_crc32"], int) and data["output_crc32"] == run.output_crc32
+    out = analysis.outputs[0]
+    assert out.dtype == "int8" and run.output.bytes == math.prod(out.shape)
 
 
 @pytest.mark.tflm

@@ -1,4 +1,4 @@
-"""Protocol v1 in Python: line parsing, checksums, versions, and run assembly (docs/protocol.md)."""
+"""Protocol v1 and v2 in Python: line parsing, checksums, versions, and run assembly (docs/protocol.md)."""
 from __future__ import annotations
 
 import json
@@ -9,12 +9,16 @@ import pytest
 from pipeline.errors import PipelineError
 from pipeline.targets.protocol import (
     ArenaRecord,
+    CacheRecord,
     CorruptLineError,
+    CountersRecord,
     DeviceResetError,
     DoneRecord,
     ErrorRecord,
     LayerRecord,
+    OutputRecord,
     RunResult,
+    SamplerRecord,
     SequenceError,
     StartRecord,
     SummaryRecord,
@@ -24,21 +28,38 @@ from pipeline.targets.protocol import (
     encode_record,
     parse_line,
     parse_text,
+    parse_versioned_line,
 )
 
 START = {"fw": "0.1.0", "model": "mnv1_sep", "clock_hz": 64000000, "unit": "cycles", "runs": 3, "warmup": 1}
 SUMMARY = {"runs": 3, "ticks_min": 10, "ticks_median": 20, "ticks_max": 30, "us_min": 1, "us_median": 2, "us_max": 3}
 
 
-def ok_run_lines() -> list[str]:
+COUNTERS = {"state": "ok", "cycles": 1000, "cpi": 100, "exc": 20, "sleep": 0, "lsu": 300, "fold": 50}
+SAMPLER = {"period": 200, "samples": 5, "overruns": 0, "calib_known": 2000, "calib_derived": 2070,
+           "calib_samples": 10}
+
+
+def ok_run_lines(version: int = 1) -> list[str]:
     return [
-        encode_record("START", START),
-        encode_record("ARENA", {"size": 90112, "used": 82404}),
-        encode_record("LAYER", {"index": 0, "op": "CONV_2D", "ticks": 7}),
-        encode_record("LAYER", {"index": 1, "op": "SOFTMAX", "ticks": 2}),
-        encode_record("SUMMARY", SUMMARY),
-        encode_record("DONE", {"status": "ok", "records": 5}),
+        encode_record("START", START, version),
+        encode_record("ARENA", {"size": 90112, "used": 82404}, version),
+        encode_record("LAYER", {"index": 0, "op": "CONV_2D", "ticks": 7}, version),
+        encode_record("LAYER", {"index": 1, "op": "SOFTMAX", "ticks": 2}, version),
+        encode_record("SUMMARY", SUMMARY, version),
+        encode_record("DONE", {"status": "ok", "records": 5}, version),
     ]
+
+
+def v2_run_lines() -> list[str]:
+    """A version-2 board run: the version-1 records plus CACHE, COUNTERS, SAMPLER and OUTPUT."""
+    lines = ok_run_lines(2)[:5] + [
+        encode_record("CACHE", {"state": "on", "hits": 9000, "misses": 12}),
+        encode_record("COUNTERS", COUNTERS),
+        encode_record("SAMPLER", SAMPLER),
+        encode_record("OUTPUT", {"bytes": 10, "crc32": 3421780262}),
+    ]
+    return lines + [encode_record("DONE", {"status": "ok", "records": len(lines)})]
 
 
 def test_crc_is_ccitt_false():
@@ -124,8 +145,8 @@ def test_byte_replaced_by_non_ascii_is_corrupt():
 
 
 def test_other_version_is_rejected_clearly():
-    line = encode_record("START", START, version=2)
-    with pytest.raises(VersionMismatchError, match="version 2.*version 1"):
+    line = encode_record("START", START, version=3)
+    with pytest.raises(VersionMismatchError, match="version 3.*versions 1 and 2"):
         parse_line(line)
 
 
@@ -214,12 +235,80 @@ def test_sequence_violations(mutate, message):
         assemble_run(records(mutate(ok_run_lines())))
 
 
-def test_run_result_json_round_trip():
-    result = parse_text("".join(ok_run_lines()))
+@pytest.mark.parametrize("version", [1, 2])
+def test_run_result_json_round_trip(version):
+    result = parse_text("".join(ok_run_lines(version) if version == 1 else v2_run_lines()))
     data = json.loads(json.dumps(result.to_dict()))
-    assert data["protocol_version"] == 1
+    assert data["protocol_version"] == version
     assert data["layers"][0] == {"index": 0, "op": "CONV_2D", "ticks": 7}
     assert RunResult.from_dict(data) == result
+
+
+def test_result_file_of_a_version_1_pipeline_still_loads():
+    data = json.loads(json.dumps(parse_text("".join(ok_run_lines(1))).to_dict()))
+    for key in ("cache", "counters", "sampler", "output"):
+        del data[key]  # what the version-1 pipeline wrote
+    result = RunResult.from_dict(data)
+    assert result.protocol_version == 1 and result.output is None and result.output_crc32 is None
+
+
+def test_both_versions_assemble_the_same_core_run():
+    v1, v2 = parse_text("".join(ok_run_lines(1))), parse_text("".join(v2_run_lines()))
+    assert (v1.protocol_version, v2.protocol_version) == (1, 2)
+    assert (v1.layers, v1.summary, v1.arena_used) == (v2.layers, v2.summary, v2.arena_used)
+    assert v1.cache is None and v1.counters is None and v1.output is None
+
+
+def test_v2_records_parse_into_the_result():
+    result = parse_text("".join(v2_run_lines()))
+    assert result.ok
+    assert result.cache == CacheRecord("on", 9000, 12)
+    assert result.counters == CountersRecord(**COUNTERS)
+    assert result.sampler == SamplerRecord(**SAMPLER)
+    assert result.output == OutputRecord(10, 3421780262) and result.output_crc32 == 3421780262
+
+
+def test_unavailable_counters_and_cache_have_no_numbers():
+    lines = ok_run_lines(2)[:5] + [encode_record("CACHE", {"state": "none"}),
+                                   encode_record("COUNTERS", {"state": "none"})]
+    result = parse_text("".join(lines + [encode_record("DONE", {"status": "ok", "records": 7})]))
+    assert result.cache == CacheRecord("none") and result.counters == CountersRecord("none")
+    assert result.counters.cycles is None and result.sampler is None and result.output is None
+
+
+def test_v2_record_on_a_v1_line_is_corrupt():
+    with pytest.raises(CorruptLineError, match="does not exist in protocol version 1"):
+        parse_line(encode_record("OUTPUT", {"bytes": 1, "crc32": 0}, version=1))
+
+
+def test_versioned_parse_reports_the_line_version():
+    assert parse_versioned_line(encode_record("ARENA", {"size": 1, "used": 1}, version=1))[0] == 1
+    assert parse_versioned_line(encode_record("ARENA", {"size": 1, "used": 1}))[0] == 2
+
+
+def test_one_run_cannot_mix_versions():
+    lines = ok_run_lines(2)
+    lines[1] = encode_record("ARENA", {"size": 90112, "used": 82404}, version=1)
+    with pytest.raises(SequenceError, match="version 1 in a run that started in version 2"):
+        assemble_run(parse_versioned_line(line) for line in lines)
+
+
+@pytest.mark.parametrize(
+    "mutate, message",
+    [
+        (lambda ls: ls[:4] + ls[5:6] + ls[4:5] + ls[6:], "CACHE before SUMMARY"),
+        (lambda ls: ls[:6] + ls[7:], "SAMPLER without COUNTERS"),
+        (lambda ls: ls[:6] + [encode_record("COUNTERS", {**COUNTERS, "fold": None})] + ls[7:],
+         "not a number"),
+        (lambda ls: ls[:6] + [encode_record("COUNTERS", {"state": "ok", "cycles": 5})] + ls[7:],
+         "lacks a counter value"),
+        (lambda ls: ls[:5] + [encode_record("CACHE", {"state": "warm"})] + ls[6:], "unknown state"),
+        (lambda ls: ls[:9] + ls[8:], "duplicate OUTPUT"),
+    ],
+)
+def test_v2_sequence_violations(mutate, message):
+    with pytest.raises((SequenceError, CorruptLineError), match=message):
+        assemble_run(records(mutate(v2_run_lines())))
 
 
 def test_documented_example_parses():
@@ -227,8 +316,12 @@ def test_documented_example_parses():
     example = doc.split("Example (board", 1)[1].split("```", 2)[1]
     result = parse_text(example)
     assert result.ok and result.model == "mnv1_sep_a025_96" and len(result.layers) == 2
-    error_line = doc.split("`TML1 ERROR", 1)[1].split("`", 1)[0]
-    assert parse_line("TML1 ERROR" + error_line) == ErrorRecord("alloc_failed", "Arena_size_is_too_small")
+    assert result.protocol_version == 2 and result.output_crc32 is not None
+    assert result.counters.state == "ok" and result.cache.state == "on"
+    error_line = doc.split("`TML2 ERROR", 1)[1].split("`", 1)[0]
+    assert parse_line("TML2 ERROR" + error_line) == ErrorRecord("alloc_failed", "Arena_size_is_too_small")
+    v1_example = doc.split("Example (version 1", 1)[1].split("```", 2)[1]
+    assert parse_text(v1_example).protocol_version == 1
 
 
 def test_value_ending_in_the_magic_is_not_a_record_start():

@@ -59,6 +59,9 @@ def test_selftest_prints_a_complete_protocol_run(selftest_run):
     assert (run.runs, run.warmup) == (3, 1)
     assert (run.arena_size, run.arena_used) == (64, 32)
     assert [layer.op for layer in run.layers] == ["LOOP_200", "LOOP_1000000", "LOOP_10000000"]
+    # protocol v2: QEMU models no flash cache and no DWT, and says so
+    assert run.protocol_version == 2
+    assert run.cache.state == "none" and run.counters.state == "none" and run.sampler is None
 
 
 def test_systick_calibration_matches_loops_of_known_instruction_count(selftest_run):

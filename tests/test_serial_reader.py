@@ -8,6 +8,7 @@ import signal
 import socket
 import subprocess
 import time
+import zlib
 from pathlib import Path
 
 import pytest
@@ -130,7 +131,7 @@ def test_invoke_error_keeps_the_arena(board):
 def test_cut_line_times_out_showing_the_unfinished_line(board):
     message = expect_error(ReadTimeoutError, board, "--cut", "3", timeout_s=0.3, wait_idle=True)
     assert "run of fake_model unfinished after 3 records" in message
-    assert "'TML1 LAYER index=1" in message and "(unfinished)" in message
+    assert "'TML2 LAYER index=1" in message and "(unfinished)" in message
 
 
 def test_garbled_line_is_reported_as_corrupt(board):
@@ -140,14 +141,14 @@ def test_garbled_line_is_reported_as_corrupt(board):
 
 
 def test_lost_line_is_detected(board):
-    # 3 layers: line 5 is SUMMARY; DONE then counts one record more than arrived.
-    message = expect_error(SequenceError, board, "--drop", "5")
-    assert "DONE counts 6 records but 5 arrived" in message
+    # 3 layers: line 5 is SUMMARY, 6-9 CACHE COUNTERS SAMPLER OUTPUT; DONE then counts one more.
+    message = expect_error(SequenceError, board, "--drop", "8")
+    assert "DONE counts 10 records but 9 arrived" in message
 
 
 def test_halted_device_is_fatal_with_last_lines(board):
     message = expect_error(DeviceHaltedError, board, "--boot-noise", "--fail", "halt")
-    assert "halted" in message and "'HALTED'" in message and "TML1 START" in message
+    assert "halted" in message and "'HALTED'" in message and "TML2 START" in message
 
 
 def test_reset_mid_run_is_detected(board):
@@ -156,8 +157,36 @@ def test_reset_mid_run_is_detected(board):
 
 
 def test_other_protocol_version_is_rejected(board):
-    message = expect_error(VersionMismatchError, board, "--protocol-version", "2")
-    assert "version 2" in message
+    message = expect_error(VersionMismatchError, board, "--protocol-version", "3")
+    assert "version 3" in message and "versions 1 and 2" in message
+
+
+def test_version_1_firmware_is_still_read(board, fake_device):
+    # The real core writing version 1 (no v2 records): what boards flashed before the bump send.
+    result = read_fake(board, "--protocol-version", "1", "--boot-noise")
+    assert result.ok and result.protocol_version == 1
+    assert result.cache is None and result.counters is None and result.output is None
+    v2 = read_fake(board)
+    assert (result.layers, result.summary) == (v2.layers, v2.summary)
+
+
+def test_version_2_records_over_a_pty(board):
+    result = read_fake(board, "--layers", "4", "--runs", "3", "--warmup", "1")
+    assert result.protocol_version == 2
+    # the double's documented fakes (firmware/host/fake_device.cpp): last timed invoke k = 3
+    assert (result.cache.state, result.cache.hits, result.cache.misses) == ("on", 9003, 103)
+    assert result.output.bytes == 10
+    assert result.output_crc32 == zlib.crc32(bytes((i * 37 + 11) % 256 for i in range(10)))
+    c = result.counters
+    assert c.state == "ok" and (c.cpi, c.exc, c.lsu, c.fold) == (c.cycles // 8, 40, c.cycles // 16,
+                                                                    c.cycles // 32)
+    assert result.sampler.samples == c.cycles // 200 and result.sampler.period == 200
+
+
+def test_unavailable_counters_are_marked(board):
+    result = read_fake(board, "--counters", "none", "--cache", "none")
+    assert result.ok and result.counters.state == "none" and result.counters.cycles is None
+    assert result.cache.state == "none" and result.cache.hits is None and result.sampler is None
 
 
 def test_nothing_speaking_times_out(board):
@@ -191,7 +220,7 @@ def test_killed_device_is_a_vanished_port(board):
 
     def start_then_kill(port):
         fake.start(port)
-        assert read_line(port).startswith(b"TML1 START")  # it is speaking ...
+        assert read_line(port).startswith(b"TML2 START")  # it is speaking ...
         fake.process.send_signal(signal.SIGKILL)  # ... and dies
         fake.process.wait()
 

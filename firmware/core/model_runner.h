@@ -37,6 +37,13 @@ class ModelRunner {
   virtual LayerTiming layer(size_t index) const = 0;
   // A short text for the last error (static or runner-owned storage).
   virtual const char* last_error() const = 0;
+  // CRC-32/ISO-HDLC (crc32.h) of output tensor 0's bytes after the last invoke, and their count.
+  // False when the runner has no output to show (the OUTPUT record is then left out).
+  virtual bool output_crc32(uint32_t* crc, uint32_t* bytes) const {
+    (void)crc;
+    (void)bytes;
+    return false;
+  }
 };
 
 // Monotonic tick counter. On the board: CPU cycles (DWT->CYCCNT); in QEMU: instructions (SysTick

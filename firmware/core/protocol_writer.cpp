@@ -144,6 +144,61 @@ void ProtocolWriter::error(const char* code, const char* detail) {
   end();
 }
 
+namespace {
+
+const char* cache_state_name(CacheState state) {
+  switch (state) {
+    case CacheState::kOn: return "on";
+    case CacheState::kOff: return "off";
+    case CacheState::kNone: return "none";
+  }
+  return "none";
+}
+
+}  // namespace
+
+void ProtocolWriter::cache(CacheState state, const CacheCounts* counts) {
+  begin("CACHE");
+  field("state", cache_state_name(state));
+  if (counts != nullptr) {
+    field_u32("hits", counts->hits);
+    field_u32("misses", counts->misses);
+  }
+  end();
+}
+
+void ProtocolWriter::counters(const DwtCounts* counts) {
+  begin("COUNTERS");
+  field("state", counts != nullptr ? "ok" : "none");
+  if (counts != nullptr) {
+    field_u32("cycles", counts->cycles);
+    field_u32("cpi", counts->cpi);
+    field_u32("exc", counts->exc);
+    field_u32("sleep", counts->sleep);
+    field_u32("lsu", counts->lsu);
+    field_u32("fold", counts->fold);
+  }
+  end();
+}
+
+void ProtocolWriter::sampler(const SamplerStats& stats) {
+  begin("SAMPLER");
+  field_u32("period", stats.period_cycles);
+  field_u32("samples", stats.samples);
+  field_u32("overruns", stats.overruns);
+  field_u32("calib_known", stats.calib_known);
+  field_u32("calib_derived", stats.calib_derived);
+  field_u32("calib_samples", stats.calib_samples);
+  end();
+}
+
+void ProtocolWriter::output(uint32_t bytes, uint32_t crc32) {
+  begin("OUTPUT");
+  field_u32("bytes", bytes);
+  field_u32("crc32", crc32);
+  end();
+}
+
 void ProtocolWriter::done(bool ok) {
   const uint32_t records_before = records_;
   begin("DONE");

@@ -6,10 +6,11 @@
 #include <stdint.h>
 
 #include "model_runner.h"
+#include "perf_counters.h"
 
 namespace tinyml {
 
-constexpr unsigned kProtocolVersion = 1;
+constexpr unsigned kProtocolVersion = 2;
 // Longest line we emit, "\r\n" included. Values that do not fit are cut (the record stays valid).
 constexpr size_t kMaxLineLength = 192;
 
@@ -37,7 +38,7 @@ class ProtocolWriter {
   // True if any value had to be cut to fit kMaxLineLength.
   bool truncated() const { return truncated_; }
 
-  // One call per record type of protocol version 1.
+  // One call per record type (docs/protocol.md); cache() to output() exist from version 2 on.
   void start(const char* firmware_version, const char* model, uint32_t clock_hz, const char* unit,
              uint32_t runs, uint32_t warmup);
   void arena(uint32_t size, uint32_t used);
@@ -45,6 +46,12 @@ class ProtocolWriter {
   void summary(uint32_t runs, uint32_t ticks_min, uint32_t ticks_median, uint32_t ticks_max,
                uint32_t us_min, uint32_t us_median, uint32_t us_max);
   void error(const char* code, const char* detail);
+  // `counts` is nullptr when the hits/misses were not counted.
+  void cache(CacheState state, const CacheCounts* counts);
+  // `counts` is nullptr when the DWT counters are unavailable (state=none).
+  void counters(const DwtCounts* counts);
+  void sampler(const SamplerStats& stats);
+  void output(uint32_t bytes, uint32_t crc32);
   void done(bool ok);
 
  private:

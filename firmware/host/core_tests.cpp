@@ -7,6 +7,7 @@
 #include <string.h>
 
 #include "benchmark.h"
+#include "crc32.h"
 #include "protocol_writer.h"
 #include "stats.h"
 
@@ -90,7 +91,7 @@ void test_stats() {
 void test_writer(StringSink& sink) {
   tinyml::ProtocolWriter writer(sink);
   writer.arena(90112, 82404);
-  CHECK(strncmp(sink.text, "TML1 ARENA size=90112 used=82404 *", 34) == 0);
+  CHECK(strncmp(sink.text, "TML2 ARENA size=90112 used=82404 *", 34) == 0);
   CHECK(sink.used == 34 + 4 + 2);
   CHECK(strcmp(sink.text + sink.used - 2, "\r\n") == 0);
   CHECK(sink.writes == 1);  // one write per record
@@ -110,7 +111,7 @@ void test_writer(StringSink& sink) {
 
   sink.clear();
   writer.done(true);
-  CHECK(strstr(sink.text, "TML1 DONE status=ok records=3 *") == sink.text);
+  CHECK(strstr(sink.text, "TML2 DONE status=ok records=3 *") == sink.text);
   CHECK(writer.records_written() == 4);
   CHECK(!writer.truncated());
 
@@ -126,10 +127,51 @@ void test_writer(StringSink& sink) {
   snprintf(hex, sizeof hex, "%04X", tinyml::crc16_ccitt_false(sink.text, sink.used - 8));
   CHECK(memcmp(sink.text + sink.used - 6, hex, 4) == 0);
 
-  tinyml::ProtocolWriter other_version(sink, 2);
+  tinyml::ProtocolWriter other_version(sink, 1);
   sink.clear();
   other_version.done(false);
-  CHECK(strncmp(sink.text, "TML2 DONE status=error records=0 *", 34) == 0);
+  CHECK(strncmp(sink.text, "TML1 DONE status=error records=0 *", 34) == 0);
+}
+
+void test_crc32() {
+  const uint8_t check[] = {'1', '2', '3', '4', '5', '6', '7', '8', '9'};
+  CHECK(tinyml::crc32_iso_hdlc(check, 9) == 0xCBF43926u);  // the catalogue check value
+  CHECK(tinyml::crc32_iso_hdlc(check, 0) == 0u);
+  CHECK(tinyml::crc32_iso_hdlc(check + 4, 5, tinyml::crc32_iso_hdlc(check, 4)) == 0xCBF43926u);
+  const uint8_t zeros[4] = {0, 0, 0, 0};
+  CHECK(tinyml::crc32_iso_hdlc(zeros, 4) == 0x2144DF1Cu);  // zlib.crc32(bytes(4))
+}
+
+void test_v2_records(StringSink& sink) {
+  tinyml::ProtocolWriter writer(sink);
+  const tinyml::CacheCounts counts = {4294967295u, 12};
+  writer.cache(tinyml::CacheState::kOn, &counts);
+  CHECK(strncmp(sink.text, "TML2 CACHE state=on hits=4294967295 misses=12 *", 47) == 0);
+  sink.clear();
+  writer.cache(tinyml::CacheState::kNone, nullptr);
+  CHECK(strncmp(sink.text, "TML2 CACHE state=none *", 23) == 0);
+  sink.clear();
+  writer.counters(nullptr);
+  CHECK(strncmp(sink.text, "TML2 COUNTERS state=none *", 26) == 0);
+  // The longest v2 records, every number at its widest, still fit one line.
+  const uint32_t m = 4294967295u;
+  const tinyml::DwtCounts dwt = {m, m, m, m, m, m};
+  sink.clear();
+  writer.counters(&dwt);
+  CHECK(!writer.truncated() && sink.used <= tinyml::kMaxLineLength);
+  CHECK(strstr(sink.text, " fold=4294967295 *") != nullptr);
+  const tinyml::SamplerStats stats = {m, m, m, m, m, m};
+  sink.clear();
+  writer.sampler(stats);
+  CHECK(!writer.truncated() && strstr(sink.text, " calib_samples=4294967295 *") != nullptr);
+  sink.clear();
+  writer.output(10, 0xCBF43926u);
+  CHECK(strncmp(sink.text, "TML2 OUTPUT bytes=10 crc32=3421780262 *", 39) == 0);
+  // Formula of the executed instructions, modulo 2^32 like the counters.
+  const tinyml::DwtCounts c = {1000, 100, 20, 0, 300, 50};
+  CHECK(tinyml::dwt_instructions(c) == 630);
+  const tinyml::DwtCounts wrapped = {5, 10, 0, 0, 0, 0};
+  CHECK(tinyml::dwt_instructions(wrapped) == 0xFFFFFFFBu);
 }
 
 void test_error_codes() {
@@ -151,6 +193,13 @@ void emit_records() {
   writer.arena(0, 0);
   writer.layer(0, "CONV 2D", 4294967295u);
   writer.summary(1, 0, 0, 4294967295u, 0, 0, 4294967295u);
+  const tinyml::CacheCounts cache = {0, 4294967295u};
+  writer.cache(tinyml::CacheState::kOff, &cache);
+  const tinyml::DwtCounts dwt = {4294967295u, 0, 1, 2, 3, 4294967295u};
+  writer.counters(&dwt);
+  const tinyml::SamplerStats stats = {255, 0, 4294967295u, 1, 2, 3};
+  writer.sampler(stats);
+  writer.output(0, 4294967295u);
   writer.done(true);
 }
 
@@ -169,6 +218,9 @@ int main(int argc, char** argv) {
   test_format_u32();
   test_stats();
   test_writer(sink);
+  sink.clear();
+  test_crc32();
+  test_v2_records(sink);
   test_error_codes();
   printf("core_tests: %d checks, %d failed\n", g_checks, g_failed);
   return g_failed == 0 ? 0 : 1;

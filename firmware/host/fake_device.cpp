@@ -6,6 +6,10 @@
 // Fake timing (tests mirror it): invoke k (0-based, warm-ups included) spends on layer i
 //   layer_ticks(k, i) = 1000 * (i + 1) + 10 * ((7 * k + i) % 5)
 // plus kInvokeOverheadTicks outside any layer. micros() = floor(ticks_since_boot * 1e6 / clock_hz).
+// Output tensor: kOutputBytes bytes (i * 37 + 11) mod 256. Cache (--cache on, the default): hits
+// 9000 + k, misses 100 + k for invoke k. DWT (--counters dwt, the default) over the counted invoke
+// of C ticks: cpi C/8, exc 40, sleep 0, lsu C/16, fold C/32; sampler period 200, C/200 samples,
+// --overruns N overruns, calibration 20000 known / 20700 derived / 100 samples.
 //
 // After its output the process closes stderr and waits for EOF on stdin (a board idles after DONE;
 // exiting would hang up a pty before the reader drained it). Run with stdin=/dev/null to exit at once.
@@ -15,6 +19,7 @@
 #include <unistd.h>
 
 #include "benchmark.h"
+#include "crc32.h"
 
 namespace {
 
@@ -22,6 +27,7 @@ using tinyml::LayerTiming;
 using tinyml::RunnerStatus;
 
 constexpr uint32_t kInvokeOverheadTicks = 50;
+constexpr uint32_t kOutputBytes = 10;
 constexpr size_t kMaxLayers = 64;
 constexpr long kNone = -1;
 
@@ -43,6 +49,9 @@ struct Options {
   long drop = kNone;          // record line index never sent
   long cut = kNone;           // record line index cut in half, then silence
   long vanish_after = kNone;  // exit (closing the port) after this many record lines
+  const char* cache = "on";     // on | off | none
+  const char* counters = "dwt";  // dwt | none
+  uint32_t overruns = 0;
 };
 
 void write_all(const char* data, size_t length) {
@@ -155,6 +164,17 @@ class FakeRunner : public tinyml::ModelRunner {
 
   const char* last_error() const override { return error_; }
 
+  bool output_crc32(uint32_t* crc, uint32_t* bytes) const override {
+    if (invokes_ == 0) return false;
+    uint8_t output[kOutputBytes];
+    for (uint32_t i = 0; i < kOutputBytes; ++i) output[i] = static_cast<uint8_t>(i * 37u + 11u);
+    *crc = tinyml::crc32_iso_hdlc(output, kOutputBytes);
+    *bytes = kOutputBytes;
+    return true;
+  }
+
+  uint32_t invokes() const { return invokes_; }
+
  private:
   const Options& options_;
   FakeClock& clock_;
@@ -162,6 +182,39 @@ class FakeRunner : public tinyml::ModelRunner {
   uint32_t inputs_written_ = 0;
   uint32_t last_[kMaxLayers] = {};
   const char* error_ = "";
+};
+
+class FakePerfCounters : public tinyml::PerfCounters {
+ public:
+  FakePerfCounters(const Options& options, FakeClock& clock, const FakeRunner& runner)
+      : options_(options), clock_(clock), runner_(runner) {}
+
+  tinyml::CacheState cache_state() const override {
+    if (strcmp(options_.cache, "on") == 0) return tinyml::CacheState::kOn;
+    if (strcmp(options_.cache, "off") == 0) return tinyml::CacheState::kOff;
+    return tinyml::CacheState::kNone;
+  }
+  bool cache_profiling() const override { return cache_state() == tinyml::CacheState::kOn; }
+  void cache_reset() override { reset_at_ = runner_.invokes(); }
+  tinyml::CacheCounts cache_read() override {
+    // counts of the invoke run since cache_reset(): invoke index k = reset_at_
+    return tinyml::CacheCounts{9000u + reset_at_, 100u + reset_at_};
+  }
+
+  bool counters_available() const override { return strcmp(options_.counters, "dwt") == 0; }
+  void counters_begin() override { start_ = clock_.ticks(); }
+  void counters_end(tinyml::DwtCounts* counts, tinyml::SamplerStats* sampler) override {
+    const uint32_t c = clock_.ticks() - start_;
+    *counts = tinyml::DwtCounts{c, c / 8u, 40u, 0u, c / 16u, c / 32u};
+    *sampler = tinyml::SamplerStats{200u, c / 200u, options_.overruns, 20000u, 20700u, 100u};
+  }
+
+ private:
+  const Options& options_;
+  FakeClock& clock_;
+  const FakeRunner& runner_;
+  uint32_t reset_at_ = 0;
+  uint32_t start_ = 0;
 };
 
 // Passes record lines to stdout, applying the requested transport faults.
@@ -218,7 +271,8 @@ class FaultySink : public tinyml::OutputSink {
       "\nusage: fake_device [--model NAME] [--layers N] [--runs N] [--warmup N] [--unit U]"
       " [--clock-hz N] [--clock-start N] [--fail alloc|schema|input|invoke|halt] [--fail-at N]"
       " [--boot-noise] [--silent] [--protocol-version N] [--reset-after N] [--garble N]"
-      " [--drop N] [--cut N] [--vanish-after N]\n");
+      " [--drop N] [--cut N] [--vanish-after N] [--cache on|off|none] [--counters dwt|none]"
+      " [--overruns N]\n");
   _exit(64);
 }
 
@@ -255,6 +309,9 @@ Options parse_options(int argc, char** argv) {
     else if (strcmp(arg, "--drop") == 0) o.drop = parse_u32(value());
     else if (strcmp(arg, "--cut") == 0) o.cut = parse_u32(value());
     else if (strcmp(arg, "--vanish-after") == 0) o.vanish_after = parse_u32(value());
+    else if (strcmp(arg, "--cache") == 0) o.cache = value();
+    else if (strcmp(arg, "--counters") == 0) o.counters = value();
+    else if (strcmp(arg, "--overruns") == 0) o.overruns = parse_u32(value());
     else usage("unknown option");
   }
   if (o.clock_hz == 0) usage("--clock-hz must be > 0");
@@ -281,6 +338,8 @@ int main(int argc, char** argv) {
     boot = false;
     FakeClock clock(options.clock_hz, options.unit, options.clock_start);
     FakeRunner runner(options, clock);
+    FakePerfCounters perf(options, clock, runner);
+    config.counters = &perf;
     status = tinyml::run_benchmark(runner, clock, sink, config);
   } while (sink.take_reset());
   linger_and_exit(status == RunnerStatus::kOk ? 0 : 1);

@@ -2,6 +2,8 @@
 
 #include <new>
 
+#include "crc32.h"
+
 #include "tensorflow/lite/schema/schema_generated.h"
 
 namespace tinyml {
@@ -113,6 +115,14 @@ RunnerStatus TflmRunner::invoke() {
     return fail(RunnerStatus::kInvokeFailed, "Invoke failed (see the log above)");
   }
   return RunnerStatus::kOk;
+}
+
+bool TflmRunner::output_crc32(uint32_t* crc, uint32_t* bytes) const {
+  const TfLiteTensor* tensor = output();
+  if (tensor == nullptr || tensor->data.raw == nullptr) return false;
+  *crc = crc32_iso_hdlc(reinterpret_cast<const uint8_t*>(tensor->data.raw), tensor->bytes);
+  *bytes = static_cast<uint32_t>(tensor->bytes);
+  return true;
 }
 
 const TfLiteTensor* TflmRunner::output() const {

@@ -37,6 +37,7 @@ class TflmRunner : public ModelRunner {
   size_t layer_count() const override { return profiler_.count(); }
   LayerTiming layer(size_t index) const override { return profiler_.layer(index); }
   const char* last_error() const override { return error_; }
+  bool output_crc32(uint32_t* crc, uint32_t* bytes) const override;
 
   // Output tensor 0 of the last invoke (tests compare it with the host interpreter).
   const TfLiteTensor* output() const;

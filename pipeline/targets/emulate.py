@@ -104,6 +104,7 @@ class EmulationResult:
     size: FirmwareSize
     elf_path: str
     run_result_path: str
+    output_crc32: int | None = None  # CRC-32/ISO-HDLC of the output after the last invoke
 
     @property
     def arena_error_pct(self) -> float:
@@ -137,6 +138,7 @@ class EmulationResult:
             "layer_kinds": instructions_by_kind(self.layers),
             "elf": self.elf_path,
             "run_result": self.run_result_path,
+            "output_crc32": self.output_crc32,
         }
 
 
@@ -438,7 +440,7 @@ def emulate(tflite_path: str | os.PathLike, tflm_dir: str | os.PathLike | None =
         instructions_max=run.summary.ticks_max, layers=_layers(run, analysis),
         arena_size_bytes=run.arena_size or 0, arena_used_bytes=run.arena_used,
         arena_predicted_bytes=predicted, macs=analysis.total_macs, size=size,
-        elf_path=str(elf), run_result_path=str(result_path))
+        elf_path=str(elf), run_result_path=str(result_path), output_crc32=run.output_crc32)
 
 
 

@@ -1,5 +1,6 @@
-"""Benchmark serial protocol, version 1 (docs/protocol.md): one line -> one typed record, and a
-record sequence -> one `RunResult`.
+"""Benchmark serial protocol, versions 1 and 2 (docs/protocol.md): one line -> one typed record,
+and a record sequence -> one `RunResult`. Version 2 adds the CACHE, COUNTERS, SAMPLER and OUTPUT
+records after SUMMARY; everything else is the same in both.
 
 Text that carries no `TML<version> <TYPE>` is noise (boot banners, TFLM DebugLog) and parses to
 None. A record line with a bad checksum or shape raises `CorruptLineError`, one of another version
@@ -9,12 +10,13 @@ from __future__ import annotations
 
 import binascii
 import re
-from dataclasses import asdict, dataclass, fields
+from dataclasses import MISSING, asdict, dataclass, fields
 from typing import Iterable, Union
 
 from pipeline.errors import PipelineError
 
-PROTOCOL_VERSION = 1
+PROTOCOL_VERSION = 2             # what this pipeline's firmware writes
+SUPPORTED_VERSIONS = (1, 2)      # what the reader accepts
 
 # The last "TML<digits>" (followed by a space or the line end) on a line starts its record: noise
 # may precede it on the line. Another version counts only with a record's shape ("TML2 START ..").
@@ -93,7 +95,49 @@ class DoneRecord:
     records: int
 
 
-Record = Union[StartRecord, ArenaRecord, LayerRecord, SummaryRecord, ErrorRecord, DoneRecord]
+# Version 2 records. Fields that default to None may be absent on the line (not counted there).
+
+@dataclass(frozen=True)
+class CacheRecord:
+    """Flash instruction cache: `on`, `off` or `none` (no such cache); hits/misses of the last
+    timed invoke when cache profiling counted them."""
+    state: str
+    hits: int | None = None
+    misses: int | None = None
+
+
+@dataclass(frozen=True)
+class CountersRecord:
+    """DWT counters over one extra, sampled invoke (`state=ok`), or `state=none`: the CPU has none."""
+    state: str
+    cycles: int | None = None
+    cpi: int | None = None
+    exc: int | None = None
+    sleep: int | None = None
+    lsu: int | None = None
+    fold: int | None = None
+
+
+@dataclass(frozen=True)
+class SamplerRecord:
+    """How the 8-bit DWT counters were read during the counted invoke (docs/protocol.md)."""
+    period: int
+    samples: int
+    overruns: int
+    calib_known: int
+    calib_derived: int
+    calib_samples: int
+
+
+@dataclass(frozen=True)
+class OutputRecord:
+    """CRC-32/ISO-HDLC (zlib.crc32) of output tensor 0's bytes after the last invoke."""
+    bytes: int
+    crc32: int
+
+
+Record = Union[StartRecord, ArenaRecord, LayerRecord, SummaryRecord, ErrorRecord, DoneRecord,
+               CacheRecord, CountersRecord, SamplerRecord, OutputRecord]
 
 RECORD_TYPES: dict[str, type] = {
     "START": StartRecord,
@@ -102,8 +146,17 @@ RECORD_TYPES: dict[str, type] = {
     "SUMMARY": SummaryRecord,
     "ERROR": ErrorRecord,
     "DONE": DoneRecord,
+    "CACHE": CacheRecord,
+    "COUNTERS": CountersRecord,
+    "SAMPLER": SamplerRecord,
+    "OUTPUT": OutputRecord,
 }
+# First protocol version that has each record type.
+RECORD_SINCE = {"CACHE": 2, "COUNTERS": 2, "SAMPLER": 2, "OUTPUT": 2}
 UNITS = ("cycles", "instructions")
+CACHE_STATES = ("on", "off", "none")
+COUNTER_STATES = ("ok", "none")
+_INT_TYPES = ("int", "int | None")
 
 
 def shown(line: str) -> str:
@@ -136,6 +189,12 @@ def _as_text(line: str | bytes) -> str:
 def parse_line(line: str | bytes) -> Record | None:
     """The record on `line`, or None if the line is noise. Raises CorruptLineError,
     VersionMismatchError."""
+    parsed = parse_versioned_line(line)
+    return None if parsed is None else parsed[1]
+
+
+def parse_versioned_line(line: str | bytes) -> tuple[int, Record] | None:
+    """(protocol version, record) on `line`, or None if the line is noise."""
     text = _as_text(line).rstrip("\r\n").rstrip()
     starts = list(_RECORD_START.finditer(text))
     if not starts:
@@ -145,12 +204,13 @@ def parse_line(line: str | bytes) -> Record | None:
     start = next((m for m in starts if _RECORD.fullmatch(text[m.start():])), starts[-1])
     candidate = text[start.start():]
     version = int(start.group(1))
-    if version != PROTOCOL_VERSION:
+    if version not in SUPPORTED_VERSIONS:
         if not _OTHER_VERSION_RECORD.match(candidate):
             return None  # e.g. "HTML5 page" in a boot banner
+        readable = " and ".join(map(str, SUPPORTED_VERSIONS))
         raise VersionMismatchError(
-            f"device speaks benchmark protocol version {version}, this pipeline reads version "
-            f"{PROTOCOL_VERSION} (line {shown(candidate)}): flash firmware built by this pipeline"
+            f"device speaks benchmark protocol version {version}, this pipeline reads versions "
+            f"{readable} (line {shown(candidate)}): flash firmware built by this pipeline"
         )
     match = _RECORD.fullmatch(candidate)
     if match is None:
@@ -162,7 +222,11 @@ def parse_line(line: str | bytes) -> Record | None:
             f"checksum mismatch on record line {shown(candidate)} (computed {expected:04X}): "
             "the line was garbled in transfer; check the cable/baud rate and read again"
         )
-    return _build_record(match.group("type"), match.group("fields"), candidate)
+    record_type = match.group("type")
+    if RECORD_SINCE.get(record_type, 1) > version:
+        raise CorruptLineError(f"record type {record_type} does not exist in protocol version "
+                               f"{version} (since {RECORD_SINCE[record_type]}): {shown(candidate)}")
+    return version, _build_record(record_type, match.group("fields"), candidate)
 
 
 def _build_record(record_type: str, field_text: str, line: str) -> Record:
@@ -173,9 +237,11 @@ def _build_record(record_type: str, field_text: str, line: str) -> Record:
     kwargs: dict[str, object] = {}
     for spec in fields(cls):
         if spec.name not in values:
+            if spec.default is None:
+                continue  # optional field: not counted on this device
             raise CorruptLineError(f"{record_type} record lacks field '{spec.name}': {shown(line)}")
         raw = values[spec.name]
-        if spec.type == "int":
+        if spec.type in _INT_TYPES:
             if not (raw.isascii() and raw.isdigit()):
                 raise CorruptLineError(
                     f"{record_type} field '{spec.name}' is not a number ({raw!r}): {shown(line)}"
@@ -203,23 +269,36 @@ class RunResult:
     layers: tuple[LayerRecord, ...]
     summary: SummaryRecord | None
     error: ErrorRecord | None
+    # Version 2 (None in a version-1 run, or where the firmware did not send them).
+    protocol_version: int = PROTOCOL_VERSION
+    cache: CacheRecord | None = None
+    counters: CountersRecord | None = None
+    sampler: SamplerRecord | None = None
+    output: OutputRecord | None = None
 
     @property
     def ok(self) -> bool:
         return self.error is None and self.summary is not None
 
+    @property
+    def output_crc32(self) -> int | None:
+        return self.output.crc32 if self.output is not None else None
+
     def to_dict(self) -> dict:
         data = asdict(self)
         data["layers"] = [asdict(layer) for layer in self.layers]
-        data["protocol_version"] = PROTOCOL_VERSION
         return data
 
     @classmethod
     def from_dict(cls, data: dict) -> "RunResult":
-        values = {f.name: data[f.name] for f in fields(cls)}
+        """Reads files of both versions (a version-1 file lacks the version-2 keys)."""
+        nested = {"summary": SummaryRecord, "error": ErrorRecord, "cache": CacheRecord,
+                  "counters": CountersRecord, "sampler": SamplerRecord, "output": OutputRecord}
+        values = {f.name: data[f.name] for f in fields(cls) if f.name in data or f.default is MISSING}
         values["layers"] = tuple(LayerRecord(**layer) for layer in data["layers"])
-        values["summary"] = SummaryRecord(**data["summary"]) if data["summary"] else None
-        values["error"] = ErrorRecord(**data["error"]) if data["error"] else None
+        for name, record_type in nested.items():
+            if name in values:
+                values[name] = record_type(**values[name]) if values[name] else None
         return cls(**values)
 
 
@@ -234,17 +313,27 @@ class RunAssembler:
         self.summary: SummaryRecord | None = None
         self.error: ErrorRecord | None = None
         self.done: DoneRecord | None = None
+        self.cache: CacheRecord | None = None
+        self.counters: CountersRecord | None = None
+        self.sampler: SamplerRecord | None = None
+        self.output: OutputRecord | None = None
+        self.version: int | None = None  # of the START record
         self.count = 0  # records before DONE, START included
 
     @property
     def started(self) -> bool:
         return self.start is not None
 
-    def add(self, record: Record) -> bool:
+    def add(self, record: Record, version: int | None = None) -> bool:
+        """`version`: the protocol version of the record's line (None: not checked)."""
         if self.done is not None:
             raise SequenceError(f"{_name(record)} after DONE: read one run per assembler")
         if isinstance(record, StartRecord):
             self._add_start(record)
+            self.version = version
+        elif version is not None and self.version is not None and version != self.version:
+            raise SequenceError(f"{_name(record)} of protocol version {version} in a run that "
+                                f"started in version {self.version}: two firmwares on one port?")
         elif self.start is None:
             raise SequenceError(
                 f"{_name(record)} before START: the reader joined mid-run; reset the device and read again"
@@ -262,8 +351,31 @@ class RunAssembler:
             self._add_summary(record)
         elif isinstance(record, ErrorRecord):
             self.error = record
+        else:
+            self._add_v2(record)
         self.count += 1
         return False
+
+    def _add_v2(self, record: Record) -> None:
+        name = {CacheRecord: "cache", CountersRecord: "counters", SamplerRecord: "sampler",
+                OutputRecord: "output"}[type(record)]
+        if self.summary is None:
+            raise SequenceError(f"{_name(record)} before SUMMARY: firmware order is wrong")
+        if getattr(self, name) is not None:
+            raise SequenceError(f"duplicate {_name(record)} record in one run")
+        if isinstance(record, CacheRecord) and record.state not in CACHE_STATES:
+            raise SequenceError(f"CACHE has unknown state '{record.state}': expected one of "
+                                f"{', '.join(CACHE_STATES)}")
+        if isinstance(record, CountersRecord):
+            if record.state not in COUNTER_STATES:
+                raise SequenceError(f"COUNTERS has unknown state '{record.state}'")
+            if record.state == "ok" and None in (record.cycles, record.cpi, record.exc,
+                                                 record.sleep, record.lsu, record.fold):
+                raise SequenceError("COUNTERS state=ok lacks a counter value")
+        if isinstance(record, SamplerRecord) and (self.counters is None or
+                                                  self.counters.state != "ok"):
+            raise SequenceError("SAMPLER without COUNTERS state=ok before it")
+        setattr(self, name, record)
 
     def _add_start(self, record: StartRecord) -> None:
         if self.start is not None:
@@ -326,6 +438,11 @@ class RunAssembler:
             layers=tuple(self.layers),
             summary=self.summary,
             error=self.error,
+            protocol_version=self.version or PROTOCOL_VERSION,
+            cache=self.cache,
+            counters=self.counters,
+            sampler=self.sampler,
+            output=self.output,
         )
 
 
@@ -333,11 +450,13 @@ def _name(record: Record) -> str:
     return next(name for name, cls in RECORD_TYPES.items() if isinstance(record, cls))
 
 
-def assemble_run(records: Iterable[Record]) -> RunResult:
-    """The RunResult of a complete record sequence (START ... DONE); raises SequenceError."""
+def assemble_run(records: Iterable[Record | tuple[int, Record]]) -> RunResult:
+    """The RunResult of a complete record sequence (START ... DONE), of records or of
+    (version, record) pairs; raises SequenceError."""
     assembler = RunAssembler()
-    for record in records:
-        if assembler.add(record):
+    for item in records:
+        version, record = item if isinstance(item, tuple) else (None, item)
+        if assembler.add(record, version):
             return assembler.result()
     raise SequenceError(
         "record sequence ended before DONE" if assembler.started else "no START record in the sequence"
@@ -346,5 +465,5 @@ def assemble_run(records: Iterable[Record]) -> RunResult:
 
 def parse_text(text: str) -> RunResult:
     """The run in a captured device transcript (noise allowed between records)."""
-    records = (parse_line(line) for line in text.splitlines())
+    records = (parse_versioned_line(line) for line in text.splitlines())
     return assemble_run(r for r in records if r is not None)

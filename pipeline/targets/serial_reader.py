@@ -22,7 +22,7 @@ from pipeline.targets.protocol import (
     RunAssembler,
     RunResult,
     StartRecord,
-    parse_line,
+    parse_versioned_line,
     shown,
 )
 from pipeline.results import write_json
@@ -127,13 +127,14 @@ def read_run_from(
                     f"out-of-range quantisation); last lines: {transcript.last_lines()}"
                 )
             try:
-                record = parse_line(line)
-                if record is None:
+                parsed = parse_versioned_line(line)
+                if parsed is None:
                     continue
+                version, record = parsed
                 if not assembler.started and not isinstance(record, StartRecord):
                     skipped += 1  # tail of a run we joined late
                     continue
-                if assembler.add(record):
+                if assembler.add(record, version):
                     return assembler.result()
             except ProtocolError as exc:
                 raise type(exc)(f"{source}: {exc}; last lines: {transcript.last_lines()}") from exc
