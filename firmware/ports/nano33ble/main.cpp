@@ -7,6 +7,8 @@
 //                             nRF52840 has no USB device model.
 //   TINYML_CLOCK_FROM_MICROS=1  ticks are Renode instructions derived from virtual time (no DWT).
 //   TINYML_RUNS / TINYML_WARMUP  timed and discarded invokes (default 10 / 2).
+//   TINYML_ICACHE=0           leave the NVMC instruction cache off (env nano33ble_nocache, for
+//                             A/B runs); default 1: on, as a deployed firmware would run.
 // TFLM first: the mbed core's Arduino.h defines an abs(x) macro that breaks TFLM's std::abs calls
 // (quantization_util.h) when Arduino.h comes first.
 #include "generated_model.h"
@@ -14,6 +16,7 @@
 #include <Arduino.h>
 
 #include "board_clock.h"
+#include "board_counters.h"
 #include "serial_sink.h"
 
 #ifndef TINYML_FIRMWARE_VERSION
@@ -24,6 +27,9 @@
 #endif
 #ifndef TINYML_WARMUP
 #define TINYML_WARMUP 2
+#endif
+#ifndef TINYML_ICACHE
+#define TINYML_ICACHE 1
 #endif
 
 #if TINYML_SERIAL_HW_UART
@@ -47,6 +53,7 @@ tinyml::RenodeInstructionClock g_clock;
 #else
 tinyml::DwtCycleClock g_clock;
 #endif
+tinyml::BoardCounters g_counters;  // cache and DWT counters (unavailable ones are reported so)
 
 void wait_for_host() {
 #if !TINYML_SERIAL_HW_UART
@@ -62,12 +69,14 @@ void setup() {
   TINYML_SERIAL.begin(kBaud);
   wait_for_host();
   g_clock.start();
+  g_counters.start(TINYML_ICACHE != 0, g_clock.ticks_per_second());
 
   static tinyml::SerialSink sink(TINYML_SERIAL);
   tinyml::BenchmarkConfig config;
   config.firmware_version = TINYML_FIRMWARE_VERSION;
   config.runs = TINYML_RUNS;
   config.warmup = TINYML_WARMUP;
+  config.counters = &g_counters;
   tinyml::run_generated_model_benchmark(g_clock, sink, g_arena, sizeof g_arena, config);
   sink.flush();
 }
