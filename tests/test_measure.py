@@ -160,3 +160,60 @@ def test_measure_flashes_each_model_then_reads(tmp_path, fake_binary):
 
     (result,) = measure_models([tflite], BOARD, MeasureOptions(port=None, timeout_s=20), flash=flash)
     assert flashed == [tflite] and result.record["runs"] >= 1 and result.error is None
+
+
+def test_board_record_has_cycles_board_instructions_and_the_crc(tmp_path, fake_binary):
+    tflite = make_results(tmp_path)
+    server = RelayServer(fake_binary, "--model", "fake_model", "--layers", "3", "--runs", "5")
+    proc = tinyml("measure", tflite, "--port", server.url, "--no-flash", "--json", "--timeout", "20")
+    assert proc.returncode == 0, proc.stderr
+    model = json.loads(proc.stdout)["models"][0]
+    measured = model["measured"]
+    dwt = measured["dwt"]
+    # the double's counters over the counted invoke of C cycles (firmware/host/fake_device.cpp):
+    # cpi C/8, exc 40, lsu C/16, fold C/32; C/200 samples at K = (20700 - 20000) / 100 = 7
+    c = dwt["cycles"]
+    total = c - c // 8 - 40 - 0 - c // 16 + c // 32
+    assert dwt["counted_total"] == total and dwt["sampler_instructions_per_sample"] == 7
+    assert measured["board_instructions"] == total - 7 * (c // 200)
+    assert measured["cycles"] == measured["ticks"] and dwt["reliable"] is True
+    assert measured["cache"] == {"state": "on", "hits": 9005, "misses": 105}
+    assert measured["output_crc32"] is not None and measured["protocol_version"] == 2
+    assert model["vs_emulated"]["cycles"]["note"].startswith("not emulated")
+
+
+def emulated_json(instructions: int, **extra) -> dict:
+    from pipeline.targets import emulate as emu
+
+    result = emu.EmulationResult(
+        model="fake_model", tflite_path="fake_model.tflite", kernel_opt="-O2", runs=3,
+        instructions=instructions, instructions_min=instructions, instructions_max=instructions,
+        layers=(), arena_size_bytes=4096, arena_used_bytes=2000, arena_predicted_bytes=2050,
+        macs=40_000, size=emu.FirmwareSize(100_000, 200, 300), elf_path="fw.elf",
+        run_result_path="r.json")
+    return {**result.to_dict(), **extra}
+
+
+def test_measure_shows_board_figures_next_to_the_estimate(tmp_path, fake_binary):
+    tflite = make_results(tmp_path)
+    emulated = emulated_json(5000, estimated_cycles={"cache_on": 6500, "cache_off": 9000})
+    (tflite.parent / "emulated.json").write_text(json.dumps(emulated))
+    server = RelayServer(fake_binary, "--model", "fake_model", "--layers", "3", "--runs", "5")
+    proc = tinyml("measure", tflite, "--port", server.url, "--no-flash", "--json", "--timeout", "20")
+    assert proc.returncode == 0, proc.stderr
+    model = json.loads(proc.stdout)["models"][0]
+    versus, measured = model["vs_emulated"], model["measured"]
+    assert versus["cache"] == "on" and versus["cycles"]["predicted"] == 6500  # the cache-on estimate
+    cycles = measured["cycles"]
+    assert versus["cycles"]["error_pct"] == pytest.approx(100 * (6500 - cycles) / cycles, abs=0.01)
+    board = measured["board_instructions"]
+    assert versus["instructions"]["board"] == board
+    assert versus["instructions"]["error_pct"] == pytest.approx(100 * (5000 - board) / board, abs=0.01)
+
+    # the table form, and an emulated.json from before the estimator: says the estimate is missing
+    (tflite.parent / "emulated.json").write_text(json.dumps(emulated_json(5000)))
+    server = RelayServer(fake_binary, "--model", "fake_model", "--layers", "3", "--runs", "5")
+    text = tinyml("measure", tflite, "--port", server.url, "--no-flash", "--force", "--timeout", "20")
+    assert text.returncode == 0, text.stderr
+    assert f"board cycles {cycles:,}; estimate, cache on: - (the cycle estimate is missing" in text.stdout
+    assert f"board instructions {board:,}; QEMU 5,000 (" in text.stdout

@@ -21,7 +21,21 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--board", default=DEFAULT_BOARD)
 
 
+def _versus_emulated(tflites: list[Path], results) -> dict:
+    """Per measured model: board vs estimate and emulated instructions (emulated.json beside it)."""
+    from pipeline.results import EMULATED_RESULT, read_json, results_folder
+    from pipeline.targets.board_vs_estimate import compare
+
+    versus = {}
+    for tflite, m in zip(tflites, results):
+        if m.record is not None:
+            folder = results_folder(tflite)
+            versus[m.name] = compare(m.record, read_json(folder / EMULATED_RESULT) if folder else None)
+    return versus
+
+
 def run(args: argparse.Namespace) -> int:
+    from pipeline.targets.board_vs_estimate import format_lines
     from pipeline.targets.measure import MeasureOptions, measure_models
     from pipeline.report.render import write_report
     from pipeline.results import report_board, results_folder
@@ -34,11 +48,13 @@ def run(args: argparse.Namespace) -> int:
         raise PipelineError(f"--timeout {args.timeout}: use a positive number of seconds")
     options = MeasureOptions(port=args.port, timeout_s=args.timeout, flash=not args.no_flash, force=args.force)
     results = measure_models(args.tflite, board, options)
+    versus = _versus_emulated(args.tflite, results)
     outs = {results_folder(p).parent.parent for p in args.tflite if results_folder(p) is not None}
     for out in outs:
         write_report(out, load_board(report_board(out, board.key)))
     if args.json:
-        print(json.dumps({"models": [{"name": m.name, "measured": m.record, "error": m.error}
+        print(json.dumps({"models": [{"name": m.name, "measured": m.record, "error": m.error,
+                                      "vs_emulated": versus[m.name].to_dict() if m.name in versus else None}
                                      for m in results]}, indent=2))
     else:
         for m in results:
@@ -46,6 +62,8 @@ def run(args: argparse.Namespace) -> int:
                 r = m.record
                 print(f"{m.name}: {r['ticks']:,} {r['unit']} median ({r['ticks_min']:,}-{r['ticks_max']:,}, "
                       f"{r['runs']} runs), {r['us']:,} µs, arena {r['arena_used_bytes']:,} B")
+                if m.name in versus:
+                    print("\n".join(format_lines(versus[m.name])))
     failed = [m for m in results if m.error]
     if failed:
         if len(failed) == 1 and len(results) == 1:

@@ -105,4 +105,23 @@ def measured_record(run: RunResult, source: str) -> dict:
     }
     if run.unit == "cycles":  # only a real clock counts cycles; emulators count instructions
         record.update(cycles=summary.ticks_median, cycles_min=summary.ticks_min, cycles_max=summary.ticks_max)
+    record.update(board_v2_fields(run))
     return record
+
+
+def board_v2_fields(run: RunResult) -> dict:
+    """Protocol-v2 additions of the `measured` record: cache, DWT counters and the board's
+    instruction count (null where the device did not count them), the output's CRC-32."""
+    from dataclasses import asdict
+
+    from pipeline.targets.dwt import board_instructions
+
+    counted = board_instructions(run)
+    return {
+        "protocol_version": run.protocol_version,
+        "cache": asdict(run.cache) if run.cache else None,
+        "dwt": ({**asdict(run.counters), **counted.to_dict()} if counted
+                else asdict(run.counters) if run.counters else None),
+        "board_instructions": counted.instructions if counted else None,
+        "output_crc32": run.output_crc32,
+    }

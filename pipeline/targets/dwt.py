@@ -1,0 +1,50 @@
+"""Board instructions from the DWT counters of a protocol-v2 run (docs/protocol.md, "DWT counters").
+
+Executed instructions = CYCCNT − CPICNT − EXCCNT − SLEEPCNT − LSUCNT + FOLDCNT (Arm knowledge base
+103489824), over the one sampled invoke, less the sampler's own instructions: K per sample, from
+the firmware's boot calibration over a loop of known length.
+"""
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+from pipeline.targets.protocol import RunResult
+
+
+@dataclass(frozen=True)
+class BoardInstructions:
+    instructions: int            # of the invoke alone, sampler subtracted
+    counted_total: int           # formula over the sampled invoke, sampler included
+    sampler_instructions: float  # samples x K
+    per_sample: float            # K
+    samples: int
+    overruns: int                # > 0: a wrap of an 8-bit counter may be lost
+
+    @property
+    def reliable(self) -> bool:
+        return self.overruns == 0
+
+    def to_dict(self) -> dict:
+        return {"board_instructions": self.instructions, "counted_total": self.counted_total,
+                "sampler_instructions": round(self.sampler_instructions),
+                "sampler_instructions_per_sample": round(self.per_sample, 3),
+                "samples": self.samples, "overruns": self.overruns, "reliable": self.reliable}
+
+
+def formula(cycles: int, cpi: int, exc: int, sleep: int, lsu: int, fold: int) -> int:
+    return cycles - cpi - exc - sleep - lsu + fold
+
+
+def board_instructions(run: RunResult) -> BoardInstructions | None:
+    """None when the run has no DWT counters (protocol v1, QEMU, Renode, a CPU without them)."""
+    counters, sampler = run.counters, run.sampler
+    if counters is None or counters.state != "ok" or sampler is None:
+        return None
+    total = formula(counters.cycles, counters.cpi, counters.exc, counters.sleep, counters.lsu,
+                    counters.fold)
+    per_sample = ((sampler.calib_derived - sampler.calib_known) / sampler.calib_samples
+                  if sampler.calib_samples else 0.0)
+    overhead = per_sample * sampler.samples
+    return BoardInstructions(instructions=round(total - overhead), counted_total=total,
+                             sampler_instructions=overhead, per_sample=per_sample,
+                             samples=sampler.samples, overruns=sampler.overruns)
