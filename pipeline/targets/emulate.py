@@ -255,17 +255,30 @@ def configure(work_dir: Path, tflm_root: Path | None, *, kernel_opt: str = DEFAU
                f"-DTFLM_ARDUINO_DIR={tflm_root or ''}",
                f"-DTINYML_MODELS_DIR={work_dir / 'models'}",
                f"-DTFLM_KERNEL_OPT={kernel_opt}", f"-DTFLM_OTHER_OPT={other_opt}",
-               f"-DTINYML_RUNS={runs}", f"-DTINYML_WARMUP={warmup}"]
+               f"-DTINYML_RUNS={runs}", f"-DTINYML_WARMUP={warmup}",
+               f"-DTFLM_KERNEL_SOURCES={_kernel_list(tflm_root, work_dir / 'models')}"]
     if shutil.which("ninja") and not (tree / "Makefile").exists():
         command += ["-G", "Ninja"]
     _run_step(command, "CMake configure of the QEMU firmware", 300)
     return tree
 
 
+def _kernel_list(tflm_root: Path | None, models_dir: Path) -> str:
+    """Only the TFLM kernels the models' resolvers need (pipeline/targets/tflm_kernels.py);
+    empty (all kernels) without models or library."""
+    from pipeline.targets.tflm_kernels import cmake_list, models_kernel_sources
+
+    sources = models_kernel_sources(tflm_root / "src", models_dir) if tflm_root else None
+    return cmake_list(sources) if sources else ""
+
+
 def build_target(tree: Path, target: str, *, jobs: int = 2) -> None:
-    """Builds one firmware target; the TFLM library of the tree compiles only the first time."""
-    _run_step(["cmake", "--build", str(tree), "--target", target, "-j", str(jobs)],
-              f"build of {target}", BUILD_TIMEOUT_S)
+    """Builds one firmware target with a progress line; the TFLM library of the tree compiles
+    only the first time (and for kernels of new ops)."""
+    from pipeline.targets.build_progress import run_build
+
+    run_build(["cmake", "--build", str(tree), "--target", target, "-j", str(jobs)],
+              f"build of {target}", BUILD_TIMEOUT_S, label=f"building {target}")
 
 
 def firmware_size(elf: Path) -> FirmwareSize:

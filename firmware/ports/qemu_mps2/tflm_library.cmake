@@ -17,6 +17,11 @@ foreach(kernel IN LISTS cmsis_nn_kernels)
   list(REMOVE_ITEM tflm_sources "${TFLM_SRC}/tensorflow/lite/micro/kernels/${name}")
 endforeach()
 
+# Only the kernels the models' resolvers need, when the pipeline lists them (else all).
+if(TFLM_KERNEL_SOURCES)
+  include("${CMAKE_CURRENT_LIST_DIR}/tflm_kernel_selection.cmake")
+endif()
+
 set(tflm_kernel_sources ${tflm_sources})
 list(FILTER tflm_kernel_sources INCLUDE REGEX
      "/(tensorflow/lite/micro/kernels|third_party/cmsis_nn)/")
