@@ -38,6 +38,7 @@ def run_dir(tmp_path_factory):
     (root / "zoo.toml").write_text(TINY_ZOO)
     proc = tinyml("run", "--zoo", root / "zoo.toml", "--out", root / "out")
     assert proc.returncode == 0, proc.stderr[-2000:]
+    (root / "run.stderr").write_text(proc.stderr)
     return root
 
 
@@ -63,6 +64,18 @@ def test_report_interface(run_dir):
         assert (run_dir / "out" / name).stat().st_size > 0
     rows = list(csv.DictReader((run_dir / "out" / "report.csv").open()))
     assert {r["name"] for r in rows} == {"tiny_sep", "tiny_std"}
+
+
+def test_emulation_runs_by_default_or_one_line_says_why_not(run_dir):
+    skipped = [line for line in (run_dir / "run.stderr").read_text().splitlines()
+               if line.startswith("emulation skipped: ")]
+    emulated = [(run_dir / "out" / "models" / name / "emulated.json").is_file()
+                for name in ("tiny_sep", "tiny_std")]
+    if skipped:  # no toolchain, QEMU or TFLM library here (CI without network): said once
+        assert len(skipped) == 1 and not any(emulated)
+    else:  # everything there: both models (they fit) emulated, in the report
+        assert all(emulated)
+        assert all(m["emulated"]["instructions"] > 0 for m in report(run_dir)["models"])
 
 
 def test_seed_ratio_holds_per_block_and_network(run_dir):

@@ -23,6 +23,14 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
                         help="then flash and measure every model that fits on the board: 'auto' finds "
                              "it by USB VID:PID, or give its port (resumable: measured models are kept)")
     parser.add_argument("--timeout", type=float, default=60.0, help="seconds to wait for each device run")
+    emulation = parser.add_mutually_exclusive_group()
+    emulation.add_argument("--emulate", dest="emulate", action="store_const", const=True, default=None,
+                           help="emulate every model that fits in QEMU (default: when the toolchain, "
+                                "QEMU and the TFLM library are there; this flag makes their absence an error)")
+    emulation.add_argument("--no-emulate", dest="emulate", action="store_const", const=False,
+                           help="skip the emulation")
+    parser.add_argument("--tflm-dir", default=None, help="TFLM Arduino library for the emulation "
+                                                         "(default: $TFLM_ARDUINO_DIR, PlatformIO's libdeps)")
 
 
 def run(args: argparse.Namespace) -> int:
@@ -41,12 +49,21 @@ def run(args: argparse.Namespace) -> int:
     from pipeline.report.render import write_report
     from pipeline.run import RunOptions, run_zoo
 
+    from pipeline.targets.emulate_zoo import emulate_models, plan_emulation
+
+    # Before the long part: --emulate with a missing toolchain or library fails now, in one line.
+    plan = plan_emulation(args.emulate, args.tflm_dir)
     options = RunOptions(out=args.out, data=args.data, epochs=args.epochs, force=args.force)
     with tqdm(total=len(specs), desc="models", unit="model", file=sys.stderr) as bar:
         def progress(name: str) -> None:
             bar.set_postfix_str(name)
             bar.update()
         results = run_zoo(specs, options, board, progress)
+    if plan.skipped is not None:
+        print(f"emulation skipped: {plan.skipped}", file=sys.stderr)
+    emulate_failed = [m for m in emulate_models(results, plan, force=args.force) if m.error]
+    for m in emulate_failed:
+        print(f"{m.name}: emulation failed: {m.error}", file=sys.stderr)
     measure_failed = []
     if args.device:
         from pipeline.targets.measure import MeasureOptions, measure_models
@@ -62,7 +79,8 @@ def run(args: argparse.Namespace) -> int:
         state = "ok" if m["status"] == "ok" else f"FAILED: {m.get('error')}"
         print(f"{m['name']}: {state}")
     print(f"report: {written[0]} (+ {', '.join(p.name for p in written[1:])})")
-    failed = [m["name"] for m in results if m["status"] != "ok"] + [m.name for m in measure_failed]
+    failed = ([m["name"] for m in results if m["status"] != "ok"] + [m.name for m in emulate_failed]
+              + [m.name for m in measure_failed])
     if failed:
         print(f"tinyml run: error: {len(failed)} model(s) failed: {', '.join(failed)}; see {written[0]}",
               file=sys.stderr)
