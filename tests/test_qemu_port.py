@@ -94,7 +94,7 @@ def test_tflm_halted_is_reported_with_the_last_lines(selftest_tree):
         emu.run_firmware(selftest_tree / "qemu_selftest_halted.elf", timeout_s=30)
     message = str(caught.value)
     assert "halted" in message and "HALTED" in message
-    assert "TML1 ARENA" in message  # the last lines seen before the abort
+    assert "TML2 ARENA" in message  # the last lines seen before the abort
 
 
 def test_fault_ends_the_emulator_and_is_reported(selftest_tree):
@@ -108,7 +108,7 @@ def test_hanging_firmware_is_stopped_at_the_time_limit(selftest_tree):
         emu.run_firmware(selftest_tree / "qemu_selftest_hang.elf", timeout_s=3)
     message = str(caught.value)
     assert "time limit of 3 s" in message
-    assert "TML1 START" in message
+    assert "TML2 START" in message
 
 
 def test_raw_uart_lines_carry_valid_checksums(selftest_tree):
@@ -119,7 +119,7 @@ def test_raw_uart_lines_carry_valid_checksums(selftest_tree):
     try:
         link = serial.serial_for_url(qemu.url, timeout=30)
         data = b""
-        while b"TML1 DONE" not in data or not data.endswith(b"\n"):
+        while b"TML2 DONE" not in data or not data.endswith(b"\n"):
             chunk = link.read(max(1, link.in_waiting))
             assert chunk, f"UART output ended early: {data[-200:]!r}"
             data += chunk
