@@ -46,12 +46,54 @@ def test_good_spec(tmp_path):
     (('name = "ok_model"', 'name = "has space"'), "not a safe file and C identifier"),
     (("blocks = 3", "blocks = 14"), "use 1 to 13"),
     (("alpha = 0.25", 'alpha = "wide"'), "wrong type"),
+    (("resolution = 32", "resolution = 32.7"), "resolution = 32.7 has the wrong type: use an integer"),
+    (("blocks = 3", "blocks = 3.9"), "blocks = 3.9 has the wrong type: use an integer"),
+    (("blocks = 3", "blocks = 3.0"), "blocks = 3.0 has the wrong type: use an integer"),
+    (("alpha = 0.25", "alpha = true"), "alpha = True has the wrong type: use a finite number"),
+    (("alpha = 0.25", "alpha = inf"), "alpha = inf has the wrong type: use a finite number"),
+    (("alpha = 0.25", "alpha = nan"), "alpha = nan has the wrong type: use a finite number"),
+    (("classes = 10", "classes = true"), "classes = True has the wrong type: use an integer"),
+    (("classes = 10", "classes = 1"), "classes = 1: use at least 2"),
 ])
 def test_bad_spec_is_one_clear_error(tmp_path, change, message):
     with pytest.raises(PipelineError) as err:
         load_zoo(write(tmp_path, GOOD.replace(*change)))
     assert message in str(err.value)
     assert "\n" not in str(err.value)
+
+
+def test_every_error_is_listed_at_once_by_model_and_field(tmp_path):
+    second = GOOD.split("[defaults]")[1].split("[[model]]", 1)[1].replace("ok_model", "second")
+    text = GOOD.replace("resolution = 32", "resolution = 32.7").replace("alpha = 0.25", "alpha = inf")
+    text += "[[model]]" + second.replace("blocks = 3", "blocks = true").replace('"separable"', '"seperable"')
+    with pytest.raises(PipelineError) as err:
+        load_zoo(write(tmp_path, text))
+    message = str(err.value)
+    assert "\n" not in message and "4 errors" in message
+    for part in ("model #1 'ok_model': alpha = inf", "model #1 'ok_model': resolution = 32.7",
+                 "model #2 'second': blocks = True", "model #2 'second': conv = 'seperable'"):
+        assert part in message
+
+
+def test_classes_are_optional_and_follow_the_data(tmp_path):
+    (spec,) = load_zoo(write(tmp_path, GOOD.replace("classes = 10\n", "")))
+    assert spec.classes is None and spec.for_data(2).classes == 2
+    (pinned,) = load_zoo(write(tmp_path, GOOD))
+    assert pinned.for_data(2).classes == 10
+    # the default zoo pins nothing: it runs on a 2-class folder
+    assert all(s.classes is None for s in load_zoo())
+
+
+def test_default_zoo_is_package_data():
+    import tomllib
+    from pathlib import Path
+
+    from pipeline.model import specs
+
+    assert specs.DEFAULT_ZOO.is_file() and specs.DEFAULT_ZOO.parent == Path(specs.__file__).parent
+    pyproject = tomllib.loads((Path(__file__).resolve().parents[1] / "pyproject.toml").read_text())
+    package_data = pyproject["tool"]["setuptools"]["package-data"]["pipeline"]
+    assert specs.DEFAULT_ZOO.relative_to(Path(specs.__file__).parents[1]).as_posix() in package_data
 
 
 def test_duplicate_names_and_bad_toml(tmp_path):

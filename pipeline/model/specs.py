@@ -1,17 +1,20 @@
-"""Model variants as data: parse and validate the zoo file (models/*.toml)."""
+"""Model variants as data: parse and validate the zoo file (the default one ships in the package).
+
+Validation is strict, not coercing: integers must be integers, numbers finite, booleans are no
+numbers; every error of the file is reported at once, by model and field."""
 from __future__ import annotations
 
 import hashlib
 import json
+import math
 import re
 import tomllib
-from dataclasses import asdict, dataclass, fields
+from dataclasses import asdict, dataclass, fields, replace
 from pathlib import Path
 
 from pipeline.errors import PipelineError
 
-REPO_ROOT = Path(__file__).resolve().parents[2]
-DEFAULT_ZOO = REPO_ROOT / "models" / "zoo.toml"
+DEFAULT_ZOO = Path(__file__).with_name("zoo.toml")
 
 # MobileNetV1 (Howard et al. 2017, table 1): (output channels at alpha=1, stride) of the 13 blocks
 # that follow the first 3x3 stride-2 convolution (32 channels at alpha=1).
@@ -22,6 +25,7 @@ MOBILENET_V1_BLOCKS: tuple[tuple[int, int], ...] = (
 )
 CONV_KINDS = ("standard", "separable")
 C_IDENTIFIER = re.compile(r"^[A-Za-z_][A-Za-z0-9_]{0,62}$")
+DEFAULT_EPOCHS = 8
 
 
 @dataclass(frozen=True)
@@ -32,8 +36,8 @@ class ModelSpec:
     resolution: int
     channels: int
     blocks: int
-    classes: int
-    epochs: int = 8
+    classes: int | None = None  # None: as many as the data set has
+    epochs: int = DEFAULT_EPOCHS
 
     @property
     def strides(self) -> list[int]:
@@ -50,8 +54,12 @@ class ModelSpec:
     def block_channels(self) -> list[int]:
         return [scaled_channels(c, self.alpha) for c, _ in MOBILENET_V1_BLOCKS[: self.blocks]]
 
+    def for_data(self, classes: int) -> "ModelSpec":
+        """This spec with the data set's class count where the zoo left it open."""
+        return self if self.classes is not None else replace(self, classes=classes)
+
     def digest(self) -> str:
-        """Stable hash of everything that changes the trained model (cache key)."""
+        """Stable hash of the spec as written (part of the cache key)."""
         return hashlib.sha256(json.dumps(asdict(self), sort_keys=True).encode()).hexdigest()[:16]
 
 
@@ -59,47 +67,91 @@ def scaled_channels(channels: int, alpha: float) -> int:
     return max(1, int(channels * alpha))
 
 
-def _check(condition: bool, message: str) -> None:
-    if not condition:
-        raise PipelineError(message)
+# field -> (type check, what to write instead)
+def _is_int(v) -> bool:
+    return isinstance(v, int) and not isinstance(v, bool)
+
+
+def _is_number(v) -> bool:
+    return (isinstance(v, (int, float)) and not isinstance(v, bool)) and math.isfinite(v)
+
+
+FIELD_TYPES = {
+    "name": (lambda v: isinstance(v, str), "a string"),
+    "conv": (lambda v: isinstance(v, str), "a string"),
+    "alpha": (_is_number, "a finite number"),
+    "resolution": (_is_int, "an integer"),
+    "channels": (_is_int, "an integer"),
+    "blocks": (_is_int, "an integer"),
+    "classes": (_is_int, "an integer"),
+    "epochs": (_is_int, "an integer"),
+}
+OPTIONAL_FIELDS = {"classes", "epochs"}
+
+
+def value_errors(values: dict) -> list[str]:
+    """What is wrong with the well-typed fields of a spec (mistyped ones are left out of
+    `values`), one 'field ...: what to do' per problem."""
+    errors = []
+    get = values.get
+    if "name" in values and not C_IDENTIFIER.match(values["name"]):
+        errors.append(f"name '{values['name']}' is not a safe file and C identifier: use letters, "
+                      "digits and '_', starting with a letter, at most 63 characters")
+    if "conv" in values and values["conv"] not in CONV_KINDS:
+        errors.append(f"conv = '{values['conv']}': use 'standard' or 'separable'")
+    if "alpha" in values and not values["alpha"] > 0:
+        errors.append(f"alpha = {values['alpha']}: the width multiplier must be > 0")
+    blocks = get("blocks")
+    if blocks is not None and not 1 <= blocks <= len(MOBILENET_V1_BLOCKS):
+        errors.append(f"blocks = {blocks}: use 1 to {len(MOBILENET_V1_BLOCKS)}")
+        blocks = None
+    if "channels" in values and values["channels"] not in (1, 3):
+        errors.append(f"channels = {values['channels']}: use 1 or 3")
+    if get("classes") is not None and values["classes"] < 2:
+        errors.append(f"classes = {values['classes']}: use at least 2 (or leave it out to follow the data)")
+    if "epochs" in values and values["epochs"] < 1:
+        errors.append(f"epochs = {values['epochs']}: use at least 1 (`tinyml run --epochs 0` skips training)")
+    if blocks is not None and "resolution" in values:
+        stride2 = 1 + sum(1 for _, s in MOBILENET_V1_BLOCKS[:blocks] if s == 2)
+        if values["resolution"] < 2 ** stride2:
+            errors.append(f"resolution {values['resolution']} is too small for {blocks} blocks "
+                          f"({stride2} stride-2 layers need at least {2 ** stride2}); "
+                          "raise it or use fewer blocks")
+    return errors
+
+
+def spec_errors(entry, defaults: dict) -> tuple[ModelSpec | None, list[str]]:
+    """(spec or None, errors) of one [[model]] table merged over [defaults]."""
+    if not isinstance(entry, dict):
+        return None, ["is not a table: write it as [[model]] with key = value lines"]
+    merged = {**defaults, **entry}
+    errors = []
+    unknown = sorted(set(merged) - set(FIELD_TYPES))
+    if unknown:
+        errors.append(f"unknown field(s) {', '.join(unknown)}: known fields are {', '.join(sorted(FIELD_TYPES))}")
+    missing = sorted(f for f in FIELD_TYPES if f not in merged and f not in OPTIONAL_FIELDS)
+    if missing:
+        errors.append(f"missing field(s) {', '.join(missing)}")
+    typed = {}
+    for name, (ok, expected) in FIELD_TYPES.items():
+        if name not in merged:
+            continue
+        if ok(merged[name]):
+            typed[name] = merged[name]
+        else:
+            errors.append(f"{name} = {merged[name]!r} has the wrong type: use {expected}")
+    errors += value_errors(typed)
+    if errors:
+        return None, errors
+    return ModelSpec(**{**typed, "alpha": float(typed["alpha"])}), []
 
 
 def validate(spec: ModelSpec, where: str) -> ModelSpec:
-    _check(bool(C_IDENTIFIER.match(spec.name)),
-           f"{where}: name '{spec.name}' is not a safe file and C identifier: use letters, digits "
-           "and '_', starting with a letter, at most 63 characters")
-    _check(spec.conv in CONV_KINDS, f"{where}: conv = '{spec.conv}': use 'standard' or 'separable'")
-    _check(spec.alpha > 0, f"{where}: alpha = {spec.alpha}: the width multiplier must be > 0")
-    _check(1 <= spec.blocks <= len(MOBILENET_V1_BLOCKS),
-           f"{where}: blocks = {spec.blocks}: use 1 to {len(MOBILENET_V1_BLOCKS)}")
-    _check(spec.channels in (1, 3), f"{where}: channels = {spec.channels}: use 1 or 3")
-    _check(spec.classes >= 2, f"{where}: classes = {spec.classes}: use at least 2")
-    _check(spec.epochs >= 1, f"{where}: epochs = {spec.epochs}: use at least 1")
-    reductions = 2 ** spec.strides.count(2)
-    _check(spec.resolution >= reductions,
-           f"{where}: resolution {spec.resolution} is too small for {spec.blocks} blocks "
-           f"({spec.strides.count(2)} stride-2 layers need at least {reductions}); raise it or use fewer blocks")
+    """A spec built in code (tests, benchmarks) gets the same checks as one from a file."""
+    errors = value_errors(asdict(spec))
+    if errors:
+        raise PipelineError(f"{where}: " + "; ".join(errors))
     return spec
-
-
-def parse_spec(entry: dict, defaults: dict, where: str) -> ModelSpec:
-    known = {f.name for f in fields(ModelSpec)}
-    merged = {**defaults, **entry}
-    unknown = sorted(set(merged) - known)
-    _check(not unknown, f"{where}: unknown field(s) {', '.join(unknown)}: known fields are "
-                        f"{', '.join(sorted(known))}")
-    missing = sorted(f.name for f in fields(ModelSpec)
-                     if f.name not in merged and f.name != "epochs")
-    _check(not missing, f"{where}: missing field(s) {', '.join(missing)}")
-    try:
-        spec = ModelSpec(
-            name=str(merged["name"]), conv=str(merged["conv"]), alpha=float(merged["alpha"]),
-            resolution=int(merged["resolution"]), channels=int(merged["channels"]),
-            blocks=int(merged["blocks"]), classes=int(merged["classes"]),
-            epochs=int(merged.get("epochs", 8)))
-    except (TypeError, ValueError) as exc:
-        raise PipelineError(f"{where}: a field has the wrong type ({exc}): numbers must be numbers") from None
-    return validate(spec, where)
 
 
 def load_zoo(path: Path = DEFAULT_ZOO) -> list[ModelSpec]:
@@ -108,13 +160,30 @@ def load_zoo(path: Path = DEFAULT_ZOO) -> list[ModelSpec]:
         raise PipelineError(f"model zoo file {path} not found: pass an existing .toml file")
     try:
         data = tomllib.loads(path.read_text())
-    except tomllib.TOMLDecodeError as exc:
+    except (tomllib.TOMLDecodeError, UnicodeDecodeError) as exc:
         raise PipelineError(f"{path}: not valid TOML ({exc}): fix the syntax") from None
     defaults = data.get("defaults", {})
     entries = data.get("model", [])
-    _check(bool(entries), f"{path}: no [[model]] entries: declare at least one model")
-    specs = [parse_spec(e, defaults, f"{path.name} model #{i + 1}") for i, e in enumerate(entries)]
+    problems = []
+    if not isinstance(defaults, dict):
+        problems.append("[defaults] is not a table")
+        defaults = {}
+    if not isinstance(entries, list) or not entries:
+        raise PipelineError(f"{path}: no [[model]] entries: declare at least one model")
+    specs = []
+    for i, entry in enumerate(entries):
+        spec, errors = spec_errors(entry, defaults)
+        label = f"model #{i + 1}"
+        if isinstance(entry, dict) and isinstance(entry.get("name"), str):
+            label += f" '{entry['name']}'"
+        problems += [f"{label}: {e}" for e in errors]
+        if spec is not None:
+            specs.append(spec)
     names = [s.name for s in specs]
     duplicates = sorted({n for n in names if names.count(n) > 1})
-    _check(not duplicates, f"{path}: duplicate model name(s) {', '.join(duplicates)}: names must be unique")
+    if duplicates:
+        problems.append(f"duplicate model name(s) {', '.join(duplicates)}: names must be unique")
+    if problems:
+        count = f"{len(problems)} errors" if len(problems) > 1 else "1 error"
+        raise PipelineError(f"{path}: {count}: " + "; ".join(problems))
     return specs
