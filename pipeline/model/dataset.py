@@ -1,29 +1,46 @@
 """Real data for training and int8 calibration: scikit-learn's 8x8 digits (shipped inside its
-wheel, no download) or a user's folder of images (one subfolder per class) or .npz file."""
+wheel, no download) or a user's folder of images (one subfolder per class) or .npz file.
+
+Folders are taken as users have them: images of any size and colour mode; each is resized and
+converted (gray <-> RGB) to a model's input when that model is built. The data's identity for the
+cache is a digest of its contents, not its path."""
 from __future__ import annotations
 
-from dataclasses import dataclass
+import hashlib
+import warnings
+from dataclasses import dataclass, field
 from pathlib import Path
 
 import numpy as np
-from PIL import Image
+from PIL import Image, ImageOps
 
 from pipeline.errors import PipelineError
 
-IMAGE_SUFFIXES = {".png", ".jpg", ".jpeg", ".bmp", ".gif", ".pgm", ".ppm"}
+IMAGE_SUFFIXES = {".png", ".jpg", ".jpeg", ".bmp", ".gif", ".pgm", ".ppm", ".tif", ".tiff", ".webp"}
 TEST_FRACTION = 0.2
 SPLIT_SEED = 0
+# Below these counts per class an accuracy says little: one test image of 5 per class moves it
+# by 1/(5 * classes), and a class seen fewer than 10 times in training is hardly learned.
+MIN_TEST_PER_CLASS = 5
+MIN_TRAIN_PER_CLASS = 10
+# int8 calibration draws this many training samples (pipeline.model.quantize): random inputs
+# instead of real ones make TFLM abort.
+CALIBRATION_SAMPLES = 200
+GRAY_MODES = ("1", "L", "LA", "I", "I;16", "I;16B", "I;16L", "I;16N", "F")
 
 
 @dataclass(frozen=True)
 class Dataset:
-    """Images as float32 in [0, 1], shape (count, height, width, channels); labels int."""
+    """Images as float32 in [0, 1], each (height, width, channels); labels int. x_* is one stacked
+    array when all images share a shape, else an object array of per-image arrays."""
     source: str
     class_names: tuple[str, ...]
     x_train: np.ndarray
     y_train: np.ndarray
     x_test: np.ndarray
     y_test: np.ndarray
+    digest: str = ""                       # of the contents (files or arrays), for the cache key
+    notes: tuple[str, ...] = field(default=())  # what was converted on loading (sizes, modes)
 
     @property
     def classes(self) -> int:
@@ -31,23 +48,60 @@ class Dataset:
 
     def resized(self, resolution: int, channels: int) -> "Dataset":
         return Dataset(self.source, self.class_names, resize_images(self.x_train, resolution, channels),
-                       self.y_train, resize_images(self.x_test, resolution, channels), self.y_test)
+                       self.y_train, resize_images(self.x_test, resolution, channels), self.y_test,
+                       self.digest, self.notes)
+
+    def warnings(self) -> list[str]:
+        """Splits too small for the accuracy to mean much (printed and put in the report)."""
+        found = []
+        for split, labels, least, meaning in (
+                ("test", self.y_test, MIN_TEST_PER_CLASS, "the accuracy measured on it is coarse"),
+                ("training", self.y_train, MIN_TRAIN_PER_CLASS, "too few to learn from")):
+            counts = np.bincount(labels, minlength=self.classes)
+            few = [f"{self.class_names[i]} {int(c)}" for i, c in enumerate(counts) if c < least]
+            if few:
+                found.append(f"the {split} split has fewer than {least} samples for class(es) "
+                             f"{', '.join(few)} ({len(labels)} in all): {meaning}; add images to "
+                             "those classes")
+        return found
+
+    def provenance(self) -> dict:
+        """Which data, how much of it per split and class: the report's provenance section."""
+        return {"source": self.source, "digest": self.digest, "class_names": list(self.class_names),
+                "train_samples": int(len(self.y_train)), "test_samples": int(len(self.y_test)),
+                "train_per_class": np.bincount(self.y_train, minlength=self.classes).tolist(),
+                "test_per_class": np.bincount(self.y_test, minlength=self.classes).tolist(),
+                "split": f"stratified {1 - TEST_FRACTION:.0%}/{TEST_FRACTION:.0%}, seed {SPLIT_SEED}",
+                "notes": list(self.notes), "warnings": self.warnings()}
 
 
-def resize_images(images: np.ndarray, resolution: int, channels: int) -> np.ndarray:
+def _resize_one(image: np.ndarray, resolution: int, channels: int) -> np.ndarray:
+    planes = [np.asarray(Image.fromarray(np.ascontiguousarray(image[..., c], np.float32)).resize(
+        (resolution, resolution), Image.BILINEAR)) for c in range(image.shape[-1])]
+    stacked = np.stack(planes, axis=-1)
+    if channels != stacked.shape[-1]:  # gray <-> RGB
+        stacked = (np.repeat(stacked, channels, axis=-1) if stacked.shape[-1] == 1
+                   else stacked.mean(axis=-1, keepdims=True))
+    return stacked
+
+
+def resize_images(images, resolution: int, channels: int) -> np.ndarray:
     out = np.empty((len(images), resolution, resolution, channels), np.float32)
     for i, image in enumerate(images):
-        planes = [np.asarray(Image.fromarray(image[..., c], mode="F").resize(
-            (resolution, resolution), Image.BILINEAR)) for c in range(image.shape[-1])]
-        stacked = np.stack(planes, axis=-1)
-        if channels != stacked.shape[-1]:  # gray <-> RGB
-            stacked = (np.repeat(stacked, channels, axis=-1) if stacked.shape[-1] == 1
-                       else stacked.mean(axis=-1, keepdims=True))
-        out[i] = stacked
+        out[i] = _resize_one(image, resolution, channels)
     return np.clip(out, 0.0, 1.0)
 
 
-def _split(source: str, names: tuple[str, ...], x: np.ndarray, y: np.ndarray) -> Dataset:
+def _stack(images: list[np.ndarray]) -> np.ndarray:
+    if len({im.shape for im in images}) == 1:
+        return np.stack(images)
+    stacked = np.empty(len(images), dtype=object)
+    stacked[:] = images
+    return stacked
+
+
+def _split(source: str, names: tuple[str, ...], x, y: np.ndarray, digest: str,
+           notes: tuple[str, ...] = ()) -> Dataset:
     counts = np.bincount(y, minlength=len(names))
     if len(names) < 2:
         raise PipelineError(f"{source}: only one class ({names[0] if names else 'none'}): "
@@ -63,7 +117,14 @@ def _split(source: str, names: tuple[str, ...], x: np.ndarray, y: np.ndarray) ->
         test.extend(idx[:cut])
         train.extend(idx[cut:])
     train, test = rng.permutation(train), rng.permutation(test)
-    return Dataset(source, names, x[train], y[train], x[test], y[test])
+    return Dataset(source, names, x[train], y[train], x[test], y[test], digest, notes)
+
+
+def _array_digest(names, x: np.ndarray, y: np.ndarray) -> str:
+    h = hashlib.sha256(repr(tuple(names)).encode())
+    h.update(repr(x.shape).encode() + np.ascontiguousarray(x).tobytes())
+    h.update(np.ascontiguousarray(y).tobytes())
+    return h.hexdigest()[:16]
 
 
 def load_digits() -> Dataset:
@@ -72,38 +133,62 @@ def load_digits() -> Dataset:
     digits = sklearn_digits()
     x = (digits.images / 16.0).astype(np.float32)[..., None]
     names = tuple(str(n) for n in digits.target_names)
-    return _split("scikit-learn digits (8x8)", names, x, digits.target.astype(np.int64))
+    y = digits.target.astype(np.int64)
+    return _split("scikit-learn digits (8x8)", names, x, y, _array_digest(names, x, y))
+
+
+def image_array(img: Image.Image) -> np.ndarray:
+    """(height, width, 1 or 3) float32 in [0, 1] from an image of any mode, upright per EXIF."""
+    img = ImageOps.exif_transpose(img)
+    if img.mode in ("I", "F") or img.mode.startswith("I;16"):
+        array = np.asarray(img, np.float32)
+        top = 65535.0 if img.mode.startswith("I;16") or array.max() > 255 else (
+            1.0 if img.mode == "F" and array.max() <= 1.0 else 255.0)
+        return np.clip(array / top, 0.0, 1.0)[..., None]
+    if img.mode in GRAY_MODES:
+        return (np.asarray(img.convert("L"), np.float32) / 255.0)[..., None]
+    if img.mode == "P":  # palette (GIF, some PNGs), maybe with transparency
+        img = img.convert("RGBA")
+    return np.asarray(img.convert("RGB"), np.float32) / 255.0
 
 
 def load_folder(folder: Path) -> Dataset:
     folder = Path(folder)
     if not folder.is_dir():
         raise PipelineError(f"data folder {folder} not found: pass a folder with one subfolder per class")
-    class_dirs = sorted(d for d in folder.iterdir() if d.is_dir())
-    images, labels, size = [], [], None
+    class_dirs = sorted(d for d in folder.iterdir() if d.is_dir() and not d.name.startswith("."))
+    images, labels, sizes, modes = [], [], set(), set()
+    digest = hashlib.sha256()
     for label, class_dir in enumerate(class_dirs):
         for path in sorted(class_dir.iterdir()):
-            if path.suffix.lower() not in IMAGE_SUFFIXES:
+            if path.suffix.lower() not in IMAGE_SUFFIXES or path.name.startswith("."):
                 continue
             try:
-                with Image.open(path) as img:
-                    gray = img.mode in ("L", "I", "F", "1", "I;16")
-                    array = np.asarray(img.convert("L" if gray else "RGB"), np.float32) / 255.0
+                content = path.read_bytes()
+                with warnings.catch_warnings(), Image.open(path) as img:
+                    warnings.simplefilter("ignore")  # e.g. palette transparency notes
+                    modes.add(img.mode)
+                    array = image_array(img)
             except OSError as exc:
                 raise PipelineError(f"{path}: not a readable image ({exc}): remove or replace it") from None
-            if size is None:
-                size = array.shape
-            elif array.shape != size:
-                raise PipelineError(f"{path}: size {array.shape} differs from {size} of the first image: "
-                                    "use images of one size and one color mode")
-            images.append(array if array.ndim == 3 else array[..., None])
+            digest.update(f"{class_dir.name}/{path.name}\0{len(content)}\0".encode())
+            digest.update(content)
+            sizes.add(array.shape[:2])
+            images.append(array)
             labels.append(label)
     if not images:
         raise PipelineError(f"data folder {folder} holds no images: put images in one subfolder per class")
     used = sorted(set(labels))
     names = tuple(class_dirs[i].name for i in used)
     remap = {old: new for new, old in enumerate(used)}
-    return _split(str(folder), names, np.stack(images), np.array([remap[l] for l in labels]))
+    notes = []
+    if len(sizes) > 1:
+        notes.append(f"{len(sizes)} image sizes (from {min(sizes)[1]}x{min(sizes)[0]} to "
+                     f"{max(sizes)[1]}x{max(sizes)[0]}), each resized to the model input")
+    if len(modes) > 1:
+        notes.append(f"colour modes {', '.join(sorted(modes))}, each converted to the model's channels")
+    return _split(str(folder), names, _stack(images), np.array([remap[l] for l in labels]),
+                  digest.hexdigest()[:16], tuple(notes))
 
 
 def load_npz(path: Path) -> Dataset:
@@ -117,13 +202,16 @@ def load_npz(path: Path) -> Dataset:
         raise PipelineError(f"{path}: needs arrays 'x' (images N,H,W[,C]) and 'y' (integer labels)") from None
     if x.ndim == 3:
         x = x[..., None]
-    if x.ndim != 4 or len(x) != len(y):
+    if x.ndim != 4 or y.ndim != 1 or len(x) != len(y):
         raise PipelineError(f"{path}: 'x' must be N,H,W[,C] and 'y' N labels; got {x.shape} and {y.shape}")
+    if x.shape[-1] not in (1, 3):
+        raise PipelineError(f"{path}: 'x' has {x.shape[-1]} channels: use 1 (gray) or 3 (RGB)")
+    digest = _array_digest((), x, y)
     x = x.astype(np.float32)
     if x.max() > 1.0:
         x = x / 255.0
     labels, y = np.unique(y, return_inverse=True)
-    return _split(str(path), tuple(str(v) for v in labels), x, y.astype(np.int64))
+    return _split(str(path), tuple(str(v) for v in labels), x, y.astype(np.int64), digest)
 
 
 def load_dataset(source: str | None) -> Dataset:
