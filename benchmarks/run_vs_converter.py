@@ -45,7 +45,8 @@ def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--repeats", type=int, default=3)
     args = parser.parse_args()
-    specs, board, data = load_zoo(), load_board(), load_digits()
+    board, data = load_board(), load_digits()
+    specs = [spec.for_data(data.classes) for spec in load_zoo()]
     converter, pipeline = [], []
     for _ in range(args.repeats):
         converter.append(time_converter(specs, data))

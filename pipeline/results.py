@@ -1,5 +1,8 @@
 """Results on disk: one folder per model under the output folder, plain JSON next to the artifacts,
-so any stage can be re-run alone and the report is a pure function of these files."""
+so any stage can be re-run alone and the report is a pure function of these files.
+
+Paths inside the files are relative to the output folder: the folder can be moved, and a relative
+--out given from another working folder finds the same results."""
 from __future__ import annotations
 
 import json
@@ -7,14 +10,49 @@ import os
 import tempfile
 from pathlib import Path
 
+from pipeline.errors import PipelineError
+
 DEFAULT_OUT = Path("out")
-HOST_RESULT = "result.json"        # tinyml run: analysis, accuracy, host arena, fit
+RUN_MANIFEST = "run.json"          # tinyml run: the selection, data, board and versions of the last run
+HOST_RESULT = "result.json"        # tinyml run: the last good analysis, accuracy, host arena, fit
+FAILED_RESULT = "failed.json"      # tinyml run: the last failed attempt (the good result stays)
 EMULATED_RESULT = "emulated.json"  # tinyml emulate: QEMU Cortex-M4 instructions and arena
 MEASURED_RESULT = "measured.json"  # tinyml measure: board (or Renode) cycles and arena
 
 
 def model_dir(out: Path, name: str) -> Path:
     return Path(out) / "models" / name
+
+
+def relative_tflite(name: str) -> str:
+    """Where a model's .tflite lives, relative to the output folder (as result.json stores it)."""
+    return f"models/{name}/{name}.tflite"
+
+
+def tflite_path(out: Path, model: dict) -> Path:
+    """The .tflite of a result, for the output folder `out` (absolute paths of old results too)."""
+    return Path(out) / model["tflite"]
+
+
+def check_output_folder(out: Path) -> None:
+    """--out must be (or become) a folder we can write to: checked before any training, and
+    without creating anything."""
+    out = Path(out)
+    probe = out.absolute()
+    while not probe.exists() and probe != probe.parent:
+        probe = probe.parent
+    if not probe.is_dir():
+        raise PipelineError(f"--out {out}: {probe} is a file, not a folder: pass a folder "
+                            "(it is created if missing)")
+    for folder in (probe, probe / "models") if probe == out.absolute() else (probe,):
+        if not folder.is_dir():
+            continue
+        try:
+            with tempfile.TemporaryFile(dir=folder):
+                pass
+        except OSError as exc:
+            raise PipelineError(f"--out {out}: cannot write in {folder} ({exc.strerror}): pass a "
+                                "folder you can write to") from None
 
 
 def write_atomic(path: Path, data: bytes | str) -> None:
@@ -56,10 +94,21 @@ def results_folder(tflite: Path) -> Path | None:
 
 def report_board(out: Path, default: str) -> str:
     """The board `tinyml run` checked the models of `out` against (for re-rendering the report)."""
+    manifest = read_json(Path(out) / RUN_MANIFEST)
+    if isinstance(manifest, dict) and manifest.get("board"):
+        return manifest["board"]
     for model in load_results(out):
         if model.get("board"):
             return model["board"]
     return default
+
+
+def _with_device_records(folder: Path, host: dict) -> dict:
+    for key, filename in (("emulated", EMULATED_RESULT), ("measured", MEASURED_RESULT)):
+        extra = read_json(folder / filename)
+        if extra is not None:
+            host[key] = extra
+    return host
 
 
 def load_results(out: Path) -> list[dict]:
@@ -69,9 +118,38 @@ def load_results(out: Path) -> list[dict]:
         host = read_json(folder / HOST_RESULT)
         if host is None:
             continue
-        for key, filename in (("emulated", EMULATED_RESULT), ("measured", MEASURED_RESULT)):
-            extra = read_json(folder / filename)
-            if extra is not None:
-                host[key] = extra
-        models.append(host)
+        models.append(_with_device_records(folder, host))
     return models
+
+
+def load_run(out: Path) -> tuple[dict | None, list[dict], list[dict]]:
+    """(manifest, models of the last run's selection in zoo order, other models in the folder).
+
+    A selected model is its good result when that result has the run's cache key, else the
+    failure of this run (with `kept_result` when an older good result is still on disk). Without
+    a manifest (a folder from before manifests) every result counts as selected."""
+    out = Path(out)
+    manifest = read_json(out / RUN_MANIFEST)
+    if not isinstance(manifest, dict) or not isinstance(manifest.get("models"), list):
+        return None, load_results(out), []
+    selected, names = [], set()
+    for entry in manifest["models"]:
+        name, key = entry["name"], entry["cache_key"]
+        names.add(name)
+        folder = model_dir(out, name)
+        good, failed = read_json(folder / HOST_RESULT), read_json(folder / FAILED_RESULT)
+        if good is not None and good.get("cache_key") == key:
+            selected.append(_with_device_records(folder, good))
+        elif failed is not None and failed.get("cache_key") == key:
+            selected.append({**failed, "kept_result": good is not None})
+        else:
+            selected.append({**entry, "status": "failed", "stage": "run",
+                             "error": "no result for this configuration (interrupted?): run again"})
+    others = []
+    for folder in sorted((out / "models").glob("*")):
+        if folder.name in names:
+            continue
+        record = read_json(folder / HOST_RESULT) or read_json(folder / FAILED_RESULT)
+        if record is not None:
+            others.append(record)
+    return manifest, selected, others

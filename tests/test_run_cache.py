@@ -1,38 +1,164 @@
-"""Re-running the zoo: unchanged models are reused; a rebuilt model drops the emulator and board
-records of the model it replaces (they measured other bytes)."""
+"""Re-running the zoo: a model is reused only when nothing that changes its result changed (the
+data's contents, the board, the epochs, the spec, the pipeline's versions); paths are relative to
+the output folder; a failed attempt keeps the last good result; the report covers this run's
+selection. The stages are replaced by a fake here: these tests are about the bookkeeping."""
 import json
-from types import SimpleNamespace
+import os
+from pathlib import Path
+
+import numpy as np
+import pytest
+from PIL import Image
 
 from pipeline import run as run_module
 from pipeline.board import load_board
-from pipeline.results import EMULATED_RESULT, MEASURED_RESULT, load_results, model_dir
 from pipeline.model.specs import ModelSpec
+from pipeline.results import (EMULATED_RESULT, FAILED_RESULT, HOST_RESULT, MEASURED_RESULT, load_run,
+                              model_dir)
+from results_fixtures import result as fixture_result
 
-SPEC = ModelSpec("cached", "separable", 0.25, 16, 1, 2, 10)
+SEP = ModelSpec("tiny_sep", "separable", 0.25, 16, 1, 3)
+STD = ModelSpec("tiny_std", "standard", 0.25, 16, 1, 3)
 
 
-def test_rebuild_drops_stale_device_records(tmp_path, monkeypatch):
-    built = []
+@pytest.fixture
+def built(monkeypatch):
+    """Fake stages: records each build; a name in `fail` fails at the training stage."""
+    log = {"built": [], "fail": set()}
 
-    def fake_process(spec, data, options, board):
-        built.append(spec.name)
-        tflite = model_dir(options.out, spec.name) / f"{spec.name}.tflite"
-        tflite.parent.mkdir(parents=True, exist_ok=True)
-        tflite.write_bytes(b"model")
-        return {"name": spec.name, "status": "ok", "tflite": str(tflite)}
+    def fake_process(spec, data, epochs, board):
+        log["built"].append(spec.name)
+        if spec.name in log["fail"]:
+            raise run_module.StageFailure("train", f"{spec.name}: training diverged")
+        result = fixture_result(spec.name, spec.conv, epochs=epochs)
+        return {**result, "classes": spec.classes, "board": board.key, "data_digest": data.digest,
+                "test_samples": len(data.y_test), "train_samples": len(data.y_train),
+                "tflite_sha256": None}, f"tflite of {spec.name}".encode()
 
     monkeypatch.setattr(run_module, "process_model", fake_process)
-    monkeypatch.setattr("pipeline.model.dataset.load_dataset", lambda source: SimpleNamespace(source="digits"))
-    options = run_module.RunOptions(out=tmp_path)
-    board = load_board()
-    run_module.run_zoo([SPEC], options, board)
-    folder = model_dir(tmp_path, SPEC.name)
+    monkeypatch.setattr(run_module, "import_tensorflow_quietly", lambda: None)
+    return log
+
+
+def image_folder(root: Path, per_class: int = 6) -> Path:
+    for name in ("cat", "dog"):
+        (root / name).mkdir(parents=True, exist_ok=True)
+        for i in range(per_class):
+            Image.fromarray(np.full((8, 8), 30 * i + (name == "dog"), np.uint8)).save(root / name / f"{i}.png")
+    return root
+
+
+def run(out, built_log, specs=(SEP, STD), board="nano33ble", warnings=None, **options):
+    built_log["built"].clear()
+    results = run_module.run_zoo(list(specs), run_module.RunOptions(out=Path(out), **options),
+                                 load_board(board), warn=(warnings.append if warnings is not None else None))
+    return list(built_log["built"]), results
+
+
+def test_key_covers_data_contents_board_epochs_and_spec(tmp_path, built):
+    data = str(image_folder(tmp_path / "data"))
+    out = tmp_path / "out"
+    assert run(out, built, data=data)[0] == ["tiny_sep", "tiny_std"]
+    assert run(out, built, data=data)[0] == []                        # unchanged: reused
+    Image.fromarray(np.zeros((8, 8), np.uint8)).save(tmp_path / "data" / "cat" / "new.png")
+    rebuilt, results = run(out, built, data=data)
+    assert rebuilt == ["tiny_sep", "tiny_std"]                        # new image, same path
+    assert results[0]["train_samples"] == 11                          # was 10
+    assert run(out, built, data=data, board="qemu_mps2_an386")[0] == ["tiny_sep", "tiny_std"]
+    assert run(out, built, data=data, board="qemu_mps2_an386")[0] == []
+    assert run(out, built, data=data, board="qemu_mps2_an386", epochs=1)[0] == ["tiny_sep", "tiny_std"]
+    wider = ModelSpec("tiny_sep", "separable", 0.5, 16, 1, 3)
+    assert run(out, built, specs=(wider, STD), data=data, board="qemu_mps2_an386", epochs=1)[0] == ["tiny_sep"]
+
+
+def test_pipeline_versions_are_in_the_key(tmp_path, built, monkeypatch):
+    data = str(image_folder(tmp_path / "data"))
+    run(tmp_path / "out", built, data=data)
+    monkeypatch.setattr(run_module, "pipeline_versions", lambda: {"tensorflow": "9.9"})
+    assert run(tmp_path / "out", built, data=data)[0] == ["tiny_sep", "tiny_std"]
+
+
+def test_relative_out_from_another_folder_reuses_and_paths_hold(tmp_path, built, monkeypatch):
+    data = str(image_folder(tmp_path / "data"))
+    (tmp_path / "a").mkdir()
+    (tmp_path / "b").mkdir()
+    monkeypatch.chdir(tmp_path / "a")
+    run("out", built, data=data)
+    stored = json.loads((tmp_path / "a/out/models/tiny_sep" / HOST_RESULT).read_text())
+    assert stored["tflite"] == "models/tiny_sep/tiny_sep.tflite"
+    monkeypatch.chdir(tmp_path / "b")
+    assert run("../a/out", built, data=data)[0] == []
+    _, models, _ = load_run(Path("../a/out"))
+    assert all((Path("../a/out") / m["tflite"]).is_file() for m in models)
+
+
+def test_a_failed_rerun_keeps_the_good_result(tmp_path, built):
+    data = str(image_folder(tmp_path / "data"))
+    out = tmp_path / "out"
+    run(out, built, data=data)
+    folder = model_dir(out, "tiny_sep")
+    good, tflite = (folder / HOST_RESULT).read_text(), (folder / "tiny_sep.tflite").read_bytes()
+    (folder / EMULATED_RESULT).write_text(json.dumps({"instructions": 1}))
+    built["fail"].add("tiny_sep")
+    _, results = run(out, built, data=data, epochs=0)  # the issue's case: --epochs 0 after a good run
+    assert results[0]["status"] == "failed" and results[0]["stage"] == "train"
+    assert (folder / HOST_RESULT).read_text() == good and (folder / "tiny_sep.tflite").read_bytes() == tflite
+    assert (folder / EMULATED_RESULT).is_file()                       # it measured the kept model
+    failure = json.loads((folder / FAILED_RESULT).read_text())
+    assert failure["epochs"] == 0 and "training diverged" in failure["error"]
+    _, models, _ = load_run(out)
+    assert models[0]["status"] == "failed" and models[0]["kept_result"] is True
+    # back to the old configuration: the kept result is valid again, nothing is rebuilt
+    assert run(out, built, data=data)[0] == ["tiny_std"]              # it was rebuilt with epochs 0
+    assert load_run(out)[1][0]["status"] == "ok"
+
+
+def test_rebuild_drops_stale_device_records(tmp_path, built):
+    data = str(image_folder(tmp_path / "data"))
+    out = tmp_path / "out"
+    run(out, built, data=data)
+    folder = model_dir(out, "tiny_sep")
     for name in (EMULATED_RESULT, MEASURED_RESULT):
         (folder / name).write_text(json.dumps({"instructions": 1}))
-
-    run_module.run_zoo([SPEC], options, board)  # unchanged: reused, records kept
-    assert built == ["cached"] and "emulated" in load_results(tmp_path)[0]
-
-    run_module.run_zoo([SPEC], run_module.RunOptions(out=tmp_path, force=True), board)
-    assert built == ["cached", "cached"]
+    run(out, built, data=data)
+    assert "emulated" in load_run(out)[1][0]
+    assert run(out, built, data=data, force=True)[0] == ["tiny_sep", "tiny_std"]
     assert not (folder / EMULATED_RESULT).exists() and not (folder / MEASURED_RESULT).exists()
+
+
+def test_the_report_covers_this_runs_selection(tmp_path, built):
+    from pipeline.report.render import write_report
+
+    data = str(image_folder(tmp_path / "data"))
+    out = tmp_path / "out"
+    run(out, built, data=data)
+    write_report(out, load_board())
+    assert (out / "layers_tiny_sep.png").is_file()
+    run(out, built, specs=(SEP,), data=data)
+    manifest, models, others = load_run(out)
+    assert [m["name"] for m in models] == ["tiny_sep"] and [m["name"] for m in others] == ["tiny_std"]
+    written = write_report(out, load_board())
+    md = (out / "report.md").read_text()
+    assert "| tiny_std |" not in md and "## Other results in this folder" in md and "`tiny_std` (ok)" in md
+    assert not (out / "layers_tiny_sep.png").exists()                 # no pair in this selection
+    assert "layers_tiny_sep.png" not in md and [p.name for p in written[3:]] == ["macs_vs_params.png"]
+
+
+def test_classes_follow_the_data_unless_pinned(tmp_path, built):
+    data = str(image_folder(tmp_path / "data"))
+    _, results = run(tmp_path / "out", built, data=data)
+    assert {r["classes"] for r in results} == {2}
+    from pipeline.errors import PipelineError
+    pinned = ModelSpec("tiny_sep", "separable", 0.25, 16, 1, 3, classes=10)
+    with pytest.raises(PipelineError, match="has 2 classes but the zoo pins classes for tiny_sep"):
+        run(tmp_path / "out2", built, specs=(pinned,), data=data)
+    assert not (tmp_path / "out2").exists()
+
+
+def test_small_splits_warn_once(tmp_path, built):
+    data = str(image_folder(tmp_path / "data", per_class=3))
+    warnings = []
+    run(tmp_path / "out", built, data=data, warnings=warnings)
+    assert len(warnings) == 2 and "test split has fewer than 5 samples" in warnings[0]
+    manifest = json.loads((tmp_path / "out" / "run.json").read_text())
+    assert manifest["data"]["warnings"] == warnings and manifest["data"]["test_samples"] == 2

@@ -62,6 +62,11 @@ def run_tflm_host(tflite: bytes, inputs: np.ndarray, name: str) -> TflmHostResul
             last = (proc.stderr.strip().splitlines() or ["(no output)"])[-1][:200]
             how = (f"aborted ({signal.Signals(-proc.returncode).name})" if proc.returncode < 0
                    else f"failed (exit {proc.returncode})")
+            from pipeline.analysis.softmax_limit import softmax_scale_problem
+
+            known = softmax_scale_problem(tflite)
+            if known:
+                raise PipelineError(f"{name}: TFLM {how} on this model: {known}")
             raise PipelineError(f"{name}: TFLM {how} on this model; last message: {last}. "
                                 "Calibrate on real data and check the ops with `tinyml analyze`")
         outputs = np.load(outs)["y"]

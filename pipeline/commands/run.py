@@ -7,16 +7,20 @@ from pathlib import Path
 
 from pipeline.board import DEFAULT_BOARD, load_board
 from pipeline.errors import PipelineError
-from pipeline.results import DEFAULT_OUT
 from pipeline.model.specs import DEFAULT_ZOO, load_zoo
+from pipeline.results import DEFAULT_OUT, RUN_MANIFEST, check_output_folder, read_json, tflite_path, write_json
 
 
 def add_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--out", type=Path, default=DEFAULT_OUT, help="output folder (default: ./out)")
-    parser.add_argument("--zoo", type=Path, default=DEFAULT_ZOO, help="model zoo .toml (default: models/zoo.toml)")
+    parser.add_argument("--zoo", type=Path, default=DEFAULT_ZOO,
+                        help="model zoo .toml (default: the package's zoo, pipeline/model/zoo.toml)")
     parser.add_argument("--models", nargs="+", metavar="NAME", help="only these models of the zoo")
-    parser.add_argument("--data", help="'digits' (default), a folder with one subfolder of images per class, or a .npz with x and y")
-    parser.add_argument("--epochs", type=int, help="override every model's epochs (0: no training)")
+    parser.add_argument("--data", help="'digits' (default), a folder with one subfolder of images per class "
+                                       "(any sizes and colour modes), or a .npz with x and y")
+    parser.add_argument("--epochs", type=int,
+                        help="override every model's epochs (0: no training; weights stay as initialised, "
+                             "BatchNorm statistics and int8 calibration come from the data)")
     parser.add_argument("--board", default=DEFAULT_BOARD, help="target board (default: nano33ble)")
     parser.add_argument("--force", action="store_true", help="redo models whose results are cached")
     parser.add_argument("--device", metavar="auto|PORT",
@@ -33,9 +37,24 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
                                                          "(default: $TFLM_ARDUINO_DIR, PlatformIO's libdeps)")
 
 
+def check_device(device: str, board) -> None:
+    """The board is looked for before any training, not after the whole offline job."""
+    from pipeline.targets.device import find_board_port
+
+    if device == "auto":
+        try:
+            find_board_port(board)
+        except PipelineError as exc:
+            raise PipelineError(f"--device auto: {exc}; or run without --device for the offline job") from None
+    elif "://" not in device and not Path(device).exists():
+        raise PipelineError(f"--device {device}: no such port: plug the board in, or pass 'auto' or a "
+                            "pyserial URL")
+
+
 def run(args: argparse.Namespace) -> int:
     from tqdm import tqdm
 
+    # Cheap checks first: nothing is trained or written before all of them pass.
     board = load_board(args.board)
     specs = load_zoo(args.zoo)
     if args.models:
@@ -45,6 +64,11 @@ def run(args: argparse.Namespace) -> int:
         specs = [s for s in specs if s.name in args.models]
     if args.epochs is not None and args.epochs < 0:
         raise PipelineError(f"--epochs {args.epochs}: use 0 or more")
+    if args.timeout <= 0:
+        raise PipelineError(f"--timeout {args.timeout}: use a positive number of seconds")
+    check_output_folder(args.out)
+    if args.device:
+        check_device(args.device, board)
 
     from pipeline.report.render import write_report
     from pipeline.run import RunOptions, run_zoo
@@ -54,29 +78,48 @@ def run(args: argparse.Namespace) -> int:
     # Before the long part: --emulate with a missing toolchain or library fails now, in one line.
     plan = plan_emulation(args.emulate, args.tflm_dir)
     options = RunOptions(out=args.out, data=args.data, epochs=args.epochs, force=args.force)
-    with tqdm(total=len(specs), desc="models", unit="model", file=sys.stderr) as bar:
-        def progress(name: str) -> None:
-            bar.set_postfix_str(name)
+    bar = None  # drawn when the first model starts: an error in the data leaves a clean terminal
+
+    def progress(name: str, finished: bool) -> None:
+        nonlocal bar
+        if bar is None:
+            bar = tqdm(total=len(specs), desc="models", unit="model", file=sys.stderr)
+        if finished:
             bar.update()
-        results = run_zoo(specs, options, board, progress)
+        else:
+            bar.set_postfix_str(name)  # the model in progress
+
+    def warn(text: str) -> None:
+        (bar.write if bar is not None else print)(f"tinyml run: warning: {text}", file=sys.stderr)
+    try:
+        results = run_zoo(specs, options, board, progress, warn)
+    finally:
+        if bar is not None:
+            bar.close()
     if plan.skipped is not None:
         print(f"emulation skipped: {plan.skipped}", file=sys.stderr)
-    emulate_failed = [m for m in emulate_models(results, plan, force=args.force) if m.error]
+    located = [{**m, "tflite": str(tflite_path(args.out, m))} if m["status"] == "ok" else m for m in results]
+    emulate_failed = [m for m in emulate_models(located, plan, force=args.force) if m.error]
     for m in emulate_failed:
         print(f"{m.name}: emulation failed: {m.error}", file=sys.stderr)
     measure_failed = []
     if args.device:
         from pipeline.targets.measure import MeasureOptions, measure_models
 
-        fitting = [Path(m["tflite"]) for m in results if m["status"] == "ok" and m["fits"]]
+        fitting = [tflite_path(args.out, m) for m in results if m["status"] == "ok" and m["fits"]]
         options = MeasureOptions(port=None if args.device == "auto" else args.device,
                                  timeout_s=args.timeout, force=args.force)
         measure_failed = [m for m in measure_models(fitting, board, options) if m.error]
         for m in measure_failed:
             print(f"{m.name}: measuring failed: {m.error}", file=sys.stderr)
+    # the report lists failures of every stage: the later stages' go into this run's manifest
+    manifest = read_json(args.out / RUN_MANIFEST)
+    manifest["emulate_failures"] = {m.name: m.error for m in emulate_failed}
+    manifest["measure_failures"] = {m.name: m.error for m in measure_failed}
+    write_json(args.out / RUN_MANIFEST, manifest)
     written = write_report(args.out, board)
     for m in results:
-        state = "ok" if m["status"] == "ok" else f"FAILED: {m.get('error')}"
+        state = "ok" if m["status"] == "ok" else f"FAILED ({m.get('stage')}): {m.get('error')}"
         print(f"{m['name']}: {state}")
     print(f"report: {written[0]} (+ {', '.join(p.name for p in written[1:])})")
     failed = ([m["name"] for m in results if m["status"] != "ok"] + [m.name for m in emulate_failed]

@@ -9,12 +9,11 @@ from typing import Callable, Iterable
 
 import numpy as np
 
-from pipeline.model.dataset import Dataset
+from pipeline.model.dataset import CALIBRATION_SAMPLES, Dataset
 from pipeline.native_output import quiet_native_output
 from pipeline.model.keras_models import export_model
 from pipeline.model.train import TrainedModel
 
-CALIBRATION_SAMPLES = 200
 
 
 @dataclass(frozen=True)
