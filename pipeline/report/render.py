@@ -1,21 +1,49 @@
 """Last stage: results -> report.md (people), report.json and report.csv (machines), PNG plots.
-A pure function of the result files: re-run it alone after `emulate` or `measure`."""
+A pure function of the result files: re-run it alone after `emulate` or `measure`.
+
+The report covers the models of the last `tinyml run`'s selection (run.json); other model folders
+in the output folder are listed apart. report.md is a sequence of sections, each a function of
+one `Report`: a new section goes in a new module under pipeline/report/ and into SECTIONS below."""
 from __future__ import annotations
 
 import csv
 import io
 import json
+from dataclasses import dataclass, field
 from pathlib import Path
 
 from pipeline.board import Board
+from pipeline.report import plots as plotting
 from pipeline.report.compare import compare, pairs
-from pipeline.results import load_results, write_atomic
+from pipeline.report.seed import layer_table, pairs_section
+from pipeline.report.tables import fmt as _fmt, table as _table  # noqa: F401  (for section modules)
+from pipeline.results import load_run, write_atomic
 
-CSV_COLUMNS = ["name", "conv", "alpha", "resolution", "channels", "blocks", "status", "macs", "params",
-               "flash_bytes", "weights_bytes", "arena_bytes_host", "arena_bytes_predicted",
-               "accuracy_float", "accuracy_int8", "tflm_agreement", "fits", "network_ratio",
-               "emulated_instructions", "emulated_arena_bytes", "measured_cycles", "measured_us",
-               "measured_arena_bytes", "tflite"]
+CSV_COLUMNS = ["name", "conv", "alpha", "resolution", "channels", "blocks", "classes", "epochs", "status",
+               "stage", "error", "macs", "params", "flash_bytes", "weights_bytes", "arena_bytes_host",
+               "arena_bytes_predicted", "accuracy_float", "accuracy_int8", "tflm_agreement", "test_samples",
+               "fits", "network_ratio", "emulated_instructions", "emulated_arena_bytes", "measured_cycles",
+               "measured_us", "measured_arena_bytes", "tflite"]
+PLOT_PATTERNS = ("macs_vs_params.png", "layers_*.png", "latency_vs_macs.png")
+
+
+@dataclass
+class Report:
+    """Everything a section may show."""
+    board: Board
+    models: list[dict]                       # this run's selection, ok and failed
+    manifest: dict | None = None             # run.json: data, epochs, versions
+    others: list[dict] = field(default_factory=list)   # other model folders in the output folder
+    comparison: dict | None = None
+    plots: list[str] = field(default_factory=list)     # file names written beside report.md
+
+    @property
+    def ok(self) -> list[dict]:
+        return [m for m in self.models if m["status"] == "ok"]
+
+    def __post_init__(self):
+        if self.comparison is None:
+            self.comparison = compare(self.models)
 
 
 def _flat(model: dict) -> dict:
@@ -28,83 +56,99 @@ def _flat(model: dict) -> dict:
             "measured_arena_bytes": measured.get("arena_used_bytes")}
 
 
-def _fmt(value, digits: int = 3) -> str:
-    if value is None:
-        return "–"
-    if isinstance(value, bool):
-        return "yes" if value else "**no**"
-    if isinstance(value, float):
-        return f"{value:.{digits}f}"
-    if isinstance(value, int):
-        return f"{value:,}"
-    return str(value)
+def header_section(r: Report) -> list[str]:
+    board = r.board
+    return [f"# TinyML report: standard vs depthwise-separable MobileNets on the {board.name}", "",
+            f"Budgets: model flash {board.model_flash_budget:,} B ({board.flash_bytes:,} B application "
+            f"flash minus {board.firmware_flash_bytes:,} B firmware), tensor arena {board.arena_budget:,} B "
+            f"({board.ram_bytes:,} B RAM minus {board.ram_reserved_bytes:,} B for the core and stack). "
+            "Arena figures: `host` is TFLM's 64-bit host interpreter, `32-bit` the prediction for the MCU. "
+            "Paths are relative to this folder."]
 
 
-def _table(headers: list[str], rows: list[list]) -> str:
-    lines = ["| " + " | ".join(headers) + " |", "|" + "|".join("---" for _ in headers) + "|"]
-    lines += ["| " + " | ".join(_fmt(v) for v in row) + " |" for row in rows]
-    return "\n".join(lines)
+def provenance_section(r: Report) -> list[str]:
+    manifest = r.manifest
+    if not manifest:
+        return ["", "## Provenance", "", "No run.json in this folder (results of an older version): "
+                "re-run `tinyml run` for the data, epochs and versions."]
+    data = manifest["data"]
+    per_class = lambda counts: f"{min(counts)}-{max(counts)}" if min(counts) != max(counts) else f"{counts[0]}"  # noqa: E731
+    epochs = sorted({m["epochs"] for m in manifest["models"]})
+    if manifest.get("epochs_override") == 0:
+        epochs_text = "0 (`--epochs 0`: no training; weights as initialised, BatchNorm statistics from the data)"
+    elif manifest.get("epochs_override") is not None:
+        epochs_text = f"{manifest['epochs_override']} for every model (`--epochs`)"
+    else:
+        epochs_text = ", ".join(map(str, epochs)) + " (each model's spec)"
+    parts = ["", "## Provenance", "",
+             f"- Data: {data['source']} (contents digest `{data['digest']}`), {len(data['class_names'])} classes: "
+             f"{', '.join(data['class_names'][:20])}{' …' if len(data['class_names']) > 20 else ''}",
+             f"- Samples: {data['train_samples']:,} training ({per_class(data['train_per_class'])} per class), "
+             f"{data['test_samples']:,} test ({per_class(data['test_per_class'])} per class); {data['split']}; "
+             f"int8 calibration on up to {manifest.get('calibration_samples', 200)} training samples",
+             f"- Epochs: {epochs_text}",
+             f"- Board: `{manifest['board']}` ({r.board.name})",
+             "- Versions: " + ", ".join(f"{k} {v}" for k, v in manifest["versions"].items() if v)]
+    parts += [f"- Data: {note}" for note in data.get("notes", [])]
+    parts += [f"- **Warning**: {warning}" for warning in data.get("warnings", [])]
+    return parts
 
 
-def render_markdown(models: list[dict], board: Board) -> str:
-    ok = [m for m in models if m["status"] == "ok"]
-    parts = [f"# TinyML report: standard vs depthwise-separable MobileNets on the {board.name}", "",
-             f"Budgets: model flash {board.model_flash_budget:,} B ({board.flash_bytes:,} B application "
-             f"flash minus {board.firmware_flash_bytes:,} B firmware), tensor arena {board.arena_budget:,} B "
-             f"({board.ram_bytes:,} B RAM minus {board.ram_reserved_bytes:,} B for the core and stack). "
-             "Arena figures: `host` is TFLM's 64-bit host interpreter, `32-bit` the prediction for the MCU.", "",
-             "## Models", "",
-             _table(["model", "conv", "MACs", "params", "flash B", "arena host B", "arena 32-bit B",
+def models_section(r: Report) -> list[str]:
+    parts = ["", "## Models", "",
+             _table(["model", "conv", "epochs", "MACs", "params", "flash B", "arena host B", "arena 32-bit B",
                      "acc float", "acc int8", "TFLM = ref", "fits"],
-                    [[m["name"], m["conv"], m["macs"], m["params"], m["flash_bytes"], m["arena_bytes_host"],
-                      m["arena_bytes_predicted"], m["accuracy_float"], m["accuracy_int8"], m["tflm_agreement"],
-                      m["fits"]] for m in ok])]
-    for m in ok:
+                    [[m["name"], m["conv"], m.get("epochs"), m["macs"], m["params"], m["flash_bytes"],
+                      m["arena_bytes_host"], m["arena_bytes_predicted"], m["accuracy_float"],
+                      m["accuracy_int8"], m["tflm_agreement"], m["fits"]] for m in r.ok])]
+    for m in r.ok:
         if not m["fits"]:
             parts += ["", f"- `{m['name']}` does not fit: " + "; ".join(m["fit_reasons"])]
-    failed = [m for m in models if m["status"] != "ok"]
-    if failed:
-        parts += ["", "## Failed", ""] + [f"- `{m['name']}`: {m.get('error')}" for m in failed]
-    if pairs(models):
-        parts += ["", "## Standard vs separable (the seed's ratio 1/N + 1/D_K²)", "",
-                  _table(["pair", "MACs standard", "MACs separable", "ratio MACs", "ratio params",
-                          "ratio flash"],
-                         [[f"{s['name']} / {p['name']}", s["macs"], p["macs"], p["macs"] / s["macs"],
-                           p["params"] / s["params"], p["flash_bytes"] / s["flash_bytes"]]
-                          for s, p in pairs(models)])]
-    emulated = [m for m in ok if m.get("emulated")]
-    if emulated:
-        parts += ["", "## Emulated Cortex-M4 (QEMU mps2-an386, instructions, not cycles)", "",
-                  _table(["model", "MACs", "instructions", "instr/MAC", "arena emulated B",
-                          "arena predicted B", "error %", "firmware text B (model incl.)"],
-                         [[m["name"], m["macs"], m["emulated"]["instructions"],
-                           m["emulated"]["instructions"] / m["macs"], m["emulated"]["arena_used_bytes"],
-                           m["arena_bytes_predicted"],
-                           100.0 * (m["arena_bytes_predicted"] - m["emulated"]["arena_used_bytes"])
-                           / m["emulated"]["arena_used_bytes"], m["emulated"].get("text_bytes")]
-                          for m in emulated])]
-    measured = [m for m in ok if m.get("measured")]
-    if measured:
-        parts += ["", "## Measured on the board", "",
-                  _table(["model", "MACs", "cycles", "µs", "MAC/cycle", "arena B"],
-                         [[m["name"], m["macs"], m["measured"].get("cycles"), m["measured"].get("us"),
-                           m["macs"] / m["measured"]["cycles"] if m["measured"].get("cycles") else None,
-                           m["measured"].get("arena_used_bytes")] for m in measured])]
-    parts += comparison_section(compare(models))
-    parts += ["", "## Per layer", ""]
-    for m in ok:
-        parts += [f"### {m['name']} ({m['conv']}, α={m['alpha']}, {m['resolution']}×{m['resolution']}"
-                  f"×{m['channels']}, {m['blocks']} blocks)", "",
-                  _table(["layer", "kind", "D_K", "M", "N", "D_F", "MACs", "params", "block ratio",
-                          "1/N + 1/D_K²"],
-                         [[r["name"], r["kind"], r["d_k"], r["m"], r["n"], r["d_f"], r["macs"], r["params"],
-                           r.get("block_ratio_counted"), r.get("block_ratio_formula")] for r in m["layers"]]),
-                  ""]
-        if m["conv"] == "separable":
-            parts += [f"Network: {m['macs']:,} MACs vs {m['standard_equivalent_macs']:,} with standard "
-                      f"convolutions: ratio {m['network_ratio']:.3f}.", ""]
-    parts += ["Plots: `macs_vs_params.png`, `layers_<pair>.png`.", ""]
-    return "\n".join(parts)
+    return parts
+
+
+def failures_section(r: Report) -> list[str]:
+    failed = [m for m in r.models if m["status"] != "ok"]
+    measuring = (r.manifest or {}).get("measure_failures") or {}
+    if not failed and not measuring:
+        return []
+    parts = ["", "## Failed", ""]
+    for m in failed:
+        kept = (" An earlier good result (made with other inputs) is kept in its folder and not shown."
+                if m.get("kept_result") else "")
+        parts.append(f"- `{m['name']}` failed at stage `{m.get('stage', '?')}`: {m.get('error')}{kept}")
+    parts += [f"- `{name}` failed at stage `measure`: {error}" for name, error in measuring.items()]
+    return parts
+
+
+def seed_section(r: Report) -> list[str]:
+    return pairs_section(pairs(r.models))
+
+
+def emulated_section(r: Report) -> list[str]:
+    emulated = [m for m in r.ok if m.get("emulated")]
+    if not emulated:
+        return []
+    return ["", "## Emulated Cortex-M4 (QEMU mps2-an386, instructions, not cycles)", "",
+            _table(["model", "MACs", "instructions", "instr/MAC", "arena emulated B",
+                    "arena predicted B", "error %", "firmware text B (model incl.)"],
+                   [[m["name"], m["macs"], m["emulated"]["instructions"],
+                     m["emulated"]["instructions"] / m["macs"], m["emulated"]["arena_used_bytes"],
+                     m["arena_bytes_predicted"],
+                     100.0 * (m["arena_bytes_predicted"] - m["emulated"]["arena_used_bytes"])
+                     / m["emulated"]["arena_used_bytes"], m["emulated"].get("text_bytes")]
+                    for m in emulated])]
+
+
+def measured_section(r: Report) -> list[str]:
+    measured = [m for m in r.ok if m.get("measured")]
+    if not measured:
+        return []
+    return ["", "## Measured on the board", "",
+            _table(["model", "MACs", "cycles", "µs", "MAC/cycle", "arena B"],
+                   [[m["name"], m["macs"], m["measured"].get("cycles"), m["measured"].get("us"),
+                     m["macs"] / m["measured"]["cycles"] if m["measured"].get("cycles") else None,
+                     m["measured"].get("arena_used_bytes")] for m in measured])]
 
 
 def comparison_section(result: dict) -> list[str]:
@@ -133,6 +177,55 @@ def comparison_section(result: dict) -> list[str]:
     return parts
 
 
+def measured_vs_predicted_section(r: Report) -> list[str]:
+    return comparison_section(r.comparison)
+
+
+def per_layer_section(r: Report) -> list[str]:
+    twins = {p["name"]: s for s, p in pairs(r.models)}
+    timings = {row["name"]: row for row in r.comparison["models"]}
+    parts = ["", "## Per layer", "",
+             "For a separable model with a standard twin, each block (depthwise + pointwise) is set "
+             "against the twin's 3×3 layer of the same block, counted in the two .tflite files, next "
+             "to the formula; with emulator or board timings of both, their ratio too."]
+    for m in r.ok:
+        parts += ["", f"### {m['name']} ({m['conv']}, α={m['alpha']}, {m['resolution']}×{m['resolution']}"
+                  f"×{m['channels']}, {m['blocks']} blocks)", "",
+                  layer_table(m, twins.get(m["name"]), timings)]
+        if m["conv"] == "separable" and m.get("standard_equivalent_macs"):
+            parts += ["", f"Network: {m['macs']:,} MACs vs {m['standard_equivalent_macs']:,} if every block "
+                      f"were a standard 3×3 conv (formula): ratio {m['network_ratio']:.3f}."]
+    return parts
+
+
+def others_section(r: Report) -> list[str]:
+    if not r.others:
+        return []
+    return ["", "## Other results in this folder", "",
+            "Not in the last run's selection, left out of the tables and plots: "
+            + ", ".join(f"`{m['name']}` ({m.get('status', '?')})" for m in r.others) + "."]
+
+
+def plots_section(r: Report) -> list[str]:
+    if not r.plots:
+        return []
+    return ["", "## Plots", ""] + [f"- [`{name}`]({name})" for name in r.plots]
+
+
+# The order of report.md. Sections of other modules: import the function and add it here.
+SECTIONS = [header_section, provenance_section, models_section, failures_section, seed_section,
+            emulated_section, measured_section, measured_vs_predicted_section, per_layer_section,
+            others_section, plots_section]
+
+
+def render_markdown(models: list[dict] | Report, board: Board | None = None) -> str:
+    report = models if isinstance(models, Report) else Report(board=board, models=models)
+    parts: list[str] = []
+    for section in SECTIONS:
+        parts += section(report)
+    return "\n".join(parts) + "\n"
+
+
 def render_csv(models: list[dict]) -> str:
     buffer = io.StringIO()
     writer = csv.DictWriter(buffer, CSV_COLUMNS, extrasaction="ignore", lineterminator="\n")
@@ -142,72 +235,20 @@ def render_csv(models: list[dict]) -> str:
     return buffer.getvalue()
 
 
-def _save_figure(fig, path: Path) -> None:
-    buffer = io.BytesIO()
-    fig.savefig(buffer, format="png", dpi=110, bbox_inches="tight")
-    write_atomic(path, buffer.getvalue())
-
-
-def plot(models: list[dict], out: Path) -> list[Path]:
-    import matplotlib
-
-    matplotlib.use("Agg")
-    import matplotlib.pyplot as plt
-
+def plot(models: list[dict], out: Path, board: Board | None = None) -> list[Path]:
     ok = [m for m in models if m["status"] == "ok"]
     written = []
     if ok:
-        fig, ax = plt.subplots(figsize=(7, 5))
-        for conv, marker in (("standard", "s"), ("separable", "o")):
-            chosen = [m for m in ok if m["conv"] == conv]
-            ax.scatter([m["params"] for m in chosen], [m["macs"] for m in chosen], marker=marker, label=conv)
-            for m in chosen:
-                ax.annotate(m["name"], (m["params"], m["macs"]), fontsize=7, xytext=(4, 2),
-                            textcoords="offset points")
-        ax.set(xscale="log", yscale="log", xlabel="weights (params)", ylabel="MACs per inference",
-               title="MACs vs params per variant")
-        ax.legend()
-        _save_figure(fig, out / "macs_vs_params.png")
-        plt.close(fig)
-        written.append(out / "macs_vs_params.png")
+        written.append(plotting.macs_vs_params(ok, board.name if board else "board", out / "macs_vs_params.png"))
     for standard, separable in pairs(models):
-        fig, ax = plt.subplots(figsize=(9, 4))
-        std_rows = [r for r in standard["layers"] if r["kind"] != "fully_connected"]
-        # one bar group per standard conv; the separable side stacks its depthwise on its pointwise
-        # (the first conv is standard in both)
-        sep_macs, dw_macs, depthwise = [], [], 0
-        for row in separable["layers"]:
-            if row["kind"] == "depthwise":
-                depthwise = row["macs"]
-            elif row["kind"] in ("conv", "pointwise"):
-                sep_macs.append(row["macs"])
-                dw_macs.append(depthwise)
-                depthwise = 0
-        x = range(len(std_rows))
-        ax.bar([i - 0.2 for i in x], [r["macs"] for r in std_rows], 0.4, label=f"standard ({standard['name']})")
-        ax.bar([i + 0.2 for i in x], sep_macs, 0.4, label="separable: pointwise")
-        ax.bar([i + 0.2 for i in x], dw_macs, 0.4, bottom=sep_macs, label="separable: depthwise")
-        ax.set(yscale="log", xlabel="layer (first conv, then blocks)", ylabel="MACs",
-               title=f"Per layer: {standard['name']} vs {separable['name']}")
-        ax.set_xticks(list(x), ["conv1"] + [f"b{i}" for i in range(1, len(std_rows))])
-        smallest = min(v for v in [r["macs"] for r in std_rows] + sep_macs if v)
-        ax.set_ylim(bottom=smallest / 2)  # log axis: keep the smallest bar visible
-        ax.legend(fontsize=8, loc="upper left", bbox_to_anchor=(1.0, 1.0))
-        path = out / f"layers_{separable['name']}.png"
-        _save_figure(fig, path)
-        plt.close(fig)
-        written.append(path)
+        written.append(plotting.pair_layers(standard, separable, out / f"layers_{separable['name']}.png"))
     return written
 
 
 def plot_latency(result: dict, out: Path) -> list[Path]:
     if not result["models"] or not result["fit"]:
         return []
-    import matplotlib
-
-    matplotlib.use("Agg")
-    import matplotlib.pyplot as plt
-
+    plt = plotting._pyplot()
     fit = result["fit"]
     fig, ax = plt.subplots(figsize=(7, 5))
     rows = result["models"]
@@ -221,19 +262,27 @@ def plot_latency(result: dict, out: Path) -> list[Path]:
            title="Latency vs MACs")
     ax.legend()
     path = out / "latency_vs_macs.png"
-    _save_figure(fig, path)
+    plotting.save_figure(fig, path)
     plt.close(fig)
     return [path]
 
 
 def write_report(out: Path, board: Board) -> list[Path]:
     out = Path(out)
-    models = load_results(out)
-    comparison = compare(models)
+    manifest, models, others = load_run(out)
+    report = Report(board=board, models=models, manifest=manifest, others=others)
+    written = plot(models, out, board) + plot_latency(report.comparison, out)
+    for pattern in PLOT_PATTERNS:  # plots of models no longer shown would be listed by nobody
+        for stale in out.glob(pattern):
+            if stale not in written:
+                stale.unlink()
+    report.plots = [p.name for p in written]
     payload = {"board": board.key, "board_name": board.name,
                "budgets": {"model_flash_bytes": board.model_flash_budget, "arena_bytes": board.arena_budget},
-               "models": models, "comparison": comparison}
+               "paths": "relative to this folder", "run": manifest, "models": models,
+               "other_models": [{"name": m["name"], "status": m.get("status")} for m in others],
+               "comparison": report.comparison, "plots": report.plots}
     write_atomic(out / "report.json", json.dumps(payload, indent=2) + "\n")
     write_atomic(out / "report.csv", render_csv(models))
-    write_atomic(out / "report.md", render_markdown(models, board))
-    return [out / "report.md", out / "report.json", out / "report.csv"] + plot(models, out) + plot_latency(comparison, out)
+    write_atomic(out / "report.md", render_markdown(report))
+    return [out / "report.md", out / "report.json", out / "report.csv"] + written
