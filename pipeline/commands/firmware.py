@@ -34,15 +34,29 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--board", default=DEFAULT_BOARD, help="target board (pipeline/boards/*.toml)")
 
 
+# Placeholder in the printed commands when no firmware project is found (a non-editable install).
+CHECKOUT_PLACEHOLDER = "TINYML_CHECKOUT"
+
+
+def package_checkout() -> Path | None:
+    """The firmware project this package runs from (an editable install or a source checkout)."""
+    root = Path(__file__).resolve().parents[2]
+    return root if (root / "platformio.ini").is_file() and (root / "firmware").is_dir() else None
+
+
 def pio_commands(project_root: Path | None, pio_env: str, out_dir: Path) -> list[tuple[str, str]]:
-    """(label, shell command) pairs that build and upload the firmware with these sources."""
+    """(label, shell command) pairs that build and upload the firmware with these sources, valid
+    from the current folder: `-d` names the project when it is not the current folder."""
     prefix = ""
     default_out = project_root is not None and out_dir.resolve() == (project_root / DEFAULT_OUT).resolve()
     if not default_out:
         prefix = f"{GENERATED_DIR_ENV}={shlex.quote(str(out_dir.resolve()))} "
     project = ""
-    if project_root is not None and project_root.resolve() != Path.cwd().resolve():
-        project = f" -d {shlex.quote(str(project_root))}"
+    if project_root is None:
+        project = f" -d {CHECKOUT_PLACEHOLDER}"
+    elif project_root.resolve() != Path.cwd().resolve():
+        shown = os.path.relpath(project_root.resolve())
+        project = f" -d {shlex.quote(str(project_root.resolve()) if shown.startswith('..') else shown)}"
     base = f"{prefix}pio run{project} -e {pio_env}"
     renode = f"{prefix}pio run{project} -e {pio_env}{RENODE_ENV_SUFFIX}"
     return [("build", base), ("upload", f"{base} -t upload"), ("renode build", renode)]
@@ -51,7 +65,7 @@ def pio_commands(project_root: Path | None, pio_env: str, out_dir: Path) -> list
 def generate(tflite: Path, board, out: Path | None = None, name: str | None = None,
              arena_bytes: int | None = None):
     """(sources, project root): the generated folder is `out`, else the project's default one."""
-    project_root = find_project_root()
+    project_root = find_project_root() or package_checkout()
     if out is None and project_root is None:
         raise PipelineError("no platformio.ini with a firmware/ folder here or above: run inside "
                             "the project checkout or pass --out DIR")
@@ -71,6 +85,9 @@ def run(args: argparse.Namespace) -> int:
     print(f"  arena {arena.reserved_bytes:,} B = {arena.predicted_bytes:,} B "
           f"{'given' if args.arena_bytes is not None else 'predicted'} + {arena.margin_bytes:,} B "
           f"margin ({arena.margin_rule}); budget {board.arena_budget:,} B")
+    if project_root is None:
+        print(f"  no firmware project here or above: replace {CHECKOUT_PLACEHOLDER} with a checkout of "
+              "the tinyml repository (it holds platformio.ini)")
     for label, command in pio_commands(project_root, board.pio_env, result.out_dir):
         print(f"{label + ':':14s}{command}")
     return 0
