@@ -19,11 +19,22 @@ def test_separable_is_depthwise_plus_pointwise():
     assert dw.params + pw.params == 32 * (9 + 64)
 
 
-@pytest.mark.parametrize("d_k,m,n,d_f", [(3, 32, 64, 14), (3, 8, 16, 48), (5, 3, 10, 7), (3, 256, 256, 3)])
-def test_ratio_is_one_over_n_plus_one_over_dk_squared(d_k, m, n, d_f):
-    ratio = costs.separable_macs(d_k, m, n, d_f) / costs.standard_macs(d_k, m, n, d_f)
-    assert ratio == pytest.approx(1 / n + 1 / d_k**2)
-    assert costs.separable_ratio(d_k, n) == pytest.approx(ratio)
+# (d_k, m, n, d_f) -> standard and separable MACs worked out by hand, and 1/N + 1/D_K^2 as a fraction
+HAND = [
+    ((3, 32, 64, 14), 3_612_672, 457_856, 73 / 576),      # 9*32*64*196; 32*196*(9+64); 1/64 + 1/9
+    ((3, 8, 16, 48), 2_654_208, 460_800, 25 / 144),       # 9*8*16*2304; 8*2304*(9+16); 1/16 + 1/9
+    ((5, 3, 10, 7), 36_750, 5_145, 7 / 50),               # 25*3*10*49; 3*49*(25+10); 1/10 + 1/25
+    ((3, 256, 256, 3), 5_308_416, 610_560, 265 / 2304),   # 9*256*256*9; 256*9*(9+256); 1/256 + 1/9
+]
+
+
+@pytest.mark.parametrize("shape,standard,separable,ratio", HAND)
+def test_formulas_against_hand_computed_values(shape, standard, separable, ratio):
+    d_k, m, n, d_f = shape
+    assert costs.standard_macs(d_k, m, n, d_f) == standard
+    assert costs.separable_macs(d_k, m, n, d_f) == separable
+    assert costs.separable_ratio(d_k, n) == pytest.approx(ratio, rel=1e-12)
+    assert separable / standard == pytest.approx(ratio, rel=1e-12)
 
 
 def test_fully_connected_and_other():
