@@ -18,7 +18,7 @@ DATA = {"source": "my_photos", "digest": "abc123", "class_names": ["cat", "dog"]
         "warnings": []}
 
 
-def write_out(tmp_path, models, failed=(), epochs_override=None, measure_failures=None):
+def write_out(tmp_path, models, failed=(), epochs_override=None, measure_failures=None, emulate_failures=None):
     out = tmp_path / "out"
     entries = []
     for m in models:
@@ -37,8 +37,8 @@ def write_out(tmp_path, models, failed=(), epochs_override=None, measure_failure
         entries.append({k: v for k, v in record.items() if k not in ("status", "stage", "error")})
     manifest = {"models": entries, "board": "nano33ble", "epochs_override": epochs_override, "data": DATA,
                 "calibration_samples": 200, "versions": {"tinyml": "0.1.0", "tensorflow": "2.21.0"}}
-    if measure_failures:
-        manifest["measure_failures"] = measure_failures
+    manifest["measure_failures"] = measure_failures or {}
+    manifest["emulate_failures"] = emulate_failures or {}
     (out / RUN_MANIFEST).write_text(json.dumps(manifest))
     return out
 
@@ -89,11 +89,13 @@ def test_emulated_blocks_get_their_instruction_ratio(tmp_path):
 
 def test_failures_provenance_and_only_written_plots(tmp_path):
     out = write_out(tmp_path, [], failed=[("broken", "tflm", "broken: TFLM aborted (SIGABRT)")],
-                    epochs_override=0, measure_failures={"other": "no board found"})
+                    epochs_override=0, measure_failures={"other": "no board found"},
+                    emulate_failures={"third": "QEMU timed out"})
     written = write_report(out, load_board())
     md = (out / "report.md").read_text()
     assert "- `broken` failed at stage `tflm`: broken: TFLM aborted (SIGABRT)" in md
     assert "- `other` failed at stage `measure`: no board found" in md
+    assert "- `third` failed at stage `emulate`: QEMU timed out" in md
     assert "- Data: my_photos (contents digest `abc123`), 2 classes: cat, dog" in md
     assert "- Samples: 40 training (20 per class), 10 test (5 per class)" in md
     assert "- Epochs: 0 (`--epochs 0`: no training" in md

@@ -109,15 +109,16 @@ def models_section(r: Report) -> list[str]:
 
 def failures_section(r: Report) -> list[str]:
     failed = [m for m in r.models if m["status"] != "ok"]
-    measuring = (r.manifest or {}).get("measure_failures") or {}
-    if not failed and not measuring:
+    later = [(stage, name, error) for stage in ("emulate", "measure")
+             for name, error in ((r.manifest or {}).get(f"{stage}_failures") or {}).items()]
+    if not failed and not later:
         return []
     parts = ["", "## Failed", ""]
     for m in failed:
         kept = (" An earlier good result (made with other inputs) is kept in its folder and not shown."
                 if m.get("kept_result") else "")
         parts.append(f"- `{m['name']}` failed at stage `{m.get('stage', '?')}`: {m.get('error')}{kept}")
-    parts += [f"- `{name}` failed at stage `measure`: {error}" for name, error in measuring.items()]
+    parts += [f"- `{name}` failed at stage `{stage}`: {error}" for stage, name, error in later]
     return parts
 
 
