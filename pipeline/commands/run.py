@@ -45,7 +45,8 @@ def check_device(device: str, board) -> None:
         try:
             find_board_port(board)
         except PipelineError as exc:
-            raise PipelineError(f"--device auto: {exc}; or run without --device for the offline job") from None
+            found = str(exc).replace("--port", "--device PORT")  # the option of this command
+            raise PipelineError(f"--device auto: {found}; or run without --device for the offline job") from None
     elif "://" not in device and not Path(device).exists():
         raise PipelineError(f"--device {device}: no such port: plug the board in, or pass 'auto' or a "
                             "pyserial URL")
