@@ -191,18 +191,26 @@ def check_classes(specs: list[ModelSpec], classes: int, source: str) -> None:
                             "use data with that many classes")
 
 
+def load_run_data(specs: list[ModelSpec], options: RunOptions):
+    """The data set, checked against the zoo: a bad --data fails before anything else runs."""
+    from pipeline.model.dataset import load_dataset
+
+    data = load_dataset(options.data)
+    check_classes(specs, data.classes, data.source)
+    return data
+
+
 def run_zoo(specs: list[ModelSpec], options: RunOptions, board: Board,
             progress: Callable[[str, bool], None] | None = None,
-            warn: Callable[[str], None] | None = None) -> list[dict]:
+            warn: Callable[[str], None] | None = None, data=None) -> list[dict]:
     """Every model of `specs` (built, or reused from the cache); `progress(name, finished)` is
-    called when a model starts and when it is done."""
-    from pipeline.model.dataset import CALIBRATION_SAMPLES, load_dataset
+    called when a model starts and when it is done. `data`: from load_run_data (else loaded)."""
+    from pipeline.model.dataset import CALIBRATION_SAMPLES
 
     warn = warn or (lambda text: print(f"tinyml run: warning: {text}", file=sys.stderr))
     # 3: TensorFlow's C++ errors too (its CUDA probe on a CPU-only machine); failures still raise
     os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "3")
-    base_data = load_dataset(options.data)
-    check_classes(specs, base_data.classes, base_data.source)
+    base_data = data if data is not None else load_run_data(specs, options)
     for text in base_data.warnings():
         warn(text)
     specs = [s.for_data(base_data.classes) for s in specs]

@@ -72,13 +72,14 @@ def run(args: argparse.Namespace) -> int:
         check_device(args.device, board)
 
     from pipeline.report.render import write_report
-    from pipeline.run import RunOptions, run_zoo
+    from pipeline.run import RunOptions, load_run_data, run_zoo
 
     from pipeline.targets.emulate_zoo import emulate_models, plan_emulation
 
+    options = RunOptions(out=args.out, data=args.data, epochs=args.epochs, force=args.force)
+    data = load_run_data(specs, options)
     # Before the long part: --emulate with a missing toolchain or library fails now, in one line.
     plan = plan_emulation(args.emulate, args.tflm_dir)
-    options = RunOptions(out=args.out, data=args.data, epochs=args.epochs, force=args.force)
     bar = None  # drawn when the first model starts: an error in the data leaves a clean terminal
 
     def progress(name: str, finished: bool) -> None:
@@ -93,7 +94,7 @@ def run(args: argparse.Namespace) -> int:
     def warn(text: str) -> None:
         (bar.write if bar is not None else print)(f"tinyml run: warning: {text}", file=sys.stderr)
     try:
-        results = run_zoo(specs, options, board, progress, warn)
+        results = run_zoo(specs, options, board, progress, warn, data)
     finally:
         if bar is not None:
             bar.close()
