@@ -329,3 +329,25 @@ def test_value_ending_in_the_magic_is_not_a_record_start():
                                    "unit": "cycles", "runs": 10, "warmup": 2})
     record = parse_line("boot noise " + line)
     assert record.model == "kws_TML1" and record.clock_hz == 64000000
+
+
+def test_board_instructions_from_the_counters_less_the_sampler():
+    from pipeline.targets.dwt import board_instructions
+
+    result = parse_text("".join(v2_run_lines()))
+    counted = board_instructions(result)
+    # 1000 - 100 - 20 - 0 - 300 + 50 = 630 over the sampled invoke; K = (2070 - 2000) / 10 = 7
+    assert counted.counted_total == 630 and counted.per_sample == 7
+    assert counted.instructions == 630 - 5 * 7 and counted.expected_samples == 1000 // 200
+    assert counted.reliable
+    assert board_instructions(parse_text("".join(ok_run_lines(1)))) is None  # v1: no counters
+
+
+@pytest.mark.parametrize("change, why", [({"overruns": 1}, "a wrap may be lost"),
+                                         ({"samples": 1}, "the sampler's interrupt did not run")])
+def test_counters_are_unreliable_when_the_sampler_fell_behind(change, why):
+    from pipeline.targets.dwt import board_instructions
+
+    lines = v2_run_lines()
+    lines[7] = encode_record("SAMPLER", {**SAMPLER, **change})
+    assert not board_instructions(parse_text("".join(lines))).reliable, why

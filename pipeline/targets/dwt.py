@@ -19,16 +19,18 @@ class BoardInstructions:
     per_sample: float            # K
     samples: int
     overruns: int                # > 0: a wrap of an 8-bit counter may be lost
+    expected_samples: int        # cycles / period: fewer means the sampler's interrupt did not run
 
     @property
     def reliable(self) -> bool:
-        return self.overruns == 0
+        return self.overruns == 0 and self.samples >= 0.9 * self.expected_samples
 
     def to_dict(self) -> dict:
         return {"board_instructions": self.instructions, "counted_total": self.counted_total,
                 "sampler_instructions": round(self.sampler_instructions),
                 "sampler_instructions_per_sample": round(self.per_sample, 3),
-                "samples": self.samples, "overruns": self.overruns, "reliable": self.reliable}
+                "samples": self.samples, "expected_samples": self.expected_samples,
+                "overruns": self.overruns, "reliable": self.reliable}
 
 
 def formula(cycles: int, cpi: int, exc: int, sleep: int, lsu: int, fold: int) -> int:
@@ -47,4 +49,5 @@ def board_instructions(run: RunResult) -> BoardInstructions | None:
     overhead = per_sample * sampler.samples
     return BoardInstructions(instructions=round(total - overhead), counted_total=total,
                              sampler_instructions=overhead, per_sample=per_sample,
-                             samples=sampler.samples, overruns=sampler.overruns)
+                             samples=sampler.samples, overruns=sampler.overruns,
+                             expected_samples=counters.cycles // sampler.period if sampler.period else 0)
