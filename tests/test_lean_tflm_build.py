@@ -232,3 +232,17 @@ def test_real_platformio_offline_fails_fast_in_one_line(tmp_path):
         install_tflm(tmp_path, "nano33ble")
     assert "\n" not in str(info.value) and "unreachable" in str(info.value)
     assert not (tmp_path / ".pio" / "libdeps" / "nano33ble" / "Arduino_TensorFlowLite").exists()
+
+
+def test_run_emulate_with_a_wrong_library_fails_before_training(tmp_path, capsys, monkeypatch):
+    from pipeline.cli import main
+
+    monkeypatch.setattr(emu, "require_tools", lambda: None)
+    zoo = tmp_path / "zoo.toml"
+    zoo.write_text('[[model]]\nname = "m"\nconv = "separable"\nalpha = 0.25\nresolution = 16\n'
+                   'blocks = 1\nchannels = 1\nclasses = 10\nepochs = 1\n')
+    code = main(["run", "--zoo", str(zoo), "--out", str(tmp_path / "out"), "--emulate",
+                 "--tflm-dir", str(tmp_path / "nothing")])
+    err = capsys.readouterr().err
+    assert code == 2 and "is not the TFLM Arduino library" in err and len(err.strip().splitlines()) == 1
+    assert not (tmp_path / "out").exists()  # failed before any model was built
