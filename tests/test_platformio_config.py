@@ -14,6 +14,7 @@ from pathlib import Path
 import pytest
 
 from pipeline.codegen import generate as codegen
+from pipeline.targets.protocol import PROTOCOL_VERSION
 from pipeline.analysis import tflm_ops
 from pipeline.board import load_board
 
@@ -185,8 +186,8 @@ def test_renode_script_and_suite_match_the_firmware(ini, tmp_path_factory):
     assert variables["${ELF}"] == "${CURDIR}/../../.pio/build/nano33ble_renode/firmware.elf"
     assert variables["${UART}"] == "sysbus.uart0"
     start = next(row for row in tables["Test Cases"] if "Wait For Line On Uart" in row and
-                 any(cell.startswith("TML1 START") for cell in row))
-    fields = dict(re.findall(r"(\w+)=([^ \\]+)", next(c for c in start if c.startswith("TML1 START"))))
+                 any(cell.startswith(f"TML{PROTOCOL_VERSION} START") for cell in row))
+    fields = dict(re.findall(r"(\w+)=([^ \\]+)", next(c for c in start if c.startswith(f"TML{PROTOCOL_VERSION} START"))))
     choices = firmware_choices(preprocessed_main("nano33ble_renode", ini))
     assert fields["clock_hz"] == str(mips_fw * 1_000_000) and fields["unit"] == "instructions"
     assert (int(fields["runs"]), int(fields["warmup"])) == (choices["runs"], choices["warmup"])
