@@ -1,8 +1,11 @@
 #include "layer_profiler.h"
 
+#include "trace_marks.h"
+
 namespace tinyml {
 
 uint32_t LayerProfiler::BeginEvent(const char* tag) {
+  tinyml_trace_layer_begin();
   if (count_ >= kMaxLayers) {
     ++dropped_;
     return kDroppedHandle;
@@ -16,6 +19,7 @@ uint32_t LayerProfiler::BeginEvent(const char* tag) {
 void LayerProfiler::EndEvent(uint32_t event_handle) {
   const uint32_t now = clock_.ticks();
   if (event_handle < count_) end_[event_handle] = now;
+  tinyml_trace_layer_end();
 }
 
 LayerTiming LayerProfiler::layer(size_t index) const {

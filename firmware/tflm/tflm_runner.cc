@@ -5,6 +5,7 @@
 #include "crc32.h"
 
 #include "tensorflow/lite/schema/schema_generated.h"
+#include "trace_marks.h"
 
 namespace tinyml {
 namespace {
@@ -111,7 +112,10 @@ void TflmRunner::write_input() {
 RunnerStatus TflmRunner::invoke() {
   if (interpreter_ == nullptr) return fail(RunnerStatus::kInvokeFailed, "invoke before setup");
   profiler_.clear();
-  if (interpreter_->Invoke() != kTfLiteOk) {
+  tinyml_trace_invoke_begin();
+  const TfLiteStatus invoked = interpreter_->Invoke();
+  tinyml_trace_invoke_end();
+  if (invoked != kTfLiteOk) {
     return fail(RunnerStatus::kInvokeFailed, "Invoke failed (see the log above)");
   }
   return RunnerStatus::kOk;

@@ -1,0 +1,129 @@
+"""Cortex-M4 cycle estimate from executed instruction classes (pipeline/targets/insn_classes.py):
+the timing table of the Cortex-M4 Technical Reference Manual (r0p1, 3.3) plus a flash model of the
+nRF52840 at 64 MHz with its NVMC instruction cache off or on. Estimates, not measurements:
+docs/cycle_model.md lists every assumption and where each number comes from.
+
+A cost model in the Vela sense: `core_cycles(counts)` and `flash_stall_cycles(counts, cache_on)`
+take class counts and return cycles that add up over layers; the same functions serve the report,
+the calibration test (exact TRM numbers on known sequences) and the penalty fit from board runs.
+"""
+from __future__ import annotations
+
+from dataclasses import asdict, dataclass, fields, replace
+
+from pipeline.targets.insn_classes import CacheGeometry, ClassCounts
+
+
+@dataclass(frozen=True)
+class CoreTiming:
+    """Cortex-M4 cycles (TRM 3.3, zero wait states). Ranges in the TRM are parameters."""
+    branch_refill: float = 2.0        # P, pipeline refill after a taken branch: 1-3 in the TRM
+    divide: float = 12.0              # SDIV/UDIV: 2-12 (early termination); the TRM's worst case
+    address_dependency_stall: float = 1.0  # load whose address the previous instruction wrote
+    literal_load_extra: float = 0.0   # "LDR Rx,[PC,#imm] might add a cycle" (fetch contention)
+
+    def class_cycles(self) -> dict[str, float]:
+        p = self.branch_refill
+        return {
+            "alu": 1, "it": 1, "mul": 1, "div": self.divide,
+            "load": 2, "load_pipelined": 1, "store": 1, "store_reg": 2,
+            "ldrd_strd": 3,                 # 1+N, N = 2
+            "ldm_stm": 1, "x_ldm_stm_regs": 1,  # 1+N
+            "x_pop_pc": p,                  # LDM/POP with pc: 1+N+P
+            "load_pc": 2 + 3,               # "two cycles for the load, three for the reload"
+            "table_branch": 2 + 1 + 3,      # TBB/TBH: load, add, reload
+            "branch": 1 + p,
+            "x_branch_taken": 1 + p, "x_branch_not_taken": 1,
+            "fp_alu": 1, "fp_mac": 3, "fp_div": 14, "fp_load_store": 2,
+            "fp_ldm_stm": 1, "x_fp_regs": 1,
+            "system": 1,
+            "x_load_addr_dep": self.address_dependency_stall,
+            "x_load_literal": self.literal_load_extra,
+        }
+
+
+@dataclass(frozen=True)
+class FlashTiming:
+    """nRF52840 flash seen by the core at 64 MHz (docs/cycle_model.md for the sources)."""
+    fetch_wait_states: float = 2.0    # per 32-bit instruction fetch from flash, cache off
+    miss_penalty: float = 3.0         # per instruction-cache line miss, cache on (hits: 0)
+    data_wait_states: float = 2.0     # per data read from flash (weights): ICODE-only cache
+    cache: CacheGeometry = CacheGeometry(size_bytes=2048, ways=2, line_bytes=16)
+
+
+@dataclass(frozen=True)
+class CycleModel:
+    core: CoreTiming = CoreTiming()
+    flash: FlashTiming = FlashTiming()
+    clock_hz: int = 64_000_000
+
+    # The penalties a board run can fit (benchmarks/fit_cycle_penalties.py), in a fixed order.
+    PENALTIES = ("branch_refill", "address_dependency_stall", "fetch_wait_states",
+                 "miss_penalty", "data_wait_states")
+
+    def penalties(self) -> dict[str, float]:
+        values = {**asdict(self.core), **{k: v for k, v in asdict(self.flash).items()
+                                          if k != "cache"}}
+        return {name: values[name] for name in self.PENALTIES}
+
+    def with_penalties(self, **values: float) -> "CycleModel":
+        core_names = {f.name for f in fields(CoreTiming)}
+        core = replace(self.core, **{k: v for k, v in values.items() if k in core_names})
+        flash = replace(self.flash, **{k: v for k, v in values.items() if k not in core_names})
+        return replace(self, core=core, flash=flash)
+
+
+DEFAULT_MODEL = CycleModel()
+
+
+def core_cycles(counts: ClassCounts, model: CycleModel = DEFAULT_MODEL) -> float:
+    """Cycles at zero wait states. A conditional branch is counted once, through its taken or
+    not-taken event."""
+    table = model.core.class_cycles()
+    return float(sum(cycles * counts[name] for name, cycles in table.items()))
+
+
+def flash_stall_cycles(counts: ClassCounts, cache_on: bool,
+                       model: CycleModel = DEFAULT_MODEL) -> float:
+    """Wait states of instruction fetches (cache off: every 32-bit fetch; on: every line miss)
+    and of data reads from flash, added to the core's cycles (no overlap assumed)."""
+    flash = model.flash
+    fetch = (counts["x_cache_misses"] * flash.miss_penalty if cache_on
+             else counts["x_fetch_words"] * flash.fetch_wait_states)
+    return fetch + counts["x_flash_data_reads"] * flash.data_wait_states
+
+
+def estimated_cycles(counts: ClassCounts, model: CycleModel = DEFAULT_MODEL) -> dict[str, int]:
+    core = core_cycles(counts, model)
+    return {"cache_on": round(core + flash_stall_cycles(counts, True, model)),
+            "cache_off": round(core + flash_stall_cycles(counts, False, model))}
+
+
+def cycles_to_ms(cycles: float, clock_hz: int = DEFAULT_MODEL.clock_hz) -> float:
+    return 1000.0 * cycles / clock_hz
+
+
+@dataclass(frozen=True)
+class CycleEstimate:
+    """Per inference and per layer, cache on and off; labelled estimates wherever shown."""
+    cycles: dict            # {"cache_on": int, "cache_off": int}
+    layer_cycles: tuple     # per layer, same shape
+    clock_hz: int
+    instructions: int       # counted by the plugin in the measured invoke
+    cache: CacheGeometry
+
+    @property
+    def ms(self) -> dict[str, float]:
+        return {k: round(cycles_to_ms(v, self.clock_hz), 3) for k, v in self.cycles.items()}
+
+
+def estimate_invoke(invoke, model: CycleModel = DEFAULT_MODEL) -> CycleEstimate:
+    """`invoke` is an insn_classes.InvokeClassCounts."""
+    return CycleEstimate(
+        cycles=estimated_cycles(invoke.total, model),
+        layer_cycles=tuple(estimated_cycles(layer, model) for layer in invoke.layers),
+        clock_hz=model.clock_hz, instructions=invoke.total.instructions, cache=invoke.cache)
+
+
+def macs_per_cycle(macs: int | None, cycles: float | None) -> float | None:
+    return round(macs / cycles, 4) if macs and cycles else None
