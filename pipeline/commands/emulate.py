@@ -57,6 +57,8 @@ def run(args: argparse.Namespace) -> int:
                       flush=True)
             print(f"tinyml emulate: error: {path}: {exc}", file=sys.stderr, flush=True)
             continue
+        if result.estimate_skipped:  # instruction counts stand; only the cycle estimate is missing
+            print(f"tinyml emulate: {path}: {result.estimate_skipped}", file=sys.stderr, flush=True)
         folder = results_folder(Path(path))
         if folder is not None:  # a model of `tinyml run`: its report gets the emulated column
             write_json(folder / EMULATED_RESULT, result.to_dict())
@@ -81,19 +83,29 @@ def format_result(result: emu.EmulationResult) -> str:
     ]
     if result.macs:
         lines.append(f"  MACs {result.macs:,}  instructions/MAC {result.instructions / result.macs:.2f}")
+    if result.estimate is not None:
+        from pipeline.targets.cycles import macs_per_cycle
+        est = result.estimate
+        lines.append(
+            f"  estimated Cortex-M4 @ {est.clock_hz / 1e6:g} MHz (docs/cycle_model.md): cache on "
+            f"{est.cycles['cache_on']:,} cycles {est.ms['cache_on']:.1f} ms, cache off "
+            f"{est.cycles['cache_off']:,} cycles {est.ms['cache_off']:.1f} ms; MAC/cycle "
+            f"{macs_per_cycle(result.macs, est.cycles['cache_on'])} (cache on)")
     lines += [
         f"  arena used {result.arena_used_bytes:,} B  predicted {result.arena_predicted_bytes:,} B"
         f"  ({result.arena_error_pct:+.2f} %)  reserved {result.arena_size_bytes:,} B",
         f"  firmware text {result.size.text_bytes:,} B  data {result.size.data_bytes:,} B"
         f"  bss {result.size.bss_bytes:,} B",
-        f"  {'#':>3} {'op':<20} {'kind':<16} {'MACs':>11} {'instructions':>13} {'instr/MAC':>9}",
+        f"  {'#':>3} {'op':<20} {'kind':<16} {'MACs':>11} {'instructions':>13} {'instr/MAC':>9}"
+        f" {'est. cycles (cache on)':>22}",
     ]
     for layer in result.layers:
         per_mac = layer.instructions_per_mac
         lines.append(
             f"  {layer.index:>3} {layer.op:<20} {layer.kind or '':<16} "
             f"{layer.macs if layer.macs is not None else '':>11} {layer.instructions:>13,} "
-            f"{f'{per_mac:.2f}' if per_mac is not None else '':>9}")
+            f"{f'{per_mac:.2f}' if per_mac is not None else '':>9}"
+            f" {layer.estimated_cycles['cache_on'] if layer.estimated_cycles else '':>22}")
     lines.append("  by kind: " + "; ".join(
         f"{kind} {v['instructions_per_mac']} instr/MAC ({v['layers']} layers)"
         for kind, v in emu.instructions_by_kind(result.layers).items() if v["macs"]))

@@ -15,6 +15,7 @@ from pathlib import Path
 from pipeline.board import Board
 from pipeline.report import plots as plotting
 from pipeline.report.compare import compare, pairs
+from pipeline.report.latency import latency_report_section, plot_latency_ms
 from pipeline.report.seed import layer_table, pairs_section
 from pipeline.report.tables import fmt as _fmt, table as _table  # noqa: F401  (for section modules)
 from pipeline.results import load_run, write_atomic
@@ -24,7 +25,7 @@ CSV_COLUMNS = ["name", "conv", "alpha", "resolution", "channels", "blocks", "cla
                "arena_bytes_predicted", "accuracy_float", "accuracy_int8", "tflm_agreement", "test_samples",
                "fits", "network_ratio", "emulated_instructions", "emulated_arena_bytes", "measured_cycles",
                "measured_us", "measured_arena_bytes", "tflite"]
-PLOT_PATTERNS = ("macs_vs_params.png", "layers_*.png", "latency_vs_macs.png")
+PLOT_PATTERNS = ("macs_vs_params.png", "layers_*.png", "latency_vs_macs.png", "latency_ms_vs_macs.png")
 
 
 @dataclass
@@ -215,7 +216,7 @@ def plots_section(r: Report) -> list[str]:
 
 # The order of report.md. Sections of other modules: import the function and add it here.
 SECTIONS = [header_section, provenance_section, models_section, failures_section, seed_section,
-            emulated_section, measured_section, measured_vs_predicted_section, per_layer_section,
+            emulated_section, latency_report_section, measured_section, measured_vs_predicted_section, per_layer_section,
             others_section, plots_section]
 
 
@@ -272,7 +273,8 @@ def write_report(out: Path, board: Board) -> list[Path]:
     out = Path(out)
     manifest, models, others = load_run(out)
     report = Report(board=board, models=models, manifest=manifest, others=others)
-    written = plot(models, out, board) + plot_latency(report.comparison, out)
+    written = (plot(models, out, board) + plot_latency(report.comparison, out)
+               + plot_latency_ms(report.ok, board.clock_hz, out, plotting.save_figure))
     for pattern in PLOT_PATTERNS:  # plots of models no longer shown would be listed by nobody
         for stale in out.glob(pattern):
             if stale not in written:

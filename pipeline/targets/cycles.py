@@ -111,6 +111,7 @@ class CycleEstimate:
     clock_hz: int
     instructions: int       # counted by the plugin in the measured invoke
     cache: CacheGeometry
+    counts: dict = None     # the invoke's class counts (for fitting penalties to board runs)
 
     @property
     def ms(self) -> dict[str, float]:
@@ -122,7 +123,8 @@ def estimate_invoke(invoke, model: CycleModel = DEFAULT_MODEL) -> CycleEstimate:
     return CycleEstimate(
         cycles=estimated_cycles(invoke.total, model),
         layer_cycles=tuple(estimated_cycles(layer, model) for layer in invoke.layers),
-        clock_hz=model.clock_hz, instructions=invoke.total.instructions, cache=invoke.cache)
+        clock_hz=model.clock_hz, instructions=invoke.total.instructions, cache=invoke.cache,
+        counts=dict(invoke.total.counts))
 
 
 def macs_per_cycle(macs: int | None, cycles: float | None) -> float | None:

@@ -28,6 +28,7 @@ from pathlib import Path
 
 from pipeline.board import load_board
 from pipeline.errors import PipelineError
+from pipeline.targets.emulate_cycles import estimate_fields, try_estimate, try_prepare
 from pipeline.targets.protocol import RunResult
 
 REPO_ROOT = Path(__file__).resolve().parents[2]
@@ -70,6 +71,7 @@ class EmulatedLayer:
     instructions: int
     kind: str | None = None   # conv | depthwise | pointwise | fully_connected | other (from analysis)
     macs: int | None = None
+    estimated_cycles: dict | None = None  # {"cache_on", "cache_off"} (pipeline.targets.cycles)
 
     @property
     def instructions_per_mac(self) -> float | None:
@@ -105,6 +107,8 @@ class EmulationResult:
     elf_path: str
     run_result_path: str
     output_crc32: int | None = None  # CRC-32/ISO-HDLC of the output after the last invoke
+    estimate: object | None = None        # pipeline.targets.cycles.CycleEstimate
+    estimate_skipped: str | None = None   # why there is no estimate (one line)
 
     @property
     def arena_error_pct(self) -> float:
@@ -139,6 +143,7 @@ class EmulationResult:
             "elf": self.elf_path,
             "run_result": self.run_result_path,
             "output_crc32": self.output_crc32,
+            **estimate_fields(self.estimate, self.macs, self.estimate_skipped),
         }
 
 
@@ -293,12 +298,12 @@ def firmware_size(elf: Path) -> FirmwareSize:
 _LISTENING = re.compile(r"waiting for connection on: \S*tcp:([0-9.]+):(\d+)")
 
 
-def qemu_command(elf: Path) -> list[str]:
+def qemu_command(elf: Path, extra_args: tuple | list = ()) -> list[str]:
     """Headless QEMU: UART0 on a TCP server that holds the guest until the reader connects
     (so no output is lost), semihosting so the firmware's exit ends QEMU, instruction counting."""
     return ["qemu-system-arm", "-M", QEMU_MACHINE, "-nographic", "-monitor", "none",
             "-icount", "shift=0", "-semihosting-config", "enable=on,target=native",
-            "-serial", "tcp:127.0.0.1:0,server=on,wait=on", "-kernel", str(elf)]
+            "-serial", "tcp:127.0.0.1:0,server=on,wait=on", "-kernel", str(elf), *extra_args]
 
 
 class _StderrPump:
@@ -363,11 +368,11 @@ class QemuInstance:
                 self.proc.wait()
 
 
-def start_qemu(elf: Path, startup_timeout_s: float = 30) -> QemuInstance:
+def start_qemu(elf: Path, startup_timeout_s: float = 30, extra_args: tuple | list = ()) -> QemuInstance:
     """Starts QEMU on `elf`; returns once its serial socket listens (the guest has not run yet)."""
     if not Path(elf).is_file():
         raise PipelineError(f"firmware {elf} does not exist: build it first")
-    proc = subprocess.Popen(qemu_command(elf), stdin=subprocess.DEVNULL,
+    proc = subprocess.Popen(qemu_command(elf, extra_args), stdin=subprocess.DEVNULL,
                             stdout=subprocess.DEVNULL, stderr=subprocess.PIPE, text=True)
     pump = _StderrPump(proc.stderr)
     try:
@@ -379,14 +384,15 @@ def start_qemu(elf: Path, startup_timeout_s: float = 30) -> QemuInstance:
     return QemuInstance(proc, port, pump)
 
 
-def run_firmware(elf: Path, timeout_s: float = DEFAULT_TIMEOUT_S) -> RunResult:
+def run_firmware(elf: Path, timeout_s: float = DEFAULT_TIMEOUT_S,
+                 extra_args: tuple | list = ()) -> RunResult:
     """Runs `elf` in QEMU and returns the protocol run it prints on UART0. The whole run is limited
     to timeout_s of wall time; a firmware that hangs, faults or prints TFLM's HALTED raises a
     PipelineError quoting the last lines seen."""
     from pipeline.targets.serial_reader import ReadTimeoutError, read_run  # pyserial only needed here
 
     deadline = time.monotonic() + timeout_s
-    qemu = start_qemu(elf, min(timeout_s, 30))
+    qemu = start_qemu(elf, min(timeout_s, 30), extra_args)
     try:
         return read_run(qemu.url, max(1.0, deadline - time.monotonic()))
     except ReadTimeoutError as exc:
@@ -400,7 +406,7 @@ def run_firmware(elf: Path, timeout_s: float = DEFAULT_TIMEOUT_S) -> RunResult:
 
 # --- the stage ------------------------------------------------------------------------------------
 
-def _layers(run: RunResult, analysis) -> tuple[EmulatedLayer, ...]:
+def _layers(run: RunResult, analysis, estimate=None) -> tuple[EmulatedLayer, ...]:
     """Firmware layers (execution order) joined with the analysis' per-operator costs when the
     operator sequences agree."""
     costs = list(analysis.layers) if analysis is not None else []
@@ -409,7 +415,8 @@ def _layers(run: RunResult, analysis) -> tuple[EmulatedLayer, ...]:
     return tuple(
         EmulatedLayer(index=layer.index, op=layer.op, instructions=layer.ticks,
                       kind=costs[i].kind if matched else None,
-                      macs=costs[i].macs if matched else None)
+                      macs=costs[i].macs if matched else None,
+                      estimated_cycles=estimate.layer_cycles[i] if estimate else None)
         for i, layer in enumerate(run.layers))
 
 
@@ -439,7 +446,8 @@ def emulate(tflite_path: str | os.PathLike, tflm_dir: str | os.PathLike | None =
     elf = tree / f"{target}.elf"
     size = firmware_size(elf)
 
-    run = run_firmware(elf, timeout_s)
+    plugin_run, skipped = try_prepare(elf, work, generated.model_name, warmup)
+    run = run_firmware(elf, timeout_s, plugin_run.qemu_args if plugin_run else ())
     result_path = save_run_result(run, work / "results" / f"{generated.model_name}{kernel_opt}.json")
     if run.error is not None:
         raise PipelineError(f"{path.name}: the firmware reported {run.error.code}: "
@@ -447,13 +455,15 @@ def emulate(tflite_path: str | os.PathLike, tflm_dir: str | os.PathLike | None =
     if run.unit != "instructions" or run.summary is None or run.arena_used is None:
         raise PipelineError(f"{path.name}: the firmware's run is incomplete (unit {run.unit}): "
                             f"rebuild it from this repository's firmware/ports/qemu_mps2")
+    estimate, skipped = try_estimate(plugin_run, len(run.layers), skipped)
     return EmulationResult(
         model=generated.model_name, tflite_path=str(path), kernel_opt=kernel_opt, runs=run.runs,
         instructions=run.summary.ticks_median, instructions_min=run.summary.ticks_min,
-        instructions_max=run.summary.ticks_max, layers=_layers(run, analysis),
+        instructions_max=run.summary.ticks_max,
         arena_size_bytes=run.arena_size or 0, arena_used_bytes=run.arena_used,
         arena_predicted_bytes=predicted, macs=analysis.total_macs, size=size,
-        elf_path=str(elf), run_result_path=str(result_path), output_crc32=run.output_crc32)
+        elf_path=str(elf), run_result_path=str(result_path), output_crc32=run.output_crc32,
+        layers=_layers(run, analysis, estimate), estimate=estimate, estimate_skipped=skipped)
 
 
 

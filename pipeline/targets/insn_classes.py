@@ -91,9 +91,12 @@ def build_plugin(build_dir: Path) -> Path:
 
 def trace_mark_addresses(elf: Path) -> dict[str, int]:
     """Addresses of the firmware's trace-mark functions (arm-none-eabi-nm)."""
+    if shutil.which("arm-none-eabi-nm") is None:
+        raise PluginUnavailable("arm-none-eabi-nm not found (Debian package binutils-arm-none-eabi)")
     done = subprocess.run(["arm-none-eabi-nm", str(elf)], capture_output=True, text=True)
     if done.returncode != 0:
-        raise PipelineError(f"arm-none-eabi-nm failed on {elf}: {done.stderr.strip()}")
+        raise PluginUnavailable(f"arm-none-eabi-nm cannot read {elf.name}: "
+                                f"{done.stderr.strip().splitlines()[-1] if done.stderr.strip() else ''}")
     found = {}
     for line in done.stdout.splitlines():
         parts = line.split()
