@@ -15,7 +15,8 @@ from pipeline.cli import main
 from pipeline.errors import PipelineError
 
 INTERFACE_KEYS = {"arena_used_bytes", "instructions", "instructions_min", "instructions_max",
-                  "layers", "text_bytes", "arena_predicted_bytes", "output_crc32"}
+                  "layers", "text_bytes", "arena_predicted_bytes", "output_crc32",
+                  "estimated_cycles", "estimated_ms", "clock_hz"}  # issue 10
 
 
 # --- environment and input checks ------------------------------------------------------------------
@@ -107,7 +108,8 @@ def test_result_json_has_the_interface_of_issue_4():
     data = json.loads(json.dumps(_result(layers).to_dict()))
     assert INTERFACE_KEYS <= set(data)
     assert data["layers"][0] == {"index": 0, "op": "CONV_2D", "instructions": 600, "kind": "conv",
-                                 "macs": 40, "instructions_per_mac": 15.0}
+                                 "macs": 40, "instructions_per_mac": 15.0,
+                                 "estimated_cycles": None}  # no plugin run in this result
     assert data["arena_error_pct"] == 2.5
     assert data["flash_bytes"] == 100_200
     # the first convolution is reported apart from later standard convolutions
@@ -195,6 +197,18 @@ def test_emulate_measures_a_real_model(digits_tflite):
     assert isinstance(data["output_crc32"], int) and data["output_crc32"] == run.output_crc32
     out = analysis.outputs[0]
     assert out.dtype == "int8" and run.output.bytes == math.prod(out.shape)
+    # The cycle estimate (issue 10): the plugin counted the same invoke the SysTick clock timed
+    # (which adds its own reads and 40-instruction ticks), per layer and in total.
+    est = result.estimate
+    assert est is not None, result.estimate_skipped
+    assert abs(est.instructions - result.instructions) <= 0.002 * result.instructions + 400
+    assert all(layer.estimated_cycles["cache_off"] > layer.estimated_cycles["cache_on"] > 0
+               for layer in result.layers)
+    # Cycles are at least one per instruction, and a Cortex-M4 does at most 2 int8 MACs per cycle.
+    assert est.cycles["cache_on"] >= est.instructions
+    assert result.macs / est.cycles["cache_on"] < 2
+    assert data["estimated_ms"]["cache_on"] == pytest.approx(
+        1000 * est.cycles["cache_on"] / 64_000_000, rel=1e-3)
 
 
 @pytest.mark.tflm
