@@ -71,7 +71,7 @@ def pair_rows(models: list[dict], clock_hz: int) -> list[dict]:
                      "instruction_ratio": _ratio(p["instructions"], s["instructions"]),
                      **{f"latency_ratio_{k}": _ratio(_latency(p, k), _latency(s, k))
                         for k in CACHE_STATES},
-                     "measured": bool(s["measured_cycles"] and p["measured_cycles"])})
+                     "source": "board" if s["measured_cycles"] and p["measured_cycles"] else "estimate"})
     return rows
 
 
@@ -125,9 +125,9 @@ def latency_section(models: list[dict], clock_hz: int, table) -> list[str]:
         parts += ["", "Separable / standard: the seed's MAC ratio against what the Cortex-M4 does "
                       "with it (latency measured where both ran on a board, else estimated).", "",
                   table(["pair", "MAC ratio (seed)", "instruction ratio", "latency ratio cache on",
-                         "latency ratio cache off", "measured"],
+                         "latency ratio cache off", "latency from"],
                         [[p["pair"], p["mac_ratio"], p["instruction_ratio"], p["latency_ratio_cache_on"],
-                          p["latency_ratio_cache_off"], p["measured"]] for p in prs])]
+                          p["latency_ratio_cache_off"], p["source"]] for p in prs])]
     kinds = kind_rows(models)
     names = sorted({k for row in kinds.values() for k in row})
     if kinds and names:
