@@ -216,8 +216,8 @@ def plots_section(r: Report) -> list[str]:
 
 # The order of report.md. Sections of other modules: import the function and add it here.
 SECTIONS = [header_section, provenance_section, models_section, failures_section, seed_section,
-            emulated_section, latency_report_section, measured_section, measured_vs_predicted_section, per_layer_section,
-            others_section, plots_section]
+            emulated_section, latency_report_section, measured_section,
+            measured_vs_predicted_section, per_layer_section, others_section, plots_section]
 
 
 def render_markdown(models: list[dict] | Report, board: Board | None = None) -> str:
