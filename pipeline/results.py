@@ -18,6 +18,9 @@ HOST_RESULT = "result.json"        # tinyml run: the last good analysis, accurac
 FAILED_RESULT = "failed.json"      # tinyml run: the last failed attempt (the good result stays)
 EMULATED_RESULT = "emulated.json"  # tinyml emulate: QEMU Cortex-M4 instructions and arena
 MEASURED_RESULT = "measured.json"  # tinyml measure: board (or Renode) cycles and arena
+# The same with the project's kernels (--kernels tinyml; pipeline.codegen.kernels.result_file_name).
+EMULATED_TINYML_RESULT = "emulated_tinyml.json"
+MEASURED_TINYML_RESULT = "measured_tinyml.json"
 
 
 def model_dir(out: Path, name: str) -> Path:
@@ -104,7 +107,9 @@ def report_board(out: Path, default: str) -> str:
 
 
 def _with_device_records(folder: Path, host: dict) -> dict:
-    for key, filename in (("emulated", EMULATED_RESULT), ("measured", MEASURED_RESULT)):
+    for key, filename in (("emulated", EMULATED_RESULT), ("measured", MEASURED_RESULT),
+                          ("emulated_tinyml", EMULATED_TINYML_RESULT),
+                          ("measured_tinyml", MEASURED_TINYML_RESULT)):
         extra = read_json(folder / filename)
         if extra is not None:
             host[key] = extra

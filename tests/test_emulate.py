@@ -109,7 +109,7 @@ def test_result_json_has_the_interface_of_issue_4():
     assert INTERFACE_KEYS <= set(data)
     assert data["layers"][0] == {"index": 0, "op": "CONV_2D", "instructions": 600, "kind": "conv",
                                  "macs": 40, "instructions_per_mac": 15.0,
-                                 "estimated_cycles": None}  # no plugin run in this result
+                                 "estimated_cycles": None, "kernel": None}  # no plugin run in this result
     assert data["arena_error_pct"] == 2.5
     assert data["flash_bytes"] == 100_200
     # the first convolution is reported apart from later standard convolutions

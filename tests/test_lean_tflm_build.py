@@ -202,7 +202,7 @@ def test_only_fitting_models_are_emulated_and_kept_results_stay(tmp_path, monkey
     (tmp_path / "c" / "emulated.json").write_text("{}")
     calls = []
 
-    def fake_emulate(path, root, work_dir=None):
+    def fake_emulate(path, root, work_dir=None, kernels="cmsis-nn"):
         calls.append(Path(path).stem)
         if Path(path).stem == "a":
             raise PipelineError("firmware reported alloc_failed")

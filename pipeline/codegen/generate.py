@@ -21,6 +21,7 @@ from string import Template
 from typing import Protocol, Sequence
 
 from pipeline.analysis import tflm_ops
+from pipeline.codegen import kernels as kernel_sets
 from pipeline.errors import PipelineError
 from pipeline.analysis.fit import check_fit
 
@@ -92,6 +93,7 @@ class GeneratedSources:
     model_bytes: int
     ops: tuple[str, ...]     # distinct builtin ops, in order of first use = resolver order
     arena: ArenaPlan
+    kernels: str = kernel_sets.DEFAULT_KERNELS  # kernel set the op resolver registers
 
     @property
     def op_count(self) -> int:
@@ -209,7 +211,8 @@ def _render(template: str, fields: dict[str, str]) -> str:
 
 
 def render_sources(analysis: AnalysisLike, model_bytes: bytes, arena: ArenaPlan,
-                   model_name: str, source_name: str) -> dict[str, str]:
+                   model_name: str, source_name: str,
+                   kernels: str = kernel_sets.DEFAULT_KERNELS) -> dict[str, str]:
     """File name -> text of the three generated files."""
     common = {
         "generator": generator_name(),
@@ -230,12 +233,15 @@ def render_sources(analysis: AnalysisLike, model_bytes: bytes, arena: ArenaPlan,
         **_tensor_fields("output", analysis.outputs[0]),
     }
     register_lines = "\n".join(
-        f"  if (r.{tflm_ops.resolver_method(op)}() != kTfLiteOk) return kTfLiteError;  // {op}"
+        f"  if (r.{tflm_ops.resolver_method(op)}({kernel_sets.registration_argument(op, kernels)})"
+        f" != kTfLiteOk) return kTfLiteError;  // {op}"
         for op in analysis.ops)
     return {
         "model_data.h": _render("model_data.h", data_h),
         "model_data.cc": _render("model_data.cc", {**common, "byte_lines": _byte_lines(model_bytes)}),
-        "model_ops.h": _render("model_ops.h", {**common, "register_lines": register_lines}),
+        "model_ops.h": _render("model_ops.h", {**common, "register_lines": register_lines,
+                                               "kernels": kernels,
+                                               "kernel_includes": kernel_sets.resolver_includes(kernels)}),
     }
 
 
@@ -311,7 +317,8 @@ def _swap_in_folder(out_dir: Path, files: dict[str, str]) -> tuple[Path, ...]:
 def generate_firmware_sources(analysis: AnalysisLike, model_bytes: bytes, arena_bytes: int,
                               board: BoardLike, out_dir: str | Path, *,
                               model_name: str | None = None,
-                              source_name: str | None = None) -> GeneratedSources:
+                              source_name: str | None = None,
+                              kernels: str = kernel_sets.DEFAULT_KERNELS) -> GeneratedSources:
     """Checks the model against `board`, then (re)writes the generated sources into `out_dir`.
 
     `arena_bytes` is the predicted (or measured) arena; the reserved size adds ARENA_MARGIN_*.
@@ -321,6 +328,7 @@ def generate_firmware_sources(analysis: AnalysisLike, model_bytes: bytes, arena_
     if len(model_bytes) != analysis.model_bytes:
         raise PipelineError(f"the model data has {len(model_bytes)} B but its analysis says "
                             f"{analysis.model_bytes} B: analyse the same file you generate from")
+    kernel_sets.check_kernels(kernels)
     arena = plan_arena(arena_bytes)
     check_ops_supported(analysis.ops)
     check_single_input_output(analysis)
@@ -329,12 +337,12 @@ def generate_firmware_sources(analysis: AnalysisLike, model_bytes: bytes, arena_
 
     name = c_identifier(model_name or analysis.name)
     source = comment_text(Path(source_name or f"{analysis.name}.tflite").name)
-    files = render_sources(analysis, model_bytes, arena, name, source)
+    files = render_sources(analysis, model_bytes, arena, name, source, kernels)
     paths = write_folder_atomically(out_dir, files)
     return GeneratedSources(
         out_dir=out_dir.resolve(), paths=paths, model_name=name, source_name=source,
         source_sha256=hashlib.sha256(model_bytes).hexdigest(), model_bytes=len(model_bytes),
-        ops=tuple(analysis.ops), arena=arena)
+        ops=tuple(analysis.ops), arena=arena, kernels=kernels)
 
 
 # The generated folder inside the firmware project (git-ignored); platformio.ini builds it.
@@ -351,13 +359,15 @@ def find_project_root(start: Path | None = None) -> Path | None:
 
 
 def generate_from_file(tflite: Path, board: BoardLike, out_dir: Path, *, name: str | None = None,
-                       arena_bytes: int | None = None) -> GeneratedSources:
+                       arena_bytes: int | None = None,
+                       kernels: str = kernel_sets.DEFAULT_KERNELS) -> GeneratedSources:
     """Reads `tflite` once, analyses it, predicts its 32-bit arena (unless `arena_bytes` is given,
     e.g. measured) and (re)writes its sources into `out_dir`."""
     from pipeline.analysis.arena import predict_arena
     from pipeline.analysis.tflite_model import analyze_tflite_bytes
 
     tflite = Path(tflite)
+    kernel_sets.check_kernels(kernels)
     if tflite.suffix.lower() != ".tflite":
         raise PipelineError(f"{tflite} is not a .tflite file: pass the int8 model the converter wrote")
     try:
@@ -368,5 +378,5 @@ def generate_from_file(tflite: Path, board: BoardLike, out_dir: Path, *, name: s
     if arena_bytes is None:
         arena_bytes = predict_arena(data, analysis.name, analysis).predicted_bytes
     return generate_firmware_sources(analysis, data, arena_bytes, board, out_dir,
-                                     model_name=name, source_name=tflite.name)
+                                     model_name=name, source_name=tflite.name, kernels=kernels)
 

@@ -10,6 +10,7 @@ import json
 import sys
 
 from pipeline.targets import emulate as emu
+from pipeline.codegen.kernels import add_kernels_argument
 from pipeline.errors import PipelineError
 
 
@@ -26,6 +27,7 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
                         help="optimisation of TFLM kernels and CMSIS-NN (default %(default)s)")
     parser.add_argument("--runs", type=int, default=10, help="timed invokes (default 10)")
     parser.add_argument("--warmup", type=int, default=2, help="untimed invokes first (default 2)")
+    add_kernels_argument(parser)
     parser.add_argument("--work-dir", default=None,
                         help=f"build folder (default {emu.DEFAULT_WORK_DIR})")
 
@@ -35,6 +37,7 @@ def run(args: argparse.Namespace) -> int:
 
     from pipeline.board import DEFAULT_BOARD, load_board
     from pipeline.report.render import write_report
+    from pipeline.codegen.kernels import result_file_name
     from pipeline.results import EMULATED_RESULT, report_board, results_folder, write_json
 
     if args.runs < 1 or args.warmup < 0:
@@ -49,7 +52,7 @@ def run(args: argparse.Namespace) -> int:
         try:
             result = emu.emulate(path, args.tflm_dir, work_dir=args.work_dir,
                                  kernel_opt=args.kernel_opt, timeout_s=args.timeout,
-                                 runs=args.runs, warmup=args.warmup)
+                                 runs=args.runs, warmup=args.warmup, kernels=args.kernels)
         except PipelineError as exc:
             failed += 1
             if args.json:
@@ -61,7 +64,7 @@ def run(args: argparse.Namespace) -> int:
             print(f"tinyml emulate: {path}: {result.estimate_skipped}", file=sys.stderr, flush=True)
         folder = results_folder(Path(path))
         if folder is not None:  # a model of `tinyml run`: its report gets the emulated column
-            write_json(folder / EMULATED_RESULT, result.to_dict())
+            write_json(folder / result_file_name(EMULATED_RESULT, args.kernels), result.to_dict())
             outs.add(folder.parent.parent)
         if args.json:
             print(json.dumps(result.to_dict(), indent=2 if len(args.tflite) == 1 else None),
@@ -76,8 +79,8 @@ def run(args: argparse.Namespace) -> int:
 def format_result(result: emu.EmulationResult) -> str:
     """A human-readable block: summary lines and the per-layer table."""
     lines = [
-        f"{result.model}: emulated Cortex-M4 (QEMU {emu.QEMU_MACHINE}, TFLM kernels "
-        f"{result.kernel_opt}); instructions, not cycles",
+        f"{result.model}: emulated Cortex-M4 (QEMU {emu.QEMU_MACHINE}, kernels {result.kernels}, "
+        f"TFLM kernels {result.kernel_opt}); instructions, not cycles",
         f"  instructions/inference  median {result.instructions:,}  min {result.instructions_min:,}"
         f"  max {result.instructions_max:,}  ({result.runs} runs)",
     ]
@@ -97,7 +100,8 @@ def format_result(result: emu.EmulationResult) -> str:
         f"  firmware text {result.size.text_bytes:,} B  data {result.size.data_bytes:,} B"
         f"  bss {result.size.bss_bytes:,} B",
         f"  {'#':>3} {'op':<20} {'kind':<16} {'MACs':>11} {'instructions':>13} {'instr/MAC':>9}"
-        f" {'est. cycles (cache on)':>22}",
+        f" {'est. cycles (cache on)':>22}"
+        f"  kernel",
     ]
     for layer in result.layers:
         per_mac = layer.instructions_per_mac
@@ -105,7 +109,8 @@ def format_result(result: emu.EmulationResult) -> str:
             f"  {layer.index:>3} {layer.op:<20} {layer.kind or '':<16} "
             f"{layer.macs if layer.macs is not None else '':>11} {layer.instructions:>13,} "
             f"{f'{per_mac:.2f}' if per_mac is not None else '':>9}"
-            f" {layer.estimated_cycles['cache_on'] if layer.estimated_cycles else '':>22}")
+            f" {layer.estimated_cycles['cache_on'] if layer.estimated_cycles else '':>22}"
+            f"  {layer.kernel or ''}")
     lines.append("  by kind: " + "; ".join(
         f"{kind} {v['instructions_per_mac']} instr/MAC ({v['layers']} layers)"
         for kind, v in emu.instructions_by_kind(result.layers).items() if v["macs"]))

@@ -12,6 +12,7 @@ from pathlib import Path
 
 from pipeline.board import DEFAULT_BOARD, load_board
 from pipeline.codegen.generate import DEFAULT_GENERATED_DIR, find_project_root, generate_from_file
+from pipeline.codegen.kernels import DEFAULT_KERNELS, add_kernels_argument
 from pipeline.errors import PipelineError
 
 DEFAULT_OUT = DEFAULT_GENERATED_DIR
@@ -32,6 +33,7 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
                         help="use this arena size (e.g. one measured in the emulator) instead of "
                              "the predicted one; the margin is added either way")
     parser.add_argument("--board", default=DEFAULT_BOARD, help="target board (pipeline/boards/*.toml)")
+    add_kernels_argument(parser)
 
 
 # Placeholder in the printed commands when no firmware project is found (a non-editable install).
@@ -63,25 +65,28 @@ def pio_commands(project_root: Path | None, pio_env: str, out_dir: Path) -> list
 
 
 def generate(tflite: Path, board, out: Path | None = None, name: str | None = None,
-             arena_bytes: int | None = None):
+             arena_bytes: int | None = None, kernels: str = DEFAULT_KERNELS):
     """(sources, project root): the generated folder is `out`, else the project's default one."""
     project_root = find_project_root() or package_checkout()
     if out is None and project_root is None:
         raise PipelineError("no platformio.ini with a firmware/ folder here or above: run inside "
                             "the project checkout or pass --out DIR")
     out_dir = out if out is not None else project_root / DEFAULT_OUT
-    return generate_from_file(tflite, board, out_dir, name=name, arena_bytes=arena_bytes), project_root
+    return generate_from_file(tflite, board, out_dir, name=name, arena_bytes=arena_bytes,
+                              kernels=kernels), project_root
 
 
 def run(args: argparse.Namespace) -> int:
     board = load_board(args.board)
-    result, project_root = generate(args.tflite, board, args.out, args.name, args.arena_bytes)
+    result, project_root = generate(args.tflite, board, args.out, args.name, args.arena_bytes,
+                                    args.kernels)
     arena = result.arena
     shown = os.path.relpath(result.out_dir) if not os.path.relpath(result.out_dir).startswith("..") \
         else str(result.out_dir)
     print(f"generated {', '.join(p.name for p in result.paths)} in {shown}")
     print(f"  model {result.model_name}: {result.model_bytes:,} B flash "
-          f"(budget {board.model_flash_budget:,} B), {result.op_count} ops: {', '.join(result.ops)}")
+          f"(budget {board.model_flash_budget:,} B), {result.op_count} ops: {', '.join(result.ops)}; "
+          f"kernels {result.kernels}")
     print(f"  arena {arena.reserved_bytes:,} B = {arena.predicted_bytes:,} B "
           f"{'given' if args.arena_bytes is not None else 'predicted'} + {arena.margin_bytes:,} B "
           f"margin ({arena.margin_rule}); budget {board.arena_budget:,} B")

@@ -7,6 +7,7 @@ import sys
 from pathlib import Path
 
 from pipeline.board import DEFAULT_BOARD, load_board
+from pipeline.codegen.kernels import add_kernels_argument
 from pipeline.errors import PipelineError
 
 
@@ -19,6 +20,7 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--force", action="store_true", help="measure again models measured before")
     parser.add_argument("--json", action="store_true", help="print one JSON object")
     parser.add_argument("--board", default=DEFAULT_BOARD)
+    add_kernels_argument(parser)
 
 
 def _versus_emulated(tflites: list[Path], results) -> dict:
@@ -46,7 +48,8 @@ def run(args: argparse.Namespace) -> int:
         raise PipelineError(f"not found: {', '.join(missing)}: pass .tflite files (tinyml run writes them)")
     if args.timeout <= 0:
         raise PipelineError(f"--timeout {args.timeout}: use a positive number of seconds")
-    options = MeasureOptions(port=args.port, timeout_s=args.timeout, flash=not args.no_flash, force=args.force)
+    options = MeasureOptions(port=args.port, timeout_s=args.timeout, flash=not args.no_flash, force=args.force,
+                             kernels=args.kernels)
     results = measure_models(args.tflite, board, options)
     versus = _versus_emulated(args.tflite, results)
     outs = {results_folder(p).parent.parent for p in args.tflite if results_folder(p) is not None}

@@ -6,6 +6,7 @@ import sys
 from pathlib import Path
 
 from pipeline.board import DEFAULT_BOARD, load_board
+from pipeline.codegen.kernels import add_kernels_argument
 from pipeline.errors import PipelineError
 from pipeline.model.specs import DEFAULT_ZOO, load_zoo
 from pipeline.results import DEFAULT_OUT, RUN_MANIFEST, check_output_folder, read_json, tflite_path, write_json
@@ -35,6 +36,7 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
                            help="skip the emulation")
     parser.add_argument("--tflm-dir", default=None, help="TFLM Arduino library for the emulation "
                                                          "(default: $TFLM_ARDUINO_DIR, PlatformIO's libdeps)")
+    add_kernels_argument(parser)
 
 
 def check_device(device: str, board) -> None:
@@ -101,7 +103,7 @@ def run(args: argparse.Namespace) -> int:
     if plan.skipped is not None:
         print(f"emulation skipped: {plan.skipped}", file=sys.stderr)
     located = [{**m, "tflite": str(tflite_path(args.out, m))} if m["status"] == "ok" else m for m in results]
-    emulate_failed = [m for m in emulate_models(located, plan, force=args.force) if m.error]
+    emulate_failed = [m for m in emulate_models(located, plan, force=args.force, kernels=args.kernels) if m.error]
     for m in emulate_failed:
         print(f"{m.name}: emulation failed: {m.error}", file=sys.stderr)
     measure_failed = []
@@ -110,7 +112,7 @@ def run(args: argparse.Namespace) -> int:
 
         fitting = [tflite_path(args.out, m) for m in results if m["status"] == "ok" and m["fits"]]
         options = MeasureOptions(port=None if args.device == "auto" else args.device,
-                                 timeout_s=args.timeout, force=args.force)
+                                 timeout_s=args.timeout, force=args.force, kernels=args.kernels)
         measure_failed = [m for m in measure_models(fitting, board, options) if m.error]
         for m in measure_failed:
             print(f"{m.name}: measuring failed: {m.error}", file=sys.stderr)

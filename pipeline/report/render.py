@@ -15,6 +15,7 @@ from pathlib import Path
 from pipeline.board import Board
 from pipeline.report import plots as plotting
 from pipeline.report.compare import compare, pairs
+from pipeline.report.kernels import kernels_report_section
 from pipeline.report.latency import latency_report_section, plot_latency_ms
 from pipeline.report.seed import layer_table, pairs_section
 from pipeline.report.tables import fmt as _fmt, table as _table  # noqa: F401  (for section modules)
@@ -216,7 +217,7 @@ def plots_section(r: Report) -> list[str]:
 
 # The order of report.md. Sections of other modules: import the function and add it here.
 SECTIONS = [header_section, provenance_section, models_section, failures_section, seed_section,
-            emulated_section, latency_report_section, measured_section,
+            emulated_section, kernels_report_section, latency_report_section, measured_section,
             measured_vs_predicted_section, per_layer_section, others_section, plots_section]
 
 

@@ -72,6 +72,7 @@ class EmulatedLayer:
     kind: str | None = None   # conv | depthwise | pointwise | fully_connected | other (from analysis)
     macs: int | None = None
     estimated_cycles: dict | None = None  # {"cache_on", "cache_off"} (pipeline.targets.cycles)
+    kernel: str | None = None  # the kernel function that ran it (pipeline.analysis.kernel_plan)
 
     @property
     def instructions_per_mac(self) -> float | None:
@@ -109,6 +110,7 @@ class EmulationResult:
     output_crc32: int | None = None  # CRC-32/ISO-HDLC of the output after the last invoke
     estimate: object | None = None        # pipeline.targets.cycles.CycleEstimate
     estimate_skipped: str | None = None   # why there is no estimate (one line)
+    kernels: str = "cmsis-nn"  # kernel set of the op resolver (--kernels)
 
     @property
     def arena_error_pct(self) -> float:
@@ -121,6 +123,7 @@ class EmulationResult:
             "tflite": self.tflite_path,
             "unit": "instructions",
             "kernel_opt": self.kernel_opt,
+            "kernels": self.kernels,
             "runs": self.runs,
             "instructions": self.instructions,
             "instructions_min": self.instructions_min,
@@ -406,37 +409,44 @@ def run_firmware(elf: Path, timeout_s: float = DEFAULT_TIMEOUT_S,
 
 # --- the stage ------------------------------------------------------------------------------------
 
-def _layers(run: RunResult, analysis, estimate=None) -> tuple[EmulatedLayer, ...]:
-    """Firmware layers (execution order) joined with the analysis' per-operator costs when the
-    operator sequences agree."""
+def _layers(run: RunResult, analysis, estimate=None, plan=()) -> tuple[EmulatedLayer, ...]:
+    """Firmware layers (execution order) joined with the analysis' per-operator costs and the
+    kernel plan when the operator sequences agree."""
     costs = list(analysis.layers) if analysis is not None else []
     ops = [layer.op for layer in run.layers]
     matched = len(costs) == len(ops) and all(c.op == op for c, op in zip(costs, ops))
+    planned = len(plan) == len(ops) and all(k.op == op for k, op in zip(plan, ops))
     return tuple(
         EmulatedLayer(index=layer.index, op=layer.op, instructions=layer.ticks,
                       kind=costs[i].kind if matched else None,
                       macs=costs[i].macs if matched else None,
-                      estimated_cycles=estimate.layer_cycles[i] if estimate else None)
+                      estimated_cycles=estimate.layer_cycles[i] if estimate else None,
+                      kernel=plan[i].kernel if planned else None)
         for i, layer in enumerate(run.layers))
 
 
 def emulate(tflite_path: str | os.PathLike, tflm_dir: str | os.PathLike | None = None, *,
             work_dir: str | os.PathLike | None = None, kernel_opt: str = DEFAULT_KERNEL_OPT,
             other_opt: str = DEFAULT_OTHER_OPT, timeout_s: float = DEFAULT_TIMEOUT_S,
-            runs: int = 10, warmup: int = 2) -> EmulationResult:
+            runs: int = 10, warmup: int = 2, kernels: str = "cmsis-nn") -> EmulationResult:
     """Builds the benchmark firmware for `tflite_path`, runs it in QEMU and returns its numbers.
     The model is checked against the emulator's memory, not the Nano's: whether it fits the board
     is `tinyml firmware`'s check."""
     from pipeline.codegen.generate import c_identifier, generate_from_file
     from pipeline.targets.serial_reader import save_run_result
     from pipeline.analysis.tflite_model import analyze_tflite
+    from pipeline.analysis.kernel_plan import plan_kernels
+    from pipeline.codegen.kernels import check_kernels, model_folder_suffix
 
+    check_kernels(kernels)
     require_tools()
     tflm_root = resolve_tflm_dir(tflm_dir)
     path = Path(tflite_path)
     work = (Path(work_dir) if work_dir else DEFAULT_WORK_DIR).resolve()
     generated = generate_from_file(path, load_board(EMULATOR_BOARD),
-                                   work / "models" / c_identifier(path.stem))
+                                   work / "models" / (c_identifier(path.stem) +
+                                                      model_folder_suffix(kernels)),
+                                   kernels=kernels)
     analysis = analyze_tflite(path)  # per-layer MACs for the instructions table (parsing is cheap)
     predicted = generated.arena.predicted_bytes
     tree = configure(work, tflm_root, kernel_opt=kernel_opt, other_opt=other_opt,
@@ -448,7 +458,7 @@ def emulate(tflite_path: str | os.PathLike, tflm_dir: str | os.PathLike | None =
 
     plugin_run, skipped = try_prepare(elf, work, generated.model_name, warmup)
     run = run_firmware(elf, timeout_s, plugin_run.qemu_args if plugin_run else ())
-    result_path = save_run_result(run, work / "results" / f"{generated.model_name}{kernel_opt}.json")
+    result_path = save_run_result(run, work / "results" / f"{generated.out_dir.name}{kernel_opt}.json")
     if run.error is not None:
         raise PipelineError(f"{path.name}: the firmware reported {run.error.code}: "
                             f"{run.error.detail.replace('_', ' ')}")
@@ -463,7 +473,9 @@ def emulate(tflite_path: str | os.PathLike, tflm_dir: str | os.PathLike | None =
         arena_size_bytes=run.arena_size or 0, arena_used_bytes=run.arena_used,
         arena_predicted_bytes=predicted, macs=analysis.total_macs, size=size,
         elf_path=str(elf), run_result_path=str(result_path), output_crc32=run.output_crc32,
-        layers=_layers(run, analysis, estimate), estimate=estimate, estimate_skipped=skipped)
+        layers=_layers(run, analysis, estimate,
+                       plan_kernels(path.read_bytes(), kernels, str(path))), estimate=estimate, estimate_skipped=skipped,
+        kernels=kernels)
 
 
 

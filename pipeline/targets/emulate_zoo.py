@@ -14,6 +14,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import TextIO
 
+from pipeline.codegen.kernels import result_file_name
 from pipeline.errors import PipelineError
 from pipeline.results import EMULATED_RESULT, write_json
 
@@ -61,7 +62,8 @@ class EmulatedModel:
 
 
 def emulate_models(results: list[dict], plan: EmulationPlan, *, force: bool = False,
-                   work_dir: str | None = None, log: TextIO = sys.stderr) -> list[EmulatedModel]:
+                   work_dir: str | None = None, log: TextIO = sys.stderr,
+                   kernels: str = "cmsis-nn") -> list[EmulatedModel]:
     """Emulates each model of `results` (run_zoo's records) that built and fits, writing its
     emulated.json; a model emulated before (and not rebuilt since: run_zoo drops stale records)
     is kept unless `force`. One model's failure does not stop the others."""
@@ -74,13 +76,13 @@ def emulate_models(results: list[dict], plan: EmulationPlan, *, force: bool = Fa
         if record.get("status") != "ok" or not record.get("fits"):
             continue
         tflite = Path(record["tflite"])
-        target = tflite.parent / EMULATED_RESULT
+        target = tflite.parent / result_file_name(EMULATED_RESULT, kernels)
         if target.is_file() and not force:
             done.append(EmulatedModel(record["name"], None, kept=True))
             continue
         print(f"emulating {record['name']} in QEMU ...", file=log, flush=True)
         try:
-            result = emu.emulate(tflite, plan.tflm_root, work_dir=work_dir)
+            result = emu.emulate(tflite, plan.tflm_root, work_dir=work_dir, kernels=kernels)
         except PipelineError as exc:
             done.append(EmulatedModel(record["name"], str(exc)))
             continue

@@ -22,6 +22,7 @@ class MeasureOptions:
     timeout_s: float = DEFAULT_TIMEOUT_S
     flash: bool = True
     force: bool = False
+    kernels: str = "cmsis-nn"  # kernel set flashed (--kernels); results go to a file per set
 
 
 @dataclass(frozen=True)
@@ -49,10 +50,12 @@ def measure_one(tflite: Path, board: Board, options: MeasureOptions,
     if run.model != expected:
         raise PipelineError(f"the device on {port} runs model '{run.model}', not '{expected}': "
                             "flash it first (drop --no-flash)")
-    return measured_record(run, port)
+    record = measured_record(run, port)
+    record["kernels"] = options.kernels
+    return record
 
 
-def flash_with_platformio(board: Board) -> Callable[[Path, str | None], str]:
+def flash_with_platformio(board: Board, kernels: str = "cmsis-nn") -> Callable[[Path, str | None], str]:
     def flash(tflite: Path, port: str | None) -> str:
         from pipeline.codegen.generate import DEFAULT_GENERATED_DIR, find_project_root, generate_from_file
 
@@ -63,7 +66,7 @@ def flash_with_platformio(board: Board) -> Callable[[Path, str | None], str]:
         if project_root is None:
             raise PipelineError("no platformio.ini with a firmware/ folder here or above: run "
                                 "`tinyml flash`/`measure` inside the project checkout")
-        generate_from_file(tflite, board, project_root / DEFAULT_GENERATED_DIR)
+        generate_from_file(tflite, board, project_root / DEFAULT_GENERATED_DIR, kernels=kernels)
         upload(board.pio_env, port, project_dir=project_root)
         # the board resets after the upload and its USB port re-enumerates: wait for the sketch's
         # port, not the bootloader's that may still be there
@@ -73,14 +76,17 @@ def flash_with_platformio(board: Board) -> Callable[[Path, str | None], str]:
 
 def measure_models(tflites: list[Path], board: Board, options: MeasureOptions,
                    flash: Callable[[Path, str | None], str] | None = None, log=sys.stderr) -> list[Measurement]:
+    from pipeline.codegen.kernels import result_file_name
+
     if options.flash and flash is None:
-        flash = flash_with_platformio(board)
+        flash = flash_with_platformio(board, options.kernels)
+    measured_file = result_file_name(MEASURED_RESULT, options.kernels)
     done = []
     for tflite in tflites:
         name = tflite.stem
         folder = results_folder(tflite)
         if folder is not None and not options.force:
-            kept = read_json(folder / MEASURED_RESULT)
+            kept = read_json(folder / measured_file)
             if kept is not None:
                 print(f"{name}: kept the earlier measurement (--force to redo)", file=log)
                 done.append(Measurement(name, kept, None, skipped=True))
@@ -91,6 +97,6 @@ def measure_models(tflites: list[Path], board: Board, options: MeasureOptions,
             done.append(Measurement(name, None, str(exc)))
             continue
         if folder is not None:
-            write_json(folder / MEASURED_RESULT, record)
+            write_json(folder / measured_file, record)
         done.append(Measurement(name, record, None))
     return done

@@ -2,7 +2,7 @@
 
 1. Builds the generated model sources: firmware/generated/ by default, or the folder named by the
    TINYML_GENERATED_DIR environment variable (what `tinyml firmware --out DIR` prints).
-2. Compiles the TFLM kernels and CMSIS-NN at -O2 while everything else keeps the mbed core's -Os:
+2. Compiles the TFLM kernels, CMSIS-NN and the project's kernels (firmware/kernels) at -O2 while everything else keeps the mbed core's -Os:
    in the emulator the kernels at -Os cost 24-41 % more instructions than at -O2, and -O3 was never
    better (project design notes). PlatformIO has no per-library optimisation option, so a
    build middleware (docs.platformio.org/en/latest/scripting/middlewares.html) rebuilds those
@@ -19,6 +19,7 @@ GENERATED_FILES = ("model_data.h", "model_data.cc", "model_ops.h")
 KERNEL_DIRS = (
     os.sep + os.path.join("tensorflow", "lite", "micro", "kernels") + os.sep,
     os.sep + os.path.join("third_party", "cmsis_nn") + os.sep,
+    os.sep + os.path.join("firmware", "kernels") + os.sep,  # the project's own int8 kernels
 )
 OPT_FLAGS = ("-Os", "-O0", "-O1", "-O2", "-O3", "-Og", "-Oz")
 

@@ -1,0 +1,77 @@
+// Runs the kernel test vectors of the generated "kernel_vectors.h" (tests/kernel_vectors.py): for
+// every case, the kernel's `covers` verdict and, when covered, every output byte against the numpy
+// reference. Shared by the host driver (portable C path) and the QEMU one (DSP path).
+#pragma once
+#include <stdint.h>
+#include <stdio.h>
+
+#include "tinyml_kernels.h"
+
+enum { TK_DEPTHWISE = 0, TK_SMALLK = 1 };
+
+typedef struct {
+  int kind;
+  tinyml_conv_params p;
+  const int8_t* input;
+  const int8_t* filter;
+  const int32_t* bias;
+  const int8_t* expected;
+  int32_t output_size;
+  int covered;  // what the predicate must answer
+  int32_t macs;
+} tk_case;
+
+#include "kernel_vectors.h"  // kCases, kCaseCount, kOutputMax
+
+typedef void (*tk_print_fn)(const char* line);
+typedef uint32_t (*tk_ticks_fn)(void);
+
+// Returns the number of failed cases; prints one line per case and a final DONE line.
+static int tk_run_cases(tk_print_fn print, tk_ticks_fn ticks) {
+  static int8_t output[kOutputMax];
+  char line[160];
+  int failures = 0;
+  for (int i = 0; i < kCaseCount; ++i) {
+    const tk_case* c = &kCases[i];
+    const int covered = c->kind == TK_DEPTHWISE ? tinyml_dwconv3x3_s8_covers(&c->p, c->bias)
+                                                : tinyml_conv_smallk_s8_covers(&c->p, c->bias);
+    if (covered != c->covered) {
+      snprintf(line, sizeof line, "CASE %d FAIL covers=%d want %d", i, covered, c->covered);
+      print(line);
+      ++failures;
+      continue;
+    }
+    if (!covered) {
+      snprintf(line, sizeof line, "CASE %d ok not-covered", i);
+      print(line);
+      continue;
+    }
+    for (int32_t j = 0; j < c->output_size; ++j) output[j] = (int8_t)0x55;
+    const uint32_t start = ticks();
+    if (c->kind == TK_DEPTHWISE) {
+      tinyml_dwconv3x3_s8(&c->p, c->input, c->filter, c->bias, output);
+    } else {
+      tinyml_conv_smallk_s8(&c->p, c->input, c->filter, c->bias, output);
+    }
+    const uint32_t spent = ticks() - start;
+    int32_t bad = -1;
+    for (int32_t j = 0; j < c->output_size; ++j) {
+      if (output[j] != c->expected[j]) {
+        bad = j;
+        break;
+      }
+    }
+    if (bad >= 0) {
+      snprintf(line, sizeof line, "CASE %d FAIL at %ld got %d want %d", i, (long)bad,
+               output[bad], c->expected[bad]);
+      ++failures;
+    } else {
+      snprintf(line, sizeof line, "CASE %d ok ticks=%lu macs=%ld", i, (unsigned long)spent,
+               (long)c->macs);
+    }
+    print(line);
+  }
+  snprintf(line, sizeof line, "DONE failures=%d cases=%d", failures, kCaseCount);
+  print(line);
+  return failures;
+}

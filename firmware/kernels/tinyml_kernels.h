@@ -1,0 +1,49 @@
+// The project's int8 convolution kernels (no TFLM types: the TFLM adapter is
+// firmware/tflm/tinyml_{conv,depthwise}.cc). Arithmetic is TFLite's, bit for bit: per-channel
+// MultiplyByQuantizedMultiplier (SaturatingRoundingDoublingHighMul then RoundingDivideByPOT),
+// output zero point, activation clamp, and padded taps contributing nothing (SAME/VALID).
+//
+// Each kernel has a `covers` predicate. Outside it the caller uses another kernel (CMSIS-NN);
+// pipeline/analysis/kernel_plan.py mirrors the predicates to say which layers used which kernels.
+#pragma once
+#include <stdint.h>
+
+#ifdef __cplusplus
+extern "C" {
+#endif
+
+typedef struct {
+  int32_t in_h, in_w, in_c;
+  int32_t out_h, out_w, out_c;
+  int32_t k_h, k_w;
+  int32_t stride_h, stride_w;
+  int32_t pad_h, pad_w;          // top and left padding (TFLM's TfLitePaddingValues width/height)
+  int32_t input_offset;          // -input zero point
+  int32_t output_offset;         // output zero point
+  int32_t act_min, act_max;      // activation clamp, inside [-128, 127]
+  const int32_t* multiplier;     // per output channel, TFLite's QuantizeMultiplier convention
+  const int32_t* shift;          // per output channel: > 0 left, < 0 right
+} tinyml_conv_params;
+
+// Depthwise 3x3, channel multiplier 1 (in_c == out_c), strides 1 or 2, any padding, dilation 1.
+int tinyml_dwconv3x3_s8_covers(const tinyml_conv_params* p, const int32_t* bias);
+void tinyml_dwconv3x3_s8(const tinyml_conv_params* p, const int8_t* input, const int8_t* filter,
+                         const int32_t* bias, int8_t* output);
+
+// Convolution whose receptive field k_h*k_w*in_c is small (the first layer: 1-3 input channels),
+// any kernel size, stride and padding, dilation 1. Filter layout [out_c][k_h][k_w][in_c].
+int tinyml_conv_smallk_s8_covers(const tinyml_conv_params* p, const int32_t* bias);
+void tinyml_conv_smallk_s8(const tinyml_conv_params* p, const int8_t* input, const int8_t* filter,
+                           const int32_t* bias, int8_t* output);
+
+// Largest receptive field (k_h*k_w*in_c) and input channels tinyml_conv_smallk_s8 takes.
+#define TINYML_SMALLK_MAX_TAPS 64
+#define TINYML_SMALLK_MAX_IN_C 3
+
+// Scratch bytes the kernels need in the tensor arena: none (the small-k patch lives on the stack,
+// at most TINYML_SMALLK_MAX_TAPS int16 values).
+#define TINYML_KERNELS_SCRATCH_BYTES 0
+
+#ifdef __cplusplus
+}
+#endif

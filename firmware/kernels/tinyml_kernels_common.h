@@ -1,0 +1,78 @@
+// Helpers shared by the kernel sources (private to firmware/kernels).
+#pragma once
+#include "tinyml_kernels.h"
+#include "tinyml_simd.h"
+
+// The fast requantization's preconditions for every output channel: a right shift of 1..31
+// and an accumulator below 2^30 in magnitude, whatever the input (|input - zero point| <= 255,
+// |weight| <= 128, taps values summed onto the bias).
+static inline int tk_quant_covered(const tinyml_conv_params* p, const int32_t* bias, int32_t taps) {
+  const int64_t limit = (1LL << 30) - 1 - (int64_t)taps * 255 * 128;
+  if (p->act_min < -128 || p->act_max > 127 || p->act_min > p->act_max) return 0;
+  if (p->input_offset < -127 || p->input_offset > 128) return 0;
+  if (p->output_offset < -128 || p->output_offset > 127) return 0;
+  for (int32_t c = 0; c < p->out_c; ++c) {
+    if (p->shift[c] > -1 || p->shift[c] < -31) return 0;
+    if (bias != 0) {
+      const int64_t b = bias[c] < 0 ? -(int64_t)bias[c] : (int64_t)bias[c];
+      if (b > limit) return 0;
+    }
+  }
+  return limit > 0;
+}
+
+// One output value from its accumulator: requantize, zero point, clamp.
+TK_INLINE int8_t tk_output(int32_t acc, int32_t mult, int32_t shift, int32_t offset2p1,
+                           int32_t act_min, int32_t act_max, int full_range) {
+  int32_t v = tk_ssat8_asr1(tk_requant_x2(acc, mult, shift, offset2p1));
+  if (!full_range) {
+    v = v < act_min ? act_min : v;
+    v = v > act_max ? act_max : v;
+  }
+  return (int8_t)v;
+}
+
+// Per-channel requantization constants in the form the fast path uses (one LDRD per output).
+typedef struct {
+  int32_t multiplier;
+  int32_t rs1;    // right shift - 1 (= ~shift)
+  int32_t start;  // accumulator start: bias (+ input offset terms where a kernel folds them in)
+  int32_t pad_;   // 16-byte entries: one LDM
+} tk_requant;
+
+// Channels whose requantization constants are precomputed on the stack at a time.
+#define TK_CHUNK 64
+
+TK_INLINE void tk_requant_chunk(const tinyml_conv_params* p, int32_t c0, int32_t n, tk_requant* rq) {
+  for (int32_t i = 0; i < n; ++i) {
+    rq[i].multiplier = p->multiplier[c0 + i];
+    rq[i].rs1 = ~p->shift[c0 + i];
+  }
+}
+
+// tk_output with precomputed constants.
+TK_INLINE int8_t tk_output_rq(int32_t acc, const tk_requant* rq, int32_t offset2p1, int32_t act_min,
+                              int32_t act_max, int full_range) {
+  int32_t x = tk_smmulr(acc * 2, rq->multiplier);
+  x = (x + (x >> 31)) >> rq->rs1;
+  int32_t v = tk_ssat8_asr1(x + offset2p1);
+  if (!full_range) {
+    v = v < act_min ? act_min : v;
+    v = v > act_max ? act_max : v;
+  }
+  return (int8_t)v;
+}
+
+// tk_output_rq for an accumulator that is already doubled (2 * acc: kernels that double the
+// filter and start values instead of every output).
+TK_INLINE int8_t tk_output_rq_x2(int32_t acc2, const tk_requant* rq, int32_t offset2p1,
+                                 int32_t act_min, int32_t act_max, int full_range) {
+  int32_t x = tk_smmulr(acc2, rq->multiplier);
+  x = (x + (x >> 31)) >> rq->rs1;
+  int32_t v = tk_ssat8_asr1(x + offset2p1);
+  if (!full_range) {
+    v = v < act_min ? act_min : v;
+    v = v > act_max ? act_max : v;
+  }
+  return (int8_t)v;
+}

@@ -1,0 +1,49 @@
+// TFLM registration of CONV_2D with the project kernel (see tinyml_kernel_registrations.h).
+// One file per op: a firmware links only the CMSIS-NN kernels its resolver registers.
+#include "tensorflow/lite/micro/kernels/conv.h"
+#include "tinyml_kernel_adapter.h"
+#include "tinyml_kernel_registrations.h"
+
+namespace tinyml {
+namespace {
+
+using namespace adapter;  // NOLINT: the adapter helpers
+
+// CMSIS-NN's registration: its Init and Prepare run unchanged (so the arena holds exactly what it
+// holds with CMSIS-NN), and its Invoke runs every layer the project kernel does not cover.
+TfLiteRegistration g_cmsis_conv;
+
+TfLiteStatus conv_invoke(TfLiteContext* context, TfLiteNode* node) {
+  const auto& params = *static_cast<const TfLiteConvParams*>(node->builtin_data);
+  const TfLiteEvalTensor* input =
+      tflite::micro::GetEvalInput(context, node, tflite::kConvInputTensor);
+  const TfLiteEvalTensor* filter =
+      tflite::micro::GetEvalInput(context, node, tflite::kConvWeightsTensor);
+  const TfLiteEvalTensor* bias = optional_bias(context, node, tflite::kConvBiasTensor);
+  TfLiteEvalTensor* output = tflite::micro::GetEvalOutput(context, node, tflite::kConvOutputTensor);
+  if (int8_layer(input, filter, bias, output) && params.dilation_width_factor == 1 &&
+      params.dilation_height_factor == 1 && filter->dims->data[3] == input->dims->data[3]) {
+    tinyml_conv_params p;
+    fill_params(&p, input, filter, output, conv_data(node), params.stride_height,
+                params.stride_width);
+    const int32_t* bias_data = tflite::micro::GetOptionalTensorData<int32_t>(bias);
+    if (tinyml_conv_smallk_s8_covers(&p, bias_data)) {
+      tinyml_conv_smallk_s8(&p, tflite::micro::GetTensorData<int8_t>(input),
+                            tflite::micro::GetTensorData<int8_t>(filter), bias_data,
+                            tflite::micro::GetTensorData<int8_t>(output));
+      return kTfLiteOk;
+    }
+  }
+  return g_cmsis_conv.invoke(context, node);
+}
+
+}  // namespace
+
+TfLiteRegistration Register_CONV_2D() {
+  g_cmsis_conv = tflite::Register_CONV_2D();
+  TfLiteRegistration registration = g_cmsis_conv;
+  registration.invoke = conv_invoke;
+  return registration;
+}
+
+}  // namespace tinyml

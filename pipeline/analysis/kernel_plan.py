@@ -1,0 +1,176 @@
+"""Which kernel runs each layer with `--kernels tinyml`: the project's kernels cover a layer when
+the predicates of firmware/kernels (tinyml_dwconv3x3_s8_covers, tinyml_conv_smallk_s8_covers and
+the adapter's type checks in firmware/tflm/tinyml_{conv,depthwise}.cc) accept it; every other layer runs
+CMSIS-NN's kernel. This module mirrors those predicates from the .tflite alone (shapes, strides,
+per-channel multipliers as TFLM's QuantizeMultiplier computes them, biases), so the report can say
+which layers used which kernels; tests/test_kernels.py checks both agree on random layers.
+
+Scratch: the project kernels need no arena scratch (their small buffers live on the stack), and
+Prepare is CMSIS-NN's, so the arena is the same with both kernel sets (scratch_bytes)."""
+from __future__ import annotations
+
+import math
+from dataclasses import dataclass
+
+import numpy as np
+
+from pipeline.codegen.kernels import CMSIS_NN, TINYML, check_kernels
+
+DEPTHWISE_KERNEL = "tinyml_dwconv3x3_s8"
+SMALLK_KERNEL = "tinyml_conv_smallk_s8"
+SMALLK_MAX_TAPS = 64     # TINYML_SMALLK_MAX_TAPS
+SMALLK_MAX_IN_C = 3      # TINYML_SMALLK_MAX_IN_C
+MAX_TAP_PRODUCT = 255 * 128  # |input - zero point| * |int8 weight|
+MAX_TRANSPOSED_FILTER = 1024  # kMaxTransposedFilter of firmware/tflm/tinyml_depthwise.cc
+
+
+@dataclass(frozen=True)
+class LayerKernel:
+    index: int
+    op: str
+    kernel: str          # the function that runs it ("cmsis-nn" for the library's kernels)
+    reason: str = ""     # why a conv layer fell back to CMSIS-NN under --kernels tinyml
+
+
+def quantize_multiplier(value: float) -> tuple[int, int]:
+    """TFLite's QuantizeMultiplier (quantization_util.cc): (significand, shift) with
+    value = significand * 2^(shift - 31), significand in [2^30, 2^31)."""
+    if value == 0.0:
+        return 0, 0
+    q, shift = math.frexp(value)
+    fixed = int(math.floor(q * (1 << 31) + 0.5))  # TfLiteRound: half away from zero (q > 0)
+    if fixed == 1 << 31:
+        fixed //= 2
+        shift += 1
+    if shift < -31:
+        return 0, 0
+    return fixed, shift
+
+
+def channel_shifts(input_scale: float, filter_scales, output_scale: float) -> list[int]:
+    """Per-channel shifts as TFLM's PopulateConvolutionQuantizationParams computes them (float
+    scales widened to double)."""
+    shifts = []
+    for scale in filter_scales:
+        effective = float(np.float32(input_scale)) * float(np.float32(scale)) / \
+            float(np.float32(output_scale))
+        shifts.append(quantize_multiplier(effective)[1])
+    return shifts
+
+
+def quant_reason(shifts, bias, taps: int) -> str:
+    """'' when the fast requantization applies (tk_quant_covered), else why not."""
+    if any(s > -1 or s < -31 for s in shifts):
+        return "a per-channel multiplier of 0.5 or more (no right shift)"
+    limit = (1 << 30) - 1 - taps * MAX_TAP_PRODUCT
+    if limit <= 0:
+        return "accumulators could reach 2^30"
+    if bias is not None and len(bias) and int(np.max(np.abs(np.asarray(bias, np.int64)))) > limit:
+        return "a bias near 2^30"
+    return ""
+
+
+def layer_reason(op: str, input_shape, filter_shape, output_shape, stride, dilation,
+                 dtypes: tuple[str, ...], shifts, bias) -> tuple[str, str]:
+    """(kernel, reason) for one CONV_2D / DEPTHWISE_CONV_2D under --kernels tinyml."""
+    if any(d != "int8" for d in dtypes[:3]) or (len(dtypes) > 3 and dtypes[3] != "int32"):
+        return CMSIS_NN, "not int8 (int8 input, weights and output, int32 bias)"
+    if len(input_shape) != 4 or len(filter_shape) != 4 or len(output_shape) != 4 or \
+            input_shape[0] != 1:
+        return CMSIS_NN, "not a 4-D batch-1 layer"
+    if tuple(dilation) != (1, 1):
+        return CMSIS_NN, "dilated"
+    if op == "DEPTHWISE_CONV_2D":  # the order of firmware/tflm/tinyml_depthwise.cc
+        _, k_h, k_w, out_c = filter_shape
+        if filter_shape[0] != 1:
+            return CMSIS_NN, "not a [1, k_h, k_w, channels] depthwise filter"
+        reason = ""
+        if (k_h, k_w) != (3, 3):
+            reason = f"{k_h}x{k_w} depthwise kernel (covered: 3x3)"
+        elif out_c != input_shape[3]:
+            reason = "channel multiplier other than 1"
+        elif not all(1 <= s <= 2 for s in stride):
+            reason = f"stride {stride[0]}x{stride[1]} (covered: 1 and 2)"
+        else:
+            reason = quant_reason(shifts, bias, 9)
+        if not reason:
+            return DEPTHWISE_KERNEL, ""
+        if input_shape[3] != 1:
+            return CMSIS_NN, reason
+        # One input channel with a multiplier: the small-k convolution, filter transposed.
+        if k_h * k_w > SMALLK_MAX_TAPS or k_h * k_w * out_c > MAX_TRANSPOSED_FILTER:
+            return CMSIS_NN, f"one input channel, {k_h}x{k_w}x{out_c} filter over " \
+                             f"{MAX_TRANSPOSED_FILTER} B"
+        reason = quant_reason(shifts, bias, k_h * k_w)
+        return (CMSIS_NN, reason) if reason else (SMALLK_KERNEL, "")
+    if op == "CONV_2D":
+        out_c, k_h, k_w, in_c = filter_shape
+        if in_c != input_shape[3]:
+            return CMSIS_NN, "grouped convolution"
+        if in_c > SMALLK_MAX_IN_C or k_h * k_w * in_c > SMALLK_MAX_TAPS:
+            return CMSIS_NN, f"{in_c} input channels, {k_h}x{k_w} (covered: 1-3 channels, " \
+                             f"at most {SMALLK_MAX_TAPS} taps)"
+        reason = quant_reason(shifts, bias, k_h * k_w * in_c)
+        return (CMSIS_NN, reason) if reason else (SMALLK_KERNEL, "")
+    return CMSIS_NN, ""
+
+
+def plan_kernels(data: bytes, kernels: str, source: str = "model") -> tuple[LayerKernel, ...]:
+    """One LayerKernel per operator, in execution order."""
+    from pipeline.analysis.tflite_model import BUILTIN_NAMES, TENSOR_TYPES, read_model
+
+    check_kernels(kernels)
+    model = read_model(data, source)
+    graph = model.subgraphs[0]
+    buffers = model.buffers or []
+    plan = []
+    for index, operator in enumerate(graph.operators or []):
+        code = model.operatorCodes[operator.opcodeIndex]
+        op = BUILTIN_NAMES.get(max(code.builtinCode, code.deprecatedBuiltinCode), "CUSTOM")
+        if kernels != TINYML or op not in ("CONV_2D", "DEPTHWISE_CONV_2D"):
+            plan.append(LayerKernel(index, op, CMSIS_NN))
+            continue
+        tensors = [graph.tensors[i] if i >= 0 else None for i in operator.inputs]
+        output = graph.tensors[operator.outputs[0]]
+        inp, filt = tensors[0], tensors[1]
+        bias_tensor = tensors[2] if len(tensors) > 2 else None
+        dtypes = tuple(TENSOR_TYPES.get(t.type, "?") for t in (inp, filt, output)) + \
+            ((TENSOR_TYPES.get(bias_tensor.type, "?"),) if bias_tensor is not None else ())
+        options = operator.builtinOptions
+        stride = (options.strideH or 1, options.strideW or 1)
+        dilation = (getattr(options, "dilationHFactor", 1) or 1,
+                    getattr(options, "dilationWFactor", 1) or 1)
+        shifts, bias = [], None
+        try:
+            filter_scales = list(filt.quantization.scale)
+            out_c = output.shape[3]
+            if len(filter_scales) == 1:
+                filter_scales = filter_scales * out_c
+            shifts = channel_shifts(float(inp.quantization.scale[0]), filter_scales,
+                                    float(output.quantization.scale[0]))
+        except (AttributeError, TypeError, IndexError):
+            plan.append(LayerKernel(index, op, CMSIS_NN, "no per-channel quantization"))
+            continue
+        if bias_tensor is not None and 0 < bias_tensor.buffer < len(buffers) and \
+                buffers[bias_tensor.buffer].data is not None:
+            bias = np.frombuffer(bytes(bytearray(buffers[bias_tensor.buffer].data)), dtype="<i4")
+        kernel, reason = layer_reason(op, tuple(inp.shape), tuple(filt.shape),
+                                      tuple(output.shape), stride, dilation, dtypes, shifts, bias)
+        plan.append(LayerKernel(index, op, kernel, reason))
+    return tuple(plan)
+
+
+def kernel_counts(plan) -> dict[str, int]:
+    """Layers per kernel function."""
+    counts: dict[str, int] = {}
+    for layer in plan:
+        counts[layer.kernel] = counts.get(layer.kernel, 0) + 1
+    return counts
+
+
+def scratch_bytes(op: str, input_shape, filter_shape, output_shape, kernels: str) -> int:
+    """Arena scratch the kernel set needs for a layer beyond what CMSIS-NN's Prepare requests
+    (pipeline.analysis.arena may add it): 0, as the project kernels keep their few hundred bytes
+    of patch and requantization constants on the stack and reuse CMSIS-NN's Prepare."""
+    check_kernels(kernels)
+    return 0

@@ -1,0 +1,58 @@
+"""Which kernel set the generated op resolver registers: CMSIS-NN's (the pinned TFLM library's
+default registrations) or the project's own int8 kernels (firmware/kernels, through the TFLM adapter
+firmware/tflm/tinyml_{conv,depthwise}.cc), which fall back to CMSIS-NN layer by layer where they do not
+cover a shape."""
+from __future__ import annotations
+
+from pipeline.errors import PipelineError
+
+CMSIS_NN = "cmsis-nn"
+TINYML = "tinyml"
+KERNEL_SETS = (CMSIS_NN, TINYML)
+DEFAULT_KERNELS = CMSIS_NN  # the design card's choice
+
+# Builtin ops the project kernels register (with CMSIS-NN's kernel as the fallback inside).
+TINYML_REGISTRATIONS = {
+    "CONV_2D": "tinyml::Register_CONV_2D()",
+    "DEPTHWISE_CONV_2D": "tinyml::Register_DEPTHWISE_CONV_2D()",
+}
+TINYML_HEADER = "tinyml_kernel_registrations.h"
+
+
+def check_kernels(kernels: str) -> str:
+    if kernels not in KERNEL_SETS:
+        raise PipelineError(f"unknown kernel set {kernels!r}: use one of {', '.join(KERNEL_SETS)}")
+    return kernels
+
+
+def registration_argument(op: str, kernels: str) -> str:
+    """The argument of the resolver's Add<Op>() call: empty for the library's default kernel."""
+    if kernels == TINYML:
+        return TINYML_REGISTRATIONS.get(op, "")
+    return ""
+
+
+def resolver_includes(kernels: str) -> str:
+    """Extra #include lines of model_ops.h."""
+    return f'#include "{TINYML_HEADER}"\n' if kernels == TINYML else ""
+
+
+def model_folder_suffix(kernels: str) -> str:
+    """Generated-source folders of one model differ per kernel set (each is its own firmware)."""
+    return "" if kernels == CMSIS_NN else "__" + kernels.replace("-", "_")
+
+
+def result_file_name(name: str, kernels: str) -> str:
+    """Per-kernel-set result file beside a model's result.json: 'emulated.json' for CMSIS-NN (the
+    default, as before), 'emulated_tinyml.json' for the project kernels."""
+    if kernels == CMSIS_NN:
+        return name
+    stem, dot, ext = name.rpartition(".")
+    return f"{stem}_{kernels.replace('-', '_')}{dot}{ext}"
+
+
+def add_kernels_argument(parser) -> None:
+    """The `--kernels` option of firmware, emulate, flash, measure and run."""
+    parser.add_argument("--kernels", choices=KERNEL_SETS, default=DEFAULT_KERNELS,
+                        help="int8 conv kernels: cmsis-nn (the library's, default) or tinyml (the "
+                             "project's depthwise 3x3 and first-layer kernels, CMSIS-NN elsewhere)")

@@ -1,0 +1,208 @@
+"""Random per-layer test vectors for the project's kernels (firmware/kernels), with expected
+outputs from the numpy reference (tests/kernel_reference.py), written as a C header that the host
+driver and the QEMU firmware compile in (firmware/host/kernel_cases.h)."""
+from __future__ import annotations
+
+from dataclasses import dataclass
+from pathlib import Path
+
+import numpy as np
+
+import kernel_reference as ref
+
+DEPTHWISE, SMALLK = 0, 1
+
+
+@dataclass
+class Case:
+    kind: int
+    x: np.ndarray            # (H, W, C) int8
+    filt: np.ndarray         # depthwise (3, 3, C); small-k (Cout, KH, KW, Cin)
+    bias: np.ndarray | None  # int32
+    stride: tuple[int, int]
+    pad: tuple[int, int]
+    out_hw: tuple[int, int]
+    input_zp: int
+    output_zp: int
+    act: tuple[int, int]
+    multiplier: np.ndarray
+    shift: np.ndarray
+    covered: bool
+
+    @property
+    def out_c(self) -> int:
+        return self.filt.shape[-1] if self.kind == DEPTHWISE else self.filt.shape[0]
+
+    @property
+    def macs(self) -> int:
+        taps = int(np.prod(self.filt.shape[:-1] if self.kind == DEPTHWISE else self.filt.shape[1:]))
+        return self.out_hw[0] * self.out_hw[1] * self.out_c * taps
+
+    def accumulators(self) -> np.ndarray:
+        fn = ref.depthwise_accumulators if self.kind == DEPTHWISE else ref.conv_accumulators
+        return fn(self.x, self.filt, self.bias, stride=self.stride, pad=self.pad,
+                  out_hw=self.out_hw, input_zp=self.input_zp)
+
+    def fit_shifts(self, rng) -> None:
+        """Right shifts that spread the outputs over the int8 range (few saturate), so the test
+        sees every rounding decision; a tenth of the channels keep the shift of -1."""
+        spread = np.abs(self.accumulators()).reshape(-1, self.out_c).max(axis=0) + 1
+        fitted = -np.clip(np.round(np.log2(spread / 96.0)), 1, 31).astype(np.int64)
+        keep = (self.shift > -1) | (self.shift == -1)
+        self.shift = np.where(keep, self.shift, fitted - rng.integers(0, 2, self.out_c))
+
+    def expected(self) -> np.ndarray:
+        fn = ref.depthwise_conv if self.kind == DEPTHWISE else ref.conv
+        return fn(self.x, self.filt, self.bias, stride=self.stride, pad=self.pad,
+                  out_hw=self.out_hw, input_zp=self.input_zp, output_zp=self.output_zp,
+                  multiplier=self.multiplier, shift=self.shift, act_min=self.act[0],
+                  act_max=self.act[1])
+
+
+def _zero_point(rng) -> int:
+    return int(rng.choice([-128, 127, -1, 0, int(rng.integers(-128, 128))]))
+
+
+def _geometry(rng, size_h, size_w, kh, kw):
+    stride = (int(rng.integers(1, 3)), int(rng.integers(1, 3)))
+    padding = rng.choice(["same", "valid"]) if min(size_h - kh, size_w - kw) >= 0 else "same"
+    fn = ref.same_padding if padding == "same" else ref.valid_padding
+    oh, ph = fn(size_h, kh, stride[0])
+    ow, pw = fn(size_w, kw, stride[1])
+    return stride, (ph, pw), (oh, ow)
+
+
+def _quant(rng, channels: int, covered: bool):
+    multiplier = rng.integers(1 << 30, (1 << 31) - 1, size=channels, dtype=np.int64)
+    # Power-of-two scales (multiplier 2^30) put products exactly on rounding midpoints.
+    multiplier[rng.random(channels) < 0.3] = 1 << 30
+    shift = rng.integers(-12, -5, size=channels, dtype=np.int64)
+    shift[rng.random(channels) < 0.1] = -1  # outputs mostly saturated: still exact
+    if not covered:  # a left shift or no shift: outside the fast requantization
+        shift[int(rng.integers(0, channels))] = int(rng.choice([0, 1]))
+    return multiplier, shift
+
+
+def _act(rng, output_zp: int) -> tuple[int, int]:
+    kind = rng.choice(["none", "relu", "relu6"])
+    if kind == "none":
+        return -128, 127
+    if kind == "relu":
+        return max(output_zp, -128), 127
+    return max(output_zp, -128), min(127, max(output_zp, -128) + int(rng.integers(1, 100)))
+
+
+def _bias(rng, channels: int):
+    if rng.random() < 0.15:
+        return None
+    return rng.integers(-(1 << 18), 1 << 18, size=channels, dtype=np.int64).astype(np.int32)
+
+
+def _weights(rng, shape) -> np.ndarray:
+    """Full-range int8 weights, or tiny ones: small accumulators get right shifts of 1-3, where
+    every rounding midpoint shows."""
+    bound = 128 if rng.random() < 0.5 else int(rng.integers(1, 4))
+    return rng.integers(-bound, bound, size=shape, dtype=np.int64).astype(np.int8)
+
+
+def random_case(rng, kind: int, covered: bool = True) -> Case:
+    h, w = int(rng.integers(1, 14)), int(rng.integers(1, 14))
+    if kind == DEPTHWISE:
+        c = int(rng.choice([1, 2, 3, 4, 5, 7, 8, 12, 13, 16, 17]))
+        kh = kw = 3
+        filt = _weights(rng, (3, 3, c))
+        out_c = c
+    else:
+        c = int(rng.choice([1, 1, 2, 3, 3]))
+        kh, kw = int(rng.choice([1, 3, 3, 5])), int(rng.choice([1, 3, 3, 4]))
+        while kh * kw * c > 64:
+            kh = max(1, kh - 1)
+        out_c = int(rng.choice([1, 3, 4, 7, 8, 16]))
+        filt = _weights(rng, (out_c, kh, kw, c))
+    x = rng.integers(-128, 128, size=(h, w, c), dtype=np.int64).astype(np.int8)
+    stride, pad, out_hw = _geometry(rng, h, w, kh, kw)
+    output_zp = _zero_point(rng)
+    multiplier, shift = _quant(rng, out_c, covered)
+    bias = _bias(rng, out_c)
+    if not covered and bias is not None and rng.random() < 0.5:  # an accumulator that may reach 2^30
+        shift[:] = -8
+        bias[int(rng.integers(0, out_c))] = (1 << 30) - 1000
+    case = Case(kind, x, filt, bias, stride, pad, out_hw, _zero_point(rng), output_zp,
+                _act(rng, output_zp), multiplier, shift, covered)
+    if not (bias is not None and (np.abs(bias.astype(np.int64)) > (1 << 29)).any()):
+        case.fit_shifts(rng)
+    return case
+
+
+def fixed_cases() -> list[Case]:
+    """Shapes of MobileNetV1-0.25 at 96x96x1 (first conv, a stride-2 and a stride-1 depthwise)."""
+    rng = np.random.default_rng(96)
+    cases = []
+    for kind, (h, w, c, out_c, stride) in (
+            (SMALLK, (96, 96, 1, 8, 2)), (SMALLK, (32, 32, 3, 8, 2)),
+            (DEPTHWISE, (48, 48, 8, 8, 1)), (DEPTHWISE, (24, 24, 32, 32, 2))):
+        base = random_case(rng, kind)
+        x = rng.integers(-128, 128, size=(h, w, c), dtype=np.int64).astype(np.int8)
+        if kind == DEPTHWISE:
+            filt = rng.integers(-127, 128, size=(3, 3, c), dtype=np.int64).astype(np.int8)
+        else:
+            filt = rng.integers(-127, 128, size=(out_c, 3, 3, c), dtype=np.int64).astype(np.int8)
+        oh, ph = ref.same_padding(h, 3, stride)
+        ow, pw = ref.same_padding(w, 3, stride)
+        multiplier, shift = _quant(rng, out_c, True)
+        case = Case(kind, x, filt, rng.integers(-5000, 5000, out_c).astype(np.int32),
+                    (stride, stride), (ph, pw), (oh, ow), -128, -128, (-128, 127),
+                    multiplier, shift, True)
+        case.fit_shifts(rng)
+        cases.append(case)
+    return cases
+
+
+def make_cases(seed: int = 11, count: int = 60) -> list[Case]:
+    rng = np.random.default_rng(seed)
+    cases = fixed_cases()
+    for i in range(count):
+        kind = DEPTHWISE if i % 2 == 0 else SMALLK
+        cases.append(random_case(rng, kind, covered=(i % 10 != 9)))
+    return cases
+
+
+def _array(name: str, ctype: str, values) -> str:
+    flat = np.asarray(values).reshape(-1)
+    body = ", ".join(str(int(v)) for v in flat) if flat.size else "0"
+    return f"static const {ctype} {name}[] = {{{body}}};\n"
+
+
+def write_header(cases: list[Case], folder: Path) -> Path:
+    """kernel_vectors.h: kCases, kCaseCount and kOutputMax for firmware/host/kernel_cases.h."""
+    parts = ["// GENERATED by tests/kernel_vectors.py: kernel test vectors and expected outputs.\n"]
+    entries = []
+    out_max = 1
+    for i, case in enumerate(cases):
+        expected = case.expected() if case.covered else np.zeros(1, np.int8)
+        h, w, c = case.x.shape
+        kh, kw = (3, 3) if case.kind == DEPTHWISE else case.filt.shape[1:3]
+        parts.append(_array(f"c{i}_in", "int8_t", case.x))
+        parts.append(_array(f"c{i}_filt", "int8_t", case.filt))
+        parts.append(_array(f"c{i}_mult", "int32_t", case.multiplier))
+        parts.append(_array(f"c{i}_shift", "int32_t", case.shift))
+        parts.append(_array(f"c{i}_want", "int8_t", expected))
+        bias = "0"
+        if case.bias is not None:
+            parts.append(_array(f"c{i}_bias", "int32_t", case.bias))
+            bias = f"c{i}_bias"
+        size = case.out_hw[0] * case.out_hw[1] * case.out_c
+        out_max = max(out_max, size)
+        params = ", ".join(str(v) for v in (
+            h, w, c, case.out_hw[0], case.out_hw[1], case.out_c, kh, kw, case.stride[0],
+            case.stride[1], case.pad[0], case.pad[1], -case.input_zp, case.output_zp,
+            case.act[0], case.act[1]))
+        entries.append(f"  {{{case.kind}, {{{params}, c{i}_mult, c{i}_shift}}, c{i}_in, "
+                       f"c{i}_filt, {bias}, c{i}_want, {size}, {int(case.covered)}, "
+                       f"{case.macs}}},\n")
+    parts.append("static const tk_case kCases[] = {\n" + "".join(entries) + "};\n")
+    parts.append(f"enum {{ kCaseCount = {len(cases)}, kOutputMax = {out_max} }};\n")
+    folder.mkdir(parents=True, exist_ok=True)
+    path = folder / "kernel_vectors.h"
+    path.write_text("".join(parts))
+    return path
