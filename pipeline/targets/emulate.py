@@ -456,7 +456,7 @@ def emulate(tflite_path: str | os.PathLike, tflm_dir: str | os.PathLike | None =
     elf = tree / f"{target}.elf"
     size = firmware_size(elf)
 
-    plugin_run, skipped = try_prepare(elf, work, generated.model_name, warmup)
+    plugin_run, skipped = try_prepare(elf, work, generated.out_dir.name, warmup)
     run = run_firmware(elf, timeout_s, plugin_run.qemu_args if plugin_run else ())
     result_path = save_run_result(run, work / "results" / f"{generated.out_dir.name}{kernel_opt}.json")
     if run.error is not None:
@@ -473,9 +473,8 @@ def emulate(tflite_path: str | os.PathLike, tflm_dir: str | os.PathLike | None =
         arena_size_bytes=run.arena_size or 0, arena_used_bytes=run.arena_used,
         arena_predicted_bytes=predicted, macs=analysis.total_macs, size=size,
         elf_path=str(elf), run_result_path=str(result_path), output_crc32=run.output_crc32,
-        layers=_layers(run, analysis, estimate,
-                       plan_kernels(path.read_bytes(), kernels, str(path))), estimate=estimate, estimate_skipped=skipped,
-        kernels=kernels)
+        layers=_layers(run, analysis, estimate, plan_kernels(path.read_bytes(), kernels, str(path))),
+        estimate=estimate, estimate_skipped=skipped, kernels=kernels)
 
 
 
