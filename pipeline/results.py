@@ -158,3 +158,22 @@ def load_run(out: Path) -> tuple[dict | None, list[dict], list[dict]]:
         if record is not None:
             others.append(record)
     return manifest, selected, others
+
+
+# Arena measurements of `tinyml emulate`, one file per model content (sha256), in the git-ignored
+# emulate build folder: `tinyml firmware` reserves a measured arena over a predicted one.
+ARENA_RECORDS_DIR = Path(__file__).resolve().parents[1] / "build" / "emulate" / "arena"
+
+
+def record_emulated_arena(sha256: str, arena_used_bytes: int, model: str,
+                          records_dir: Path | None = None) -> None:
+    write_json(Path(records_dir or ARENA_RECORDS_DIR) / f"{sha256}.json",
+               {"model": model, "sha256": sha256, "arena_used_bytes": int(arena_used_bytes)})
+
+
+def recorded_emulated_arena(sha256: str, records_dir: Path | None = None) -> int | None:
+    record = read_json(Path(records_dir or ARENA_RECORDS_DIR) / f"{sha256}.json")
+    if not record or record.get("sha256") != sha256:
+        return None
+    used = record.get("arena_used_bytes")
+    return used if isinstance(used, int) and used > 0 else None

@@ -16,14 +16,15 @@ from pathlib import Path
 from typing import Callable
 
 from pipeline.analysis import costs
-from pipeline.analysis.fit import check_fit
+from pipeline.analysis.fit import fit_verdict, plan_model_arena
 from pipeline.board import Board
 from pipeline.errors import PipelineError
 from pipeline.model.specs import ModelSpec
 from pipeline.native_output import import_tensorflow_quietly
 from pipeline.provenance import pipeline_versions
 from pipeline.results import (EMULATED_RESULT, FAILED_RESULT, HOST_RESULT, MEASURED_RESULT, RUN_MANIFEST,
-                              model_dir, read_json, relative_tflite, write_atomic, write_json)
+                              model_dir, read_json, recorded_emulated_arena, relative_tflite, write_atomic,
+                              write_json)
 
 
 @dataclass(frozen=True)
@@ -71,7 +72,7 @@ def layer_rows(keras_layers, tflite_layers) -> list[dict]:
     block the seed's formula: its standard equivalent and 1/N + 1/D_K^2."""
     rows = [asdict(t) | {"name": k.name} for k, t in zip(keras_layers, tflite_layers)]
     for i, row in enumerate(rows):
-        if row["kind"] == "pointwise" and i and rows[i - 1]["kind"] == "depthwise":
+        if row["kind"] == "pointwise" and i and rows[i - 1]["kind"] == "depthwise" and rows[i - 1]["d_k"]:
             dw = rows[i - 1]
             row["block_standard_equivalent_macs"] = costs.standard_macs(dw["d_k"], dw["m"], row["n"], row["d_f"])
             row["block_separable_formula_macs"] = costs.separable_macs(dw["d_k"], dw["m"], row["n"], row["d_f"])
@@ -101,7 +102,7 @@ def blocks_formula_ratio(rows: list[dict]) -> float | None:
 
 def process_model(spec: ModelSpec, base_data, epochs: int, board: Board) -> tuple[dict, bytes]:
     """(result, .tflite bytes) of one model; nothing is written here."""
-    from pipeline.analysis.arena import predict_from_host
+    from pipeline.analysis.arena import predict_arena
     from pipeline.analysis.keras_analysis import keras_layer_costs, match_layers
     from pipeline.analysis.tflite_model import analyze_tflite_bytes
     from pipeline.analysis.tflm_host import run_tflm_host
@@ -117,12 +118,23 @@ def process_model(spec: ModelSpec, base_data, epochs: int, board: Board) -> tupl
     with stage("analyze"):
         analysis = analyze_tflite_bytes(quantized.tflite, spec.name)
         pairs = match_layers(keras_layer_costs(trained.model), list(analysis.layers))
+    with stage("arena"):
+        prediction = predict_arena(quantized.tflite, spec.name)
+        # The verdict `tinyml firmware` and `tinyml analyze` give: the reserved arena, margin
+        # included, found before TFLM runs (it can abort): a model that does not fit says so first.
+        plan = plan_model_arena(quantized.tflite, spec.name,
+                                recorded_bytes=recorded_emulated_arena(analysis.sha256))
+        verdict = fit_verdict(board, analysis.model_bytes, plan)
     with stage("tflm"):
         inp = analysis.inputs[0]
-        tflm = run_tflm_host(quantized.tflite, quantize_input(data.x_test, inp.scale, inp.zero_point), spec.name)
-    with stage("arena"):
-        prediction = predict_from_host(tflm.arena, analysis, quantized.tflite)
-    verdict = check_fit(board, analysis.model_bytes, prediction.predicted_bytes)
+        try:
+            tflm = run_tflm_host(quantized.tflite, quantize_input(data.x_test, inp.scale, inp.zero_point),
+                                 spec.name)
+        except PipelineError as exc:
+            if verdict.fits:
+                raise
+            raise PipelineError(f"{spec.name}: does not fit the {board.name}: {'; '.join(verdict.reasons)} "
+                                f"(TFLM's host check failed too: {exc})") from None
     rows = layer_rows([p.keras for p in pairs], [p.tflite for p in pairs])
     first = rows[0] if rows and rows[0]["kind"] == "conv" else None
     result = {
@@ -137,7 +149,8 @@ def process_model(spec: ModelSpec, base_data, epochs: int, board: Board) -> tupl
         "weights_bytes": analysis.weights_bytes,
         "arena_bytes_host": tflm.arena.total,
         "arena_bytes_predicted": prediction.predicted_bytes,
-        "arena_head_bytes": tflm.arena.head,
+        "arena_head_bytes": prediction.head_bytes,
+        "arena_reserved_bytes": plan.reserved_bytes,
         "accuracy_float": trained.accuracy_float,
         "accuracy_int8": quantized.accuracy_int8,
         "tflm_agreement": float((tflm.outputs.argmax(1) == quantized.predictions_int8).mean()),

@@ -77,7 +77,9 @@ def test_missing_tool_names_the_debian_package(monkeypatch, program, package):
 def test_cli_reports_a_wrong_library_path_and_exits_2(tmp_path, capsys, monkeypatch):
     if any(emu.shutil.which(tool) is None for tool in emu.TOOLS):
         monkeypatch.setattr(emu, "require_tools", lambda: None)  # the library check comes next
-    code = main(["emulate", str(tmp_path / "m.tflite"), "--tflm-dir", str(tmp_path), "--json"])
+    # Two models: the environment is checked once before either (one model is checked first).
+    code = main(["emulate", str(tmp_path / "m.tflite"), str(tmp_path / "n.tflite"),
+                 "--tflm-dir", str(tmp_path), "--json"])
     assert code == 2
     assert "micro_interpreter.h" in capsys.readouterr().err
 

@@ -6,6 +6,7 @@
 
 #include "tensorflow/lite/schema/schema_generated.h"
 #include "trace_marks.h"
+#include "tflm_log.h"
 
 namespace tinyml {
 namespace {
@@ -68,7 +69,21 @@ RunnerStatus TflmRunner::setup() {
   interpreter_ = new (interpreter_storage_)
       tflite::MicroInterpreter(model, op_resolver_, arena_, arena_size_, nullptr, &profiler_);
   if (interpreter_->AllocateTensors() != kTfLiteOk) {
-    // TFLM has logged the reason (bytes requested/available or the missing op) just before.
+    // TFLM has logged the reason (bytes requested/available or the missing op) just before; when
+    // the port passed that line on (tflm_log.h), the numbers go into the ERROR record.
+    const AllocationShortfall shortfall = last_allocation_shortfall();
+    if (shortfall.seen) {
+      size_t used = append(error_, sizeof error_, 0, "arena ");
+      used = append_u32(error_, sizeof error_, used, static_cast<uint32_t>(arena_size_));
+      used = append(error_, sizeof error_, used, " B too small: TFLM asked for ");
+      used = append_u32(error_, sizeof error_, used, shortfall.requested);
+      used = append(error_, sizeof error_, used, " B with ");
+      used = append_u32(error_, sizeof error_, used, shortfall.available);
+      used = append(error_, sizeof error_, used, " B free, short by ");
+      used = append_u32(error_, sizeof error_, used, shortfall.missing);
+      append(error_, sizeof error_, used, " B");
+      return RunnerStatus::kAllocFailed;
+    }
     return fail(RunnerStatus::kAllocFailed, "AllocateTensors failed with a tensor arena of ",
                 static_cast<uint32_t>(arena_size_),
                 " bytes: arena too small or an op failed to prepare (see the log above)");
@@ -100,6 +115,18 @@ void TflmRunner::write_input() {
   // The same pseudo-random bytes before every invoke (xorshift32, fixed seed): deterministic,
   // and not all-zero, so kernels take their general paths.
   uint32_t state = 0x12345678u;
+  if (input->type == kTfLiteFloat32) {
+    // A float input (QUANTIZE in front of an int8 graph) gets values in [-1, 1), not random bit
+    // patterns (NaN, infinities).
+    float* values = input->data.f;
+    for (size_t i = 0; i < input->bytes / sizeof(float); ++i) {
+      state ^= state << 13;
+      state ^= state >> 17;
+      state ^= state << 5;
+      values[i] = static_cast<float>(state >> 8) * (2.0f / 16777216.0f) - 1.0f;
+    }
+    return;
+  }
   uint8_t* bytes = input->data.uint8;
   for (size_t i = 0; i < input->bytes; ++i) {
     state ^= state << 13;

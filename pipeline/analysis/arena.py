@@ -1,76 +1,53 @@
-"""Tensor arena the board's TFLM build (32-bit Cortex-M, CMSIS-NN kernels) needs, predicted from
-the host's measurement (64-bit, reference kernels) and the model's operators.
+"""Tensor arena of the board's TFLM build (32-bit Cortex-M4, CMSIS-NN kernels), computed from the
+.tflite alone the way TFLM's MicroAllocator lays it out (TFLM Arduino library, commit in tflm_ops).
 
-- Head (non-persistent): TFLM's greedy memory planner replayed here over the model's activation
-  tensors plus the scratch buffers the CMSIS-NN kernels request (the host's reference kernels
-  request none, so its head is too small whenever a scratch buffer lands on the peak).
-- Tail (persistent): each category of the recording allocator re-sized to its 32-bit struct size.
-- The firmware's plain MicroAllocator object is smaller than the host's RecordingMicroAllocator.
+`arena_used_bytes()` after AllocateTensors is head + tail of the SingleArenaBufferAllocator:
+- Head (non-persistent): GreedyMemoryPlanner's plan of every activation tensor (not constant, not
+  variable, not empty; lifetimes from AllocationInfoBuilder::MarkAllocationLifetimes: graph
+  inputs from scope 0, operator i at scope i+1, graph outputs to the last scope) and every scratch
+  buffer a kernel requested in Prepare (CMSIS-NN's *_get_buffer_size, see tflm_kernels), each size
+  rounded up to 16 B. The planner adds buffers from the tail of its list and bubble-sorts them by
+  size, so among equal sizes the later tensor is placed first; then first fit among the buffers
+  live at the same time.
+- Tail (persistent), allocated downwards from the arena end, each allocation aligned down to its
+  alignment (so padding depends on the order, which is replayed): the arena allocator, the greedy
+  planner and the MicroAllocator objects (MicroAllocator::Create); the builtin data allocator, one
+  SubgraphAllocations, a TfLiteEvalTensor per tensor and a NodeAndRegistration per operator
+  (StartModelAllocation); each operator's parsed builtin parameters, Init's OpData and Prepare's
+  persistent buffers (tflm_kernels); one ScratchBufferHandle per scratch buffer; variable tensors;
+  the input/output TfLiteTensor pointer arrays and their persistent TfLiteTensors with
+  TfLiteAffineQuantization and zero-point array (MicroInterpreter::AllocateTensors).
 
-Limit: on very small models (a few kB of arena) the allocator's temporary structures can exceed
-the plan: a 16x16 model measured 4,964 B against 4,716 B predicted; the 1 KiB minimum margin of
-code generation covers that.
+`required_bytes` is the smallest arena AllocateTensors succeeds with, which can exceed the used
+bytes on small models: while planning, the head holds the scratch-buffer requests, the
+AllocationInfo array and the planner's own per-buffer lists (CommitStaticMemoryPlan), and while a
+kernel prepares, its temporary TfLiteTensors.
 
-The per-struct sizes and constants were measured, not guessed: the firmware built with a
-RecordingMicroInterpreter in QEMU's Cortex-M4 (TFLM Arduino library 7948b85, arm-none-eabi-gcc 12)
-printed every category for the six default-zoo models, next to the host `tflite-micro` package's
-report; `tinyml emulate` compares the prediction with the firmware's own figure on every run.
+Struct sizes come from tflm_kernels (sizeof on arm-none-eabi-gcc); nothing here is fitted to models.
+`tinyml emulate` compares the prediction with the firmware's own arena_used_bytes() on every run.
 """
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 
 import numpy as np
+from tflite_micro.tensorflow.lite.micro.python import schema_py_generated as schema
 
-from pipeline.analysis.tflite_model import DTYPE_BYTES, TENSOR_TYPES, OperatorIO, TfliteAnalysis, analyze_tflite_bytes, read_model
-from pipeline.analysis.tflm_host import HostArena, run_tflm_host
-
-# recording-allocator category -> bytes per item in the 32-bit build
-STRUCT_BYTES_32 = {
-    "TfLiteEvalTensor data": 12,                   # host: 24
-    "NodeAndRegistration struct": 44,              # host: 64
-    "Persistent TfLiteTensor data": 64,            # host: 64
-    "Persistent TfLiteTensor quantization data": 10,  # host: 16
-}
-PERSISTENT_BUFFERS = "Persistent buffer data"
-# Op data: the host's persistent buffers minus a fixed 124 B and per-operator savings of the 32-bit
-# CMSIS-NN op data (fitted on the default zoo; residuals within 10 B).
-PERSISTENT_BUFFER_FIXED_SAVING = 124
-PERSISTENT_BUFFER_SAVING_PER_OP = {"CONV_2D": 16, "DEPTHWISE_CONV_2D": 18}
-# Tail bytes outside every category (interpreter and allocator objects): 278 B smaller on 32-bit.
-UNCATEGORISED_SAVING = 278
-# RecordingMicroAllocator is 96-112 B larger than the MicroAllocator the firmware uses.
-RECORDING_ALLOCATOR_OVERHEAD = 104
-BUFFER_ALIGNMENT = 16  # MicroArenaBufferAlignment()
+from pipeline.analysis import tflm_kernels as k
+from pipeline.analysis.tflite_model import BUILTIN_NAMES, DTYPE_BYTES, TENSOR_TYPES, read_model
 
 
 @dataclass(frozen=True)
 class ArenaPrediction:
-    host_bytes: int
-    predicted_bytes: int  # for the board's 32-bit CMSIS-NN build
+    predicted_bytes: int   # what arena_used_bytes() reports on the board's 32-bit build
     head_bytes: int
-    tail_bytes_32: int
+    tail_bytes: int
+    required_bytes: int    # smallest arena AllocateTensors succeeds with (>= predicted_bytes)
+    unmodelled_ops: tuple[str, ...] = field(default=())  # kernels whose persistent data is unknown
 
 
-def _align(value: int, alignment: int = BUFFER_ALIGNMENT) -> int:
+def _align_up(value: int, alignment: int = k.ARENA_ALIGNMENT) -> int:
     return -(-value // alignment) * alignment
-
-
-def cmsis_nn_scratch_bytes(op: OperatorIO) -> int:
-    """Scratch the CMSIS-NN kernel (DSP, no MVE) requests in Prepare, as its *_get_buffer_size."""
-    if op.op == "CONV_2D" and op.filter_shape:
-        _, k_h, k_w, c_in = op.filter_shape
-        if (k_h, k_w) == (1, 1) and op.stride == (1, 1):
-            return 0  # arm_convolve_1x1_s8_fast
-        return 2 * c_in * k_h * k_w * 2  # arm_convolve_s8: two im2col columns of int16
-    if op.op == "DEPTHWISE_CONV_2D" and op.filter_shape and op.input_shape:
-        _, k_h, k_w, c_out = op.filter_shape
-        if op.input_shape[-1] == c_out:  # multiplier 1: arm_depthwise_conv_s8_opt's buffer
-            return c_out * k_h * k_w * 2
-        return 0
-    if op.op == "AVERAGE_POOL_2D" and op.output_shape:
-        return op.output_shape[-1] * 4  # arm_avgpool_s8: one int32 accumulator per channel
-    return 0
 
 
 @dataclass(frozen=True)
@@ -80,52 +57,12 @@ class PlannedBuffer:
     last_used: int
 
 
-def planner_buffers(tflite: bytes, scratch: list[int]) -> list[PlannedBuffer]:
-    """Buffers in the order TFLM's AllocationInfoBuilder adds them: activation tensors by index
-    (constant and zero-size ones excluded), then one scratch buffer per operator that asks.
-    Lifetimes count operators from 1; graph inputs live from 0, outputs to the last operator."""
-    model = read_model(tflite, "model")
-    graph = model.subgraphs[0]
-    buffers = model.buffers or []
-    first: dict[int, int] = {}
-    last: dict[int, int] = {}
-
-    def use(index: int, scope: int, created: bool) -> None:
-        if created:
-            first.setdefault(index, scope)
-        last[index] = scope
-
-    for index in graph.inputs:
-        use(int(index), 0, True)
-    operators = graph.operators or []
-    for scope, operator in enumerate(operators, start=1):
-        for index in operator.outputs:
-            use(int(index), scope, True)
-        for index in operator.inputs:
-            if index >= 0:
-                last[int(index)] = scope
-        for index in operator.outputs:
-            last[int(index)] = scope
-    for index in graph.outputs:
-        use(int(index), len(operators), True)
-    planned = []
-    for index, tensor in enumerate(graph.tensors):
-        data = buffers[tensor.buffer].data if 0 < tensor.buffer < len(buffers) else None
-        size = int(np.prod(tensor.shape, dtype=np.int64)) * DTYPE_BYTES.get(
-            TENSOR_TYPES.get(tensor.type, ""), 4) if tensor.shape is not None else 0
-        if (data is not None and len(data)) or tensor.isVariable or size == 0 or index not in first:
-            continue
-        planned.append(PlannedBuffer(_align(size), first[index], last[index]))
-    planned += [PlannedBuffer(_align(size), scope, scope)
-                for scope, size in enumerate(scratch, start=1) if size > 0]
-    return planned
-
-
 def greedy_plan_bytes(buffers: list[PlannedBuffer]) -> int:
-    """TFLM's GreedyMemoryPlanner: largest first (stable for equal sizes), each at the lowest
-    offset where it fits between the already placed buffers that are live at the same time."""
-    order = sorted(range(len(buffers)), key=lambda i: -buffers[i].size)  # sorted() is stable
-    placed: list[tuple[int, PlannedBuffer]] = []  # (offset, buffer), kept sorted by offset
+    """GreedyMemoryPlanner::GetMaximumMemorySize for buffers in the order they were added."""
+    # CalculateOffsetsIfNeeded fills its sorted arrays from the tail, then bubble-sorts by size
+    # (stable): equal sizes end up in reverse order of addition.
+    order = sorted(reversed(range(len(buffers))), key=lambda i: -buffers[i].size)
+    placed: list[tuple[int, PlannedBuffer]] = []  # (offset, buffer), sorted by offset
     for i in order:
         wanted = buffers[i]
         offset = 0
@@ -140,24 +77,142 @@ def greedy_plan_bytes(buffers: list[PlannedBuffer]) -> int:
     return max((offset + b.size for offset, b in placed), default=0)
 
 
-def predict_from_host(host: HostArena, analysis: TfliteAnalysis, tflite: bytes) -> ArenaPrediction:
-    scratch = [cmsis_nn_scratch_bytes(op) for op in analysis.operator_io]
-    head = greedy_plan_bytes(planner_buffers(tflite, scratch))
-    tail = host.tail - UNCATEGORISED_SAVING
-    for category, size in STRUCT_BYTES_32.items():
-        used, count = host.categories.get(category, (0, 0))
-        tail += count * size - used
-    if PERSISTENT_BUFFERS in host.categories:
-        tail -= PERSISTENT_BUFFER_FIXED_SAVING + sum(
-            PERSISTENT_BUFFER_SAVING_PER_OP.get(op, 0) for op in analysis.operators)
-    return ArenaPrediction(host.total, head + tail - RECORDING_ALLOCATOR_OVERHEAD, head, tail)
+class _Tail:
+    """SingleArenaBufferAllocator::AllocatePersistentBuffer from a 16-byte aligned arena end."""
+
+    def __init__(self) -> None:
+        self.used = 0
+
+    def allocate(self, size: int, alignment: int = k.ARENA_ALIGNMENT) -> None:
+        self.used = _align_up(self.used + size, alignment)
 
 
-def predict_arena(tflite: bytes, name: str = "model",
-                  analysis: TfliteAnalysis | None = None) -> ArenaPrediction:
-    """Runs TFLM's host interpreter once (in a child process) and predicts the 32-bit arena."""
-    host = run_tflm_host(tflite, np.zeros((0,), np.int8), name).arena
-    return predict_from_host(host, analysis or analyze_tflite_bytes(tflite, name), tflite)
+def _tensor_spec(graph, buffers, index: int) -> k.TensorSpec | None:
+    if index < 0:
+        return None
+    tensor = graph.tensors[index]
+    data = buffers[tensor.buffer].data if 0 < tensor.buffer < len(buffers) else None
+    quant = tensor.quantization
+    channels = 0
+    if quant is not None and quant.scale is not None and len(quant.scale) and \
+            quant.zeroPoint is not None and len(quant.zeroPoint):
+        channels = len(quant.scale)
+    shape = tuple(int(d) for d in tensor.shape) if tensor.shape is not None else ()
+    return k.TensorSpec(index, shape, TENSOR_TYPES.get(tensor.type, str(tensor.type)),
+                        data is not None and len(data) > 0, channels)
+
+
+def _tensor_bytes(spec: k.TensorSpec) -> int:
+    return int(np.prod(spec.shape, dtype=np.int64)) * DTYPE_BYTES.get(spec.dtype, 4)
+
+
+def operator_specs(model: schema.ModelT) -> list[k.OperatorSpec]:
+    graph = model.subgraphs[0]
+    buffers = model.buffers or []
+    specs = []
+    for operator in graph.operators or []:
+        code = model.operatorCodes[operator.opcodeIndex]
+        op = BUILTIN_NAMES.get(max(code.builtinCode, code.deprecatedBuiltinCode), "?")
+        options = operator.builtinOptions
+        stride = (getattr(options, "strideH", 1) or 1, getattr(options, "strideW", 1) or 1)
+        dilation = (getattr(options, "dilationHFactor", 1) or 1,
+                    getattr(options, "dilationWFactor", 1) or 1)
+        outputs = tuple(_tensor_spec(graph, buffers, int(i)) for i in operator.outputs)
+        # reshape.cpp copies the output dims when the stored shape (not the signature) has a -1
+        wildcard = op == "RESHAPE" and any(d < 0 for d in outputs[0].shape)
+        specs.append(k.OperatorSpec(op, tuple(_tensor_spec(graph, buffers, int(i)) for i in operator.inputs),
+                                    outputs, stride, dilation, wildcard))
+    return specs
+
+
+def planner_buffers(model: schema.ModelT, scratch: list[tuple[int, int]]) -> list[PlannedBuffer]:
+    """Buffers in AllocationInfoBuilder's order: tensors by index, then scratch buffers in the
+    order they were requested ((operator index, bytes))."""
+    graph = model.subgraphs[0]
+    buffers = model.buffers or []
+    first: dict[int, int] = {}
+    last: dict[int, int] = {}
+    for index in graph.inputs:
+        first.setdefault(int(index), 0)
+        last[int(index)] = 0
+    operators = graph.operators or []
+    for scope, operator in enumerate(operators, start=1):
+        for index in operator.outputs:
+            first.setdefault(int(index), scope)
+        for index in list(operator.inputs) + list(operator.outputs):
+            if index >= 0:
+                last[int(index)] = scope
+    for index in graph.outputs:
+        first.setdefault(int(index), len(operators))
+        last[int(index)] = len(operators)
+    planned = []
+    for index, tensor in enumerate(graph.tensors):
+        spec = _tensor_spec(graph, buffers, index)
+        size = _tensor_bytes(spec)
+        if spec.constant or tensor.isVariable or size == 0 or index not in first:
+            continue
+        planned.append(PlannedBuffer(_align_up(size), first[index], last.get(index, first[index])))
+    planned += [PlannedBuffer(_align_up(size), node + 1, node + 1) for node, size in scratch]
+    return planned
+
+
+def predict_arena(tflite: bytes, name: str = "model", analysis=None) -> ArenaPrediction:
+    """The arena TFLM + CMSIS-NN on the Cortex-M4 uses for this model (no TFLM needed)."""
+    model = read_model(tflite, name)
+    graph = model.subgraphs[0]
+    specs = operator_specs(model)
+    tail = _Tail()
+    for size in (k.SINGLE_ARENA_BUFFER_ALLOCATOR, k.GREEDY_MEMORY_PLANNER, k.MICRO_ALLOCATOR,
+                 k.MICRO_BUILTIN_DATA_ALLOCATOR, k.SUBGRAPH_ALLOCATIONS * len(model.subgraphs)):
+        tail.allocate(size, 4)
+    tail.allocate(k.TFLITE_EVAL_TENSOR * len(graph.tensors), 4)
+    tail.allocate(k.NODE_AND_REGISTRATION * len(specs), 4)
+    memories = [k.kernel_memory(spec) for spec in specs]
+    for memory in memories:  # PrepareNodeAndRegistrationDataFromFlatbuffer
+        if memory is not None and memory.builtin_params is not None:
+            tail.allocate(*memory.builtin_params)
+    for memory in memories:  # InitSubgraphs
+        if memory is not None and memory.init_bytes is not None:
+            tail.allocate(memory.init_bytes)
+    scratch: list[tuple[int, int]] = []
+    prepare_peak = 0
+    for node, (spec, memory) in enumerate(zip(specs, memories)):  # PrepareSubgraphs
+        if memory is None:
+            continue
+        for size in memory.persistent:
+            tail.allocate(size)
+        # Temporary TfLiteTensors the kernel opens (with their zero-point arrays); the conv
+        # kernels' CalculateOpDataConv/DepthwiseConv opens them all a second time.
+        temps = sum(k.TFLITE_TENSOR + k.TFLITE_AFFINE_QUANTIZATION + 4 + 4 * t.channels
+                    for t in spec.inputs + spec.outputs if t is not None)
+        opened = 2 if spec.op in ("CONV_2D", "DEPTHWISE_CONV_2D") else 1
+        prepare_peak = max(prepare_peak, k.SCRATCH_BUFFER_REQUEST *
+                           (len(scratch) + k.MAX_SCRATCH_BUFFERS_PER_OP) + opened * temps)
+        scratch += [(node, size) for size in memory.scratch]
+    if scratch:  # FinishModelAllocation
+        tail.allocate(k.SCRATCH_BUFFER_HANDLE * len(scratch), 4)
+    buffers = model.buffers or []
+    for index, tensor in enumerate(graph.tensors):  # AllocateVariables
+        if tensor.isVariable:
+            tail.allocate(_tensor_bytes(_tensor_spec(graph, buffers, index)))
+    planned = planner_buffers(model, scratch)
+    head = greedy_plan_bytes(planned)
+    planning = (_align_up(k.SCRATCH_BUFFER_REQUEST * (len(scratch) + k.MAX_SCRATCH_BUFFERS_PER_OP)
+                          + k.ALLOCATION_INFO * (len(graph.tensors) + len(scratch)))
+                + k.PLANNER_BYTES_PER_BUFFER * len(planned))
+    tail_at_planning = _align_up(tail.used)
+    for indices in (graph.inputs, graph.outputs):  # MicroInterpreter::AllocateTensors
+        tail.allocate(k.POINTER * len(indices))
+        for index in indices:
+            tensor = _tensor_spec(graph, buffers, int(index))
+            tail.allocate(k.TFLITE_TENSOR, 4)
+            if tensor.channels:
+                tail.allocate(k.TFLITE_AFFINE_QUANTIZATION, 4)
+                tail.allocate(4 + 4 * tensor.channels, 4)
+    used = head + tail.used
+    required = max(used, tail_at_planning + planning, tail.used + _align_up(prepare_peak))
+    unmodelled = tuple(dict.fromkeys(s.op for s, m in zip(specs, memories) if m is None))
+    return ArenaPrediction(used, head, tail.used, required, unmodelled)
 
 
 def predict_arena_bytes(tflite: bytes) -> int:

@@ -5,6 +5,17 @@ map costs D_K^2 * M * N * D_F^2 MACs and D_K^2 * M * N weights. A depthwise-sepa
 D_K x D_K, then pointwise 1x1) costs M * D_F^2 * (D_K^2 + N) MACs and M * (D_K^2 + N) weights:
 the ratio separable / standard is 1/N + 1/D_K^2 for both. Each function takes one layer's shape and
 returns a cost that adds up, so the same code serves the Keras model, the .tflite and the report.
+
+Those are the square case of the general count the layers use: a K_h x K_w kernel (any stride,
+padding or dilation: they change the output size, not the work per output) with M input and N
+output channels on an H_out x W_out map costs K_h*K_w*M*H_out*W_out*N MACs per batch item; a
+depthwise one with multiplier `mult` K_h*K_w*M*mult*H_out*W_out; a fully connected one
+M*N per row of its input (rows = every leading dimension of any input rank).
+
+Ops without weights have no MACs; their `element_ops` column counts the elements they compute:
+the output elements of element-wise ops, copies and activations (ADD, MUL, QUANTIZE, SOFTMAX,
+RESHAPE, PAD, CONCATENATION, ...), window reads of pooling (K_h*K_w*H_out*W_out*C) and the input
+elements a reduction (MEAN) folds.
 """
 from __future__ import annotations
 
@@ -27,31 +38,56 @@ class LayerCost:
     macs: int
     params: int        # weights of the kernel per the seed's formulas (biases counted apart)
     bias: int = 0
+    k_h: int = 0       # kernel height and width (0 for ops without a kernel)
+    k_w: int = 0
+    h_out: int = 0     # output map height and width (1 for fully connected)
+    w_out: int = 0
+    element_ops: int = 0  # elements an op without weights computes (see the module docstring)
 
     def shape_key(self) -> tuple:
-        return (self.kind, self.d_k, self.m, self.n, self.d_f, self.macs, self.params)
+        return (self.kind, self.k_h, self.k_w, self.m, self.n, self.h_out, self.w_out, self.macs,
+                self.params)
+
+
+def conv(name: str, k_h: int, k_w: int, m: int, n: int, h_out: int, w_out: int,
+         op: str = "CONV_2D", bias: int = 0, batch: int = 1) -> LayerCost:
+    """General convolution: K_h*K_w*M*H_out*W_out*N MACs (per batch item), K_h*K_w*M*N weights.
+    `d_k` is the kernel side when it is square, else 0 (no seed formula applies)."""
+    kind = "pointwise" if (k_h, k_w) == (1, 1) else "conv"
+    return LayerCost(name, kind, op, k_h if k_h == k_w else 0, m, n, h_out,
+                     k_h * k_w * m * h_out * w_out * n * batch, k_h * k_w * m * n, bias,
+                     k_h, k_w, h_out, w_out)
+
+
+def depthwise(name: str, k_h: int, k_w: int, m: int, multiplier: int, h_out: int, w_out: int,
+              op: str = "DEPTHWISE_CONV_2D", bias: int = 0, batch: int = 1) -> LayerCost:
+    """General depthwise convolution: K_h*K_w*M*mult*H_out*W_out MACs, K_h*K_w*M*mult weights."""
+    n = m * multiplier
+    return LayerCost(name, "depthwise", op, k_h if k_h == k_w else 0, m, n, h_out,
+                     k_h * k_w * n * h_out * w_out * batch, k_h * k_w * n, bias,
+                     k_h, k_w, h_out, w_out)
 
 
 def standard_conv(name: str, d_k: int, m: int, n: int, d_f: int, op: str = "CONV_2D",
                   bias: int = 0, d_f_w: int | None = None) -> LayerCost:
-    area = d_f * (d_f if d_f_w is None else d_f_w)
-    kind = "pointwise" if d_k == 1 else "conv"
-    return LayerCost(name, kind, op, d_k, m, n, d_f, d_k * d_k * m * n * area, d_k * d_k * m * n, bias)
+    """The seed's square case: D_K^2*M*N*D_F^2."""
+    return conv(name, d_k, d_k, m, n, d_f, d_f if d_f_w is None else d_f_w, op, bias)
 
 
 def depthwise_conv(name: str, d_k: int, m: int, multiplier: int, d_f: int,
                    op: str = "DEPTHWISE_CONV_2D", bias: int = 0, d_f_w: int | None = None) -> LayerCost:
-    area = d_f * (d_f if d_f_w is None else d_f_w)
-    n = m * multiplier
-    return LayerCost(name, "depthwise", op, d_k, m, n, d_f, d_k * d_k * n * area, d_k * d_k * n, bias)
+    return depthwise(name, d_k, d_k, m, multiplier, d_f, d_f if d_f_w is None else d_f_w, op, bias)
 
 
-def fully_connected(name: str, m: int, n: int, op: str = "FULLY_CONNECTED", bias: int = 0) -> LayerCost:
-    return LayerCost(name, "fully_connected", op, 1, m, n, 1, m * n, m * n, bias)
+def fully_connected(name: str, m: int, n: int, op: str = "FULLY_CONNECTED", bias: int = 0,
+                    rows: int = 1) -> LayerCost:
+    """M*N MACs per input row; `rows` = product of the input's leading dimensions."""
+    return LayerCost(name, "fully_connected", op, 1, m, n, 1, m * n * rows, m * n, bias,
+                     1, 1, 1, 1)
 
 
-def other(name: str, op: str) -> LayerCost:
-    return LayerCost(name, "other", op, 0, 0, 0, 0, 0, 0)
+def other(name: str, op: str, element_ops: int = 0) -> LayerCost:
+    return LayerCost(name, "other", op, 0, 0, 0, 0, 0, 0, element_ops=element_ops)
 
 
 def standard_macs(d_k: int, m: int, n: int, d_f: int) -> int:

@@ -12,24 +12,30 @@ from pipeline.errors import PipelineError
 
 
 def keras_layer_costs(model: keras.Model) -> list[LayerCost]:
-    """Costs of the layers that multiply weights, in model order."""
+    """Costs of the layers that multiply weights, in model order (any kernel shape, stride,
+    padding, dilation, depth multiplier; Dense on inputs of any rank)."""
     found = []
     for layer in model.layers:
         out = layer.output.shape
+        batch = out[0] or 1
         if isinstance(layer, keras.layers.DepthwiseConv2D):
-            k = layer.kernel_size[0]
+            k_h, k_w = layer.kernel_size
             m = layer.input.shape[-1]
-            found.append(costs.depthwise_conv(layer.name, k, m, layer.depth_multiplier, out[1],
-                                              "DepthwiseConv2D", m * layer.depth_multiplier if layer.use_bias else 0,
-                                              d_f_w=out[2]))
+            found.append(costs.depthwise(layer.name, k_h, k_w, m, layer.depth_multiplier, out[1], out[2],
+                                         "DepthwiseConv2D",
+                                         m * layer.depth_multiplier if layer.use_bias else 0, batch))
         elif isinstance(layer, keras.layers.Conv2D):
-            k = layer.kernel_size[0]
+            k_h, k_w = layer.kernel_size
             n = layer.filters
-            found.append(costs.standard_conv(layer.name, k, layer.input.shape[-1], n, out[1], "Conv2D",
-                                             n if layer.use_bias else 0, d_f_w=out[2]))
+            m = layer.input.shape[-1] // layer.groups
+            found.append(costs.conv(layer.name, k_h, k_w, m, n, out[1], out[2], "Conv2D",
+                                    n if layer.use_bias else 0, batch))
         elif isinstance(layer, keras.layers.Dense):
+            rows = 1
+            for d in out[:-1]:
+                rows *= d or 1
             found.append(costs.fully_connected(layer.name, layer.input.shape[-1], layer.units, "Dense",
-                                               layer.units if layer.use_bias else 0))
+                                               layer.units if layer.use_bias else 0, rows=rows))
     return found
 
 

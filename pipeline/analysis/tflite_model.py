@@ -14,7 +14,7 @@ from tflite_micro.tensorflow.lite.micro.python import schema_py_generated as sch
 
 from pipeline.analysis import costs
 from pipeline.analysis.costs import LayerCost
-from pipeline.errors import PipelineError
+from pipeline.errors import ModelError, PipelineError
 
 BUILTIN_NAMES = {v: k for k, v in vars(schema.BuiltinOperator).items() if not k.startswith("_")}
 TENSOR_TYPES = {v: k.lower() for k, v in vars(schema.TensorType).items() if not k.startswith("_")}
@@ -57,6 +57,8 @@ class TfliteAnalysis:
     weights_bytes: int             # bytes of constant tensors (weights, biases)
     custom_ops: tuple[str, ...] = field(default=())
     operator_io: tuple[OperatorIO, ...] = field(default=())
+    # non-constant tensors operators compute on, less float edges around QUANTIZE/DEQUANTIZE
+    computed_tensors: tuple[TensorInfo, ...] = field(default=())
 
     @property
     def total_macs(self) -> int:
@@ -72,7 +74,28 @@ class TfliteAnalysis:
 
     @property
     def is_int8(self) -> bool:
-        return all(t.dtype == "int8" for t in self.inputs + self.outputs)
+        """The graph computes in int8 (int32/bool index tensors allowed); its input and output
+        may be float around QUANTIZE/DEQUANTIZE."""
+        return not non_int8_tensors(self)
+
+
+# Activation types an int8 graph may carry besides int8 (ARG_MAX indices, comparison results).
+INT8_GRAPH_TYPES = ("int8", "int32", "bool")
+
+
+def non_int8_tensors(analysis: "TfliteAnalysis") -> tuple[TensorInfo, ...]:
+    return tuple(t for t in analysis.computed_tensors if t.dtype not in INT8_GRAPH_TYPES)
+
+
+def check_int8_graph(analysis: "TfliteAnalysis", source: str) -> None:
+    """The graph must compute in int8: pure float and int16-activation models are refused."""
+    bad = non_int8_tensors(analysis)
+    if not bad:
+        return
+    types = sorted({t.dtype for t in bad})
+    shown = ", ".join(f"{t.name} {t.dtype}" for t in bad[:3]) + (f", +{len(bad) - 3} more" if len(bad) > 3 else "")
+    raise ModelError(source, f"computes in {'/'.join(types)}, not int8 ({shown}): convert it with "
+                             "full-integer int8 quantization (float input/output around it is fine)")
 
 
 def _tensor_info(model: schema.ModelT, graph, index: int) -> TensorInfo:
@@ -80,7 +103,8 @@ def _tensor_info(model: schema.ModelT, graph, index: int) -> TensorInfo:
     quant = tensor.quantization
     scale = float(quant.scale[0]) if quant is not None and quant.scale is not None and len(quant.scale) else None
     zero = int(quant.zeroPoint[0]) if quant is not None and quant.zeroPoint is not None and len(quant.zeroPoint) else None
-    name = tensor.name.decode() if isinstance(tensor.name, bytes) else str(tensor.name)
+    name = tensor.name.decode() if isinstance(tensor.name, bytes) else (tensor.name or "")
+    name = name or f"tensor {index}"  # unnamed tensors are shown by their index
     shape = tuple(int(d) for d in tensor.shape) if tensor.shape is not None else ()
     return TensorInfo(name, shape, TENSOR_TYPES.get(tensor.type, str(tensor.type)), scale, zero)
 
@@ -101,28 +125,36 @@ def _short_name(tensor_name: str) -> str:
     return first[-2] if len(first) >= 2 else first[0]
 
 
+_POOLS = ("AVERAGE_POOL_2D", "MAX_POOL_2D", "L2_POOL_2D")
+_REDUCTIONS = ("MEAN", "SUM", "REDUCE_MAX", "REDUCE_MIN", "REDUCE_PROD")
+
+
+def _elements(shape: tuple[int, ...]) -> int:
+    return int(np.prod(shape, dtype=np.int64)) if shape else 1
+
+
 def _layer_cost(op: str, name: str, inputs: list[TensorInfo], outputs: list[TensorInfo],
                 options) -> LayerCost:
+    """General MACs for the ops with weights, element work for the others (see costs)."""
     out = outputs[0].shape
     bias = int(np.prod(inputs[2].shape)) if len(inputs) > 2 and inputs[2] is not None else 0
     if op == "CONV_2D":
         n, k_h, k_w, m = inputs[1].shape
-        _check_square(name, k_h, k_w)
-        return costs.standard_conv(name, k_h, m, n, out[1], op, bias, d_f_w=out[2])
+        return costs.conv(name, k_h, k_w, m, n, out[1], out[2], op, bias, batch=out[0])
     if op == "DEPTHWISE_CONV_2D":
         _, k_h, k_w, channels = inputs[1].shape
-        _check_square(name, k_h, k_w)
         m = inputs[0].shape[3]
-        return costs.depthwise_conv(name, k_h, m, channels // m, out[1], op, bias, d_f_w=out[2])
+        return costs.depthwise(name, k_h, k_w, m, channels // m, out[1], out[2], op, bias,
+                               batch=out[0])
     if op == "FULLY_CONNECTED":
         n, m = inputs[1].shape
-        return costs.fully_connected(name, m, n, op, bias)
-    return costs.other(name, op)
-
-
-def _check_square(name: str, k_h: int, k_w: int) -> None:
-    if k_h != k_w:
-        raise PipelineError(f"layer {name} has a {k_h}x{k_w} kernel: the cost model covers square kernels only")
+        return costs.fully_connected(name, m, n, op, bias, rows=_elements(out) // n)
+    if op in _POOLS:
+        window = (getattr(options, "filterHeight", 1) or 1) * (getattr(options, "filterWidth", 1) or 1)
+        return costs.other(name, op, _elements(out) * window)
+    if op in _REDUCTIONS:
+        return costs.other(name, op, _elements(inputs[0].shape))
+    return costs.other(name, op, sum(_elements(t.shape) for t in outputs if t is not None))
 
 
 def _tensor_bytes(tensor: TensorInfo) -> int:
@@ -141,15 +173,14 @@ def _operator_io(op: str, ins: list, outs: list, constant: list[bool], options) 
 def read_model(data: bytes, source: str) -> schema.ModelT:
     # A .tflite carries the file identifier "TFL3" at bytes 4..8.
     if len(data) < 8 or data[4:8] != b"TFL3":
-        raise PipelineError(f"{source} is not a TFLite flatbuffer (no 'TFL3' identifier): "
-                            "pass a .tflite file written by the TFLite converter")
+        raise ModelError(source, "not a TFLite flatbuffer (no 'TFL3' identifier): "
+                                 "pass a .tflite file written by the TFLite converter")
     try:
         model = schema.ModelT.InitFromPackedBuf(data, 0)
     except Exception as exc:  # the generated parser raises whatever struct/index error it hits
-        raise PipelineError(f"{source} is a corrupt TFLite file ({type(exc).__name__}): "
-                            "re-export it") from None
+        raise ModelError(source, f"corrupt TFLite file ({type(exc).__name__}): re-export it") from None
     if not model.subgraphs:
-        raise PipelineError(f"{source} has no subgraph: re-export it")
+        raise ModelError(source, "no subgraph: re-export it")
     return model
 
 
@@ -165,6 +196,8 @@ def analyze_tflite_bytes(data: bytes, name: str, source: str | None = None) -> T
             return 0 < buffer < len(buffers) and buffers[buffer].data is not None and len(buffers[buffer].data) > 0
 
         layers, operators, custom, io = [], [], [], []
+        computed: dict[int, TensorInfo] = {}  # activations the graph computes on (see below)
+        graph_inputs, graph_outputs = set(graph.inputs), set(graph.outputs)
         for operator in graph.operators or []:
             code = model.operatorCodes[operator.opcodeIndex]
             builtin = max(code.builtinCode, code.deprecatedBuiltinCode)
@@ -175,6 +208,14 @@ def analyze_tflite_bytes(data: bytes, name: str, source: str | None = None) -> T
             ins = [info(i) for i in operator.inputs]
             outs = [info(i) for i in operator.outputs]
             operators.append(op)
+            # Float (or other) tensors at the edges are fine when only QUANTIZE reads them in and
+            # DEQUANTIZE writes them out: the graph in between is what must be int8.
+            for index in operator.inputs:
+                if index >= 0 and not is_constant(index) and not (op == "QUANTIZE" and index in graph_inputs):
+                    computed[int(index)] = info(index)
+            for index in operator.outputs:
+                if not (op == "DEQUANTIZE" and index in graph_outputs):
+                    computed[int(index)] = info(index)
             layers.append(_layer_cost(op, _short_name(outs[0].name), ins, outs, operator.builtinOptions))
             io.append(_operator_io(op, ins, outs, [is_constant(i) for i in operator.inputs],
                                    operator.builtinOptions))
@@ -189,17 +230,55 @@ def analyze_tflite_bytes(data: bytes, name: str, source: str | None = None) -> T
     except PipelineError:
         raise
     except Exception as exc:
-        raise PipelineError(f"{source} is a corrupt or unsupported TFLite file "
-                            f"({type(exc).__name__}: {exc}): re-export it") from None
+        raise ModelError(source, f"corrupt or unsupported TFLite file ({type(exc).__name__}: "
+                                 f"{exc}): re-export it") from None
     return TfliteAnalysis(
         name=name, sha256=hashlib.sha256(data).hexdigest(), model_bytes=len(data),
         ops=tuple(dict.fromkeys(operators)), operators=tuple(operators), inputs=inputs,
         outputs=outputs, layers=tuple(layers), weights_bytes=weights, custom_ops=tuple(custom),
-        operator_io=tuple(io))
+        operator_io=tuple(io), computed_tensors=tuple(computed[i] for i in sorted(computed)))
+
+
+def read_model_file(path: str | Path) -> bytes:
+    """The bytes of a model file; a missing path, a directory or an unreadable file is refused."""
+    path = Path(path)
+    if path.is_dir():
+        raise ModelError(str(path), "is a directory: pass a .tflite file")
+    if not path.exists():
+        raise ModelError(str(path), "not found: pass the path of a .tflite file")
+    try:
+        return path.read_bytes()
+    except OSError as exc:
+        raise ModelError(str(path), f"cannot be read ({exc.strerror}): pass a readable .tflite file") from None
 
 
 def analyze_tflite(path: str | Path) -> TfliteAnalysis:
     path = Path(path)
-    if not path.is_file():
-        raise PipelineError(f"{path} not found: pass the path of a .tflite file")
-    return analyze_tflite_bytes(path.read_bytes(), path.stem, str(path))
+    return analyze_tflite_bytes(read_model_file(path), path.stem, str(path))
+
+
+def load_int8_model(path: str | Path) -> tuple[bytes, TfliteAnalysis]:
+    """What analyze, firmware and emulate all start with, so one bad model gets one message:
+    the file, the flatbuffer, an int8 graph and ops the pinned TFLM can run (then the board's fit,
+    then check_tflm_limits)."""
+    from pipeline.analysis.tflm_ops import check_ops_supported
+
+    path = Path(path)
+    data = read_model_file(path)
+    analysis = analyze_tflite_bytes(data, path.stem, str(path))
+    check_int8_graph(analysis, str(path))
+    check_ops_supported(analysis.ops, str(path))
+    return data, analysis
+
+
+def check_tflm_limits(data: bytes, source: str) -> None:
+    """What TFLM would abort on in Prepare (HALTED on a board), found without running it. Checked
+    after the board's fit, so a model that does not fit says that first."""
+    from pipeline.analysis.softmax_limit import softmax_scale_problem
+
+    try:
+        problem = softmax_scale_problem(data)
+    except Exception:  # noqa: BLE001 - not a flatbuffer: read_model has its own message for that
+        return
+    if problem:
+        raise ModelError(source, problem)

@@ -127,6 +127,22 @@ def unsupported_ops(ops: tuple[str, ...] | list[str]) -> list[str]:
     return missing
 
 
+def check_ops_supported(ops, source: str | None = None) -> None:
+    """Every op must be a builtin the pinned TFLM library's MicroMutableOpResolver registers."""
+    from pipeline.errors import ModelError, PipelineError
+
+    def fail(problem: str):
+        return ModelError(source, problem) if source else PipelineError(problem)
+
+    if not ops:
+        raise fail("the model has no operators: re-export it")
+    missing = unsupported_ops(list(ops))
+    if missing:
+        raise fail(f"the pinned TFLM library (commit {PINNED_TFLM_COMMIT[:12]}) cannot run "
+                   f"op(s) {', '.join(missing)}: re-export the model without them "
+                   "(e.g. a fixed batch of 1 avoids SHAPE/STRIDED_SLICE/PACK)")
+
+
 _ADD_BUILTIN = re.compile(
     r"TfLiteStatus (Add\w+)\((?:[^()]|\([^()]*\))*\)\s*\{\s*return AddBuiltin\(\s*BuiltinOperator_(\w+)"
 )

@@ -21,7 +21,8 @@ def main(model_path: str, inputs_path: str, outputs_path: str, arena_bytes: str)
         interpreter.invoke()
         outputs.append(np.array(interpreter.get_output(0))[0])
     if len(x) == 0:  # allocation report only
-        interpreter.set_input(np.zeros(interpreter.get_input_details(0)["shape"], np.int8), 0)
+        details = interpreter.get_input_details(0)  # int8, or float before a QUANTIZE
+        interpreter.set_input(np.zeros(details["shape"], details["dtype"]), 0)
         interpreter.invoke()
     np.savez(outputs_path, y=np.stack(outputs) if outputs else np.zeros((0,), np.int8))
     sys.stderr.flush()

@@ -1,4 +1,6 @@
-"""tinyml analyze: any int8 .tflite, including ones this project did not build."""
+"""tinyml analyze: any int8 .tflite (float input/output around an int8 graph included), including
+ones this project did not build: per-layer MACs, element work, weights, the 32-bit arena and the
+board's fit verdict (the same `tinyml firmware` gives)."""
 from __future__ import annotations
 
 import argparse
@@ -6,61 +8,92 @@ import json
 from dataclasses import asdict
 from pathlib import Path
 
-from pipeline.errors import PipelineError
+from pipeline.board import DEFAULT_BOARD
 
 
 def add_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("tflite", type=Path, help="an int8 .tflite file")
     parser.add_argument("--json", action="store_true", help="print one JSON object")
-    parser.add_argument("--no-arena", action="store_true", help="skip the TFLM arena measurement")
+    parser.add_argument("--no-arena", action="store_true",
+                        help="skip the arena prediction (and so the fit verdict's RAM check)")
+    parser.add_argument("--board", default=DEFAULT_BOARD, help="target board (pipeline/boards/*.toml)")
 
 
-def analyze(path: Path, with_arena: bool = True) -> dict:
-    from pipeline.analysis.tflite_model import analyze_tflite
+def analyze(path: Path, with_arena: bool = True, board_key: str = DEFAULT_BOARD) -> dict:
+    from pipeline.analysis.fit import check_fit, fit_verdict, plan_model_arena
+    from pipeline.analysis.tflite_model import load_int8_model
+    from pipeline.board import load_board
+    from pipeline.results import recorded_emulated_arena
 
-    analysis = analyze_tflite(path)
-    if not analysis.is_int8:
-        types = ", ".join(f"{t.name}: {t.dtype}" for t in analysis.inputs + analysis.outputs)
-        raise PipelineError(f"{path} is not an int8 model ({types}): convert it with full-integer "
-                            "quantization (int8 input and output)")
-    from pipeline.codegen.generate import check_ops_supported
-
-    check_ops_supported(analysis.ops)  # before TFLM's host interpreter would fail on it
+    board = load_board(board_key)
+    data, analysis = load_int8_model(path)
     result = {
         "name": analysis.name, "file": str(path), "sha256": analysis.sha256,
         "flash_bytes": analysis.model_bytes, "weights_bytes": analysis.weights_bytes,
         "total_macs": analysis.total_macs, "params": analysis.params, "bias_params": analysis.bias_params,
+        "element_ops": sum(layer.element_ops for layer in analysis.layers),
         "ops": list(analysis.ops),
         "inputs": [asdict(t) for t in analysis.inputs], "outputs": [asdict(t) for t in analysis.outputs],
         "layers": [asdict(layer) for layer in analysis.layers],
+        "board": board.key,
     }
     if with_arena:
         from pipeline.analysis.arena import predict_arena
 
-        prediction = predict_arena(path.read_bytes(), analysis.name)
-        result["arena_bytes_host"] = prediction.host_bytes
-        result["arena_bytes_predicted"] = prediction.predicted_bytes
+        prediction = predict_arena(data, analysis.name)
+        plan = plan_model_arena(data, analysis.name, recorded_bytes=recorded_emulated_arena(analysis.sha256))
+        verdict = fit_verdict(board, analysis.model_bytes, plan)
+        result.update({
+            "arena_predicted_bytes": prediction.predicted_bytes,
+            "arena_head_bytes": prediction.head_bytes, "arena_tail_bytes": prediction.tail_bytes,
+            "arena_required_bytes": prediction.required_bytes,
+            "arena_unmodelled_ops": list(prediction.unmodelled_ops),
+            "arena_source": plan.source, "arena_reserved_bytes": plan.reserved_bytes,
+            "arena_margin_bytes": plan.margin_bytes,
+        })
+    else:
+        verdict = check_fit(board, analysis.model_bytes, 0)
+    result["fits"] = verdict.fits
+    result["fit_reasons"] = list(verdict.reasons)
+    if verdict.fits:  # as `tinyml firmware`: the fit first, then what TFLM would abort on
+        from pipeline.analysis.tflite_model import check_tflm_limits
+
+        check_tflm_limits(data, str(path))
     return result
 
 
 def render(result: dict) -> str:
     lines = [f"{result['name']}: {result['total_macs']:,} MACs, {result['params']:,} params "
-             f"(+{result['bias_params']:,} biases), {result['flash_bytes']:,} B flash, "
-             f"{result['weights_bytes']:,} B weights",
+             f"(+{result['bias_params']:,} biases), {result['element_ops']:,} element ops, "
+             f"{result['flash_bytes']:,} B flash, {result['weights_bytes']:,} B weights",
              f"ops: {', '.join(result['ops'])}"]
-    if "arena_bytes_host" in result:
-        lines.append(f"tensor arena: {result['arena_bytes_host']:,} B on the host (64-bit), "
-                     f"{result['arena_bytes_predicted']:,} B predicted for a 32-bit MCU")
-    header = f"{'#':>3} {'layer':<28} {'op':<18} {'kind':<15} {'D_K':>3} {'M':>5} {'N':>5} {'D_F':>4} {'MACs':>12} {'params':>9}"
+    if "arena_predicted_bytes" in result:
+        lines.append(f"tensor arena (32-bit TFLM + CMSIS-NN): {result['arena_predicted_bytes']:,} B "
+                     f"predicted (head {result['arena_head_bytes']:,} B + tail "
+                     f"{result['arena_tail_bytes']:,} B); firmware reserves "
+                     f"{result['arena_reserved_bytes']:,} B ({result['arena_source']} + margin)")
+        if result["arena_unmodelled_ops"]:
+            lines.append(f"  persistent data of {', '.join(result['arena_unmodelled_ops'])} not "
+                         "modelled: run `tinyml emulate` to measure the arena")
+    verdict = "fits" if result["fits"] else "does NOT fit"
+    lines.append(f"board {result['board']}: {verdict}" +
+                 (f" ({'; '.join(result['fit_reasons'])})" if result["fit_reasons"] else "") +
+                 ("" if "arena_predicted_bytes" in result else " (flash only: --no-arena)"))
+    header = (f"{'#':>3} {'layer':<28} {'op':<18} {'kind':<15} {'kernel':>6} {'M':>5} {'N':>5} "
+              f"{'out HxW':>8} {'MACs':>12} {'params':>9} {'elem ops':>10}")
     lines += ["", header, "-" * len(header)]
     for i, layer in enumerate(result["layers"]):
+        kernel = f"{layer['k_h']}x{layer['k_w']}" if layer["k_h"] else ""
+        out = f"{layer['h_out']}x{layer['w_out']}" if layer["h_out"] else ""
         lines.append(f"{i:>3} {layer['name'][:28]:<28} {layer['op'][:18]:<18} {layer['kind']:<15} "
-                     f"{layer['d_k']:>3} {layer['m']:>5} {layer['n']:>5} {layer['d_f']:>4} "
-                     f"{layer['macs']:>12,} {layer['params']:>9,}")
+                     f"{kernel:>6} {layer['m'] or '':>5} {layer['n'] or '':>5} {out:>8} "
+                     f"{layer['macs']:>12,} {layer['params']:>9,} {layer['element_ops']:>10,}")
+    lines.append("MACs: K_h*K_w*M*H_out*W_out*N (depthwise K_h*K_w*M*mult*H_out*W_out, fully connected "
+                 "M*N per row); elem ops: elements an op without weights computes")
     return "\n".join(lines)
 
 
 def run(args: argparse.Namespace) -> int:
-    result = analyze(args.tflite, with_arena=not args.no_arena)
+    result = analyze(args.tflite, with_arena=not args.no_arena, board_key=args.board)
     print(json.dumps(result, indent=2) if args.json else render(result))
     return 0

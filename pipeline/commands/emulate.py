@@ -11,7 +11,7 @@ import sys
 
 from pipeline.targets import emulate as emu
 from pipeline.codegen.kernels import add_kernels_argument
-from pipeline.errors import PipelineError
+from pipeline.errors import ModelError, PipelineError
 
 
 def add_arguments(parser: argparse.ArgumentParser) -> None:
@@ -43,6 +43,10 @@ def run(args: argparse.Namespace) -> int:
     if args.runs < 1 or args.warmup < 0:
         raise PipelineError(f"--runs {args.runs} --warmup {args.warmup}: use at least 1 run and 0 or "
                             "more warm-up invokes")
+    if len(args.tflite) == 1:  # a bad model says so before the environment is looked at
+        from pipeline.targets.emulate_arena import check_model_for_emulator
+
+        check_model_for_emulator(args.tflite[0])
     # Environment problems are the same for every model: report them once, before any build.
     emu.require_tools()
     emu.resolve_tflm_dir(args.tflm_dir)
@@ -58,7 +62,9 @@ def run(args: argparse.Namespace) -> int:
             if args.json:
                 print(json.dumps({"model": Path(path).stem, "tflite": path, "error": str(exc)}),
                       flush=True)
-            print(f"tinyml emulate: error: {path}: {exc}", file=sys.stderr, flush=True)
+            # A ModelError already starts with the file (the line analyze and firmware print).
+            text = str(exc) if isinstance(exc, ModelError) else f"{path}: {exc}"
+            print(f"tinyml emulate: error: {text}", file=sys.stderr, flush=True)
             continue
         if result.estimate_skipped:  # instruction counts stand; only the cycle estimate is missing
             print(f"tinyml emulate: {path}: {result.estimate_skipped}", file=sys.stderr, flush=True)

@@ -87,9 +87,10 @@ def run(args: argparse.Namespace) -> int:
     print(f"  model {result.model_name}: {result.model_bytes:,} B flash "
           f"(budget {board.model_flash_budget:,} B), {result.op_count} ops: {', '.join(result.ops)}; "
           f"kernels {result.kernels}")
-    print(f"  arena {arena.reserved_bytes:,} B = {arena.predicted_bytes:,} B "
-          f"{'given' if args.arena_bytes is not None else 'predicted'} + {arena.margin_bytes:,} B "
-          f"margin ({arena.margin_rule}); budget {board.arena_budget:,} B")
+    source = {"emulated": "measured in the emulator", "given": "given (--arena-bytes)",
+              "predicted": "predicted (no emulated measurement of this model yet)"}[arena.source]
+    print(f"  arena {arena.reserved_bytes:,} B = {arena.predicted_bytes:,} B {source} + "
+          f"{arena.margin_bytes:,} B margin ({arena.margin_rule}); budget {board.arena_budget:,} B")
     if project_root is None:
         print(f"  no firmware project here or above: replace {CHECKOUT_PLACEHOLDER} with a checkout of "
               "the tinyml repository (it holds platformio.ini)")

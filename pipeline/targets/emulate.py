@@ -315,6 +315,7 @@ class _StderrPump:
     def __init__(self, stream) -> None:
         self.lines: queue.Queue[str] = queue.Queue()
         self.recent: deque[str] = deque(maxlen=8)
+        self.fatal: str | None = None  # QEMU's first fatal line ("qemu: fatal: Lockup ..."), not the register dump after it
         self._thread = threading.Thread(target=self._pump, args=(stream,), daemon=True)
         self._thread.start()
 
@@ -323,10 +324,12 @@ class _StderrPump:
             line = line.rstrip()
             if not _LISTENING.search(line):  # the expected notice is not worth quoting in errors
                 self.recent.append(line)
+                if self.fatal is None and "fatal" in line.lower():
+                    self.fatal = line
             self.lines.put(line)
 
     def text(self) -> str:
-        return " | ".join(self.recent) or "(nothing)"
+        return self.fatal or " | ".join(self.recent) or "(nothing)"
 
 
 def _wait_for_listening_port(proc: subprocess.Popen, pump: _StderrPump, deadline: float) -> int:
@@ -443,10 +446,11 @@ def emulate(tflite_path: str | os.PathLike, tflm_dir: str | os.PathLike | None =
     tflm_root = resolve_tflm_dir(tflm_dir)
     path = Path(tflite_path)
     work = (Path(work_dir) if work_dir else DEFAULT_WORK_DIR).resolve()
+    # The prediction, not a recorded measurement: emulate measures it again and compares.
     generated = generate_from_file(path, load_board(EMULATOR_BOARD),
                                    work / "models" / (c_identifier(path.stem) +
                                                       model_folder_suffix(kernels)),
-                                   kernels=kernels)
+                                   kernels=kernels, use_recorded=False)
     analysis = analyze_tflite(path)  # per-layer MACs for the instructions table (parsing is cheap)
     predicted = generated.arena.predicted_bytes
     tree = configure(work, tflm_root, kernel_opt=kernel_opt, other_opt=other_opt,
@@ -458,12 +462,26 @@ def emulate(tflite_path: str | os.PathLike, tflm_dir: str | os.PathLike | None =
 
     plugin_run, skipped = try_prepare(elf, work, generated.out_dir.name, warmup)
     run = run_firmware(elf, timeout_s, plugin_run.qemu_args if plugin_run else ())
+    if run.error is not None and run.error.code == "alloc_failed":
+        # Measurements win: rebuild once with all the arena the emulator has, measure the need.
+        from pipeline.targets.emulate_arena import rebuild_with_largest_arena, still_failed
+
+        first_error = run.error
+        generated = rebuild_with_largest_arena(path, generated, tree)
+        size = firmware_size(elf)
+        plugin_run, skipped = try_prepare(elf, work, generated.out_dir.name, warmup)
+        run = run_firmware(elf, timeout_s, plugin_run.qemu_args if plugin_run else ())
+        still_failed(first_error, run, generated)
     result_path = save_run_result(run, work / "results" / f"{generated.out_dir.name}{kernel_opt}.json")
+    if run.error is None and run.arena_used:
+        from pipeline.results import record_emulated_arena
+
+        record_emulated_arena(generated.source_sha256, run.arena_used, generated.model_name)
     if run.error is not None:
-        raise PipelineError(f"{path.name}: the firmware reported {run.error.code}: "
+        raise PipelineError(f"the firmware reported {run.error.code}: "
                             f"{run.error.detail.replace('_', ' ')}")
     if run.unit != "instructions" or run.summary is None or run.arena_used is None:
-        raise PipelineError(f"{path.name}: the firmware's run is incomplete (unit {run.unit}): "
+        raise PipelineError(f"the firmware's run is incomplete (unit {run.unit}): "
                             f"rebuild it from this repository's firmware/ports/qemu_mps2")
     estimate, skipped = try_estimate(plugin_run, len(run.layers), skipped)
     return EmulationResult(
