@@ -7,7 +7,7 @@ import shutil
 
 import pytest
 
-from pipeline.analysis import tflm_kernels as k
+from pipeline.analysis import kernel_memory as k
 from pipeline.analysis.arena import PlannedBuffer, greedy_plan_bytes
 
 

@@ -14,7 +14,7 @@ import pytest
 
 from pipeline.errors import PipelineError
 from pipeline.targets import emulate as emu
-from pipeline.targets import tflm_kernels
+from pipeline.targets import kernel_sources
 from pipeline.targets.build_progress import progress_of, run_build
 from pipeline.targets.emulate_zoo import EmulationPlan, emulate_models, plan_emulation
 from pipeline.targets.tflm_library import install_tflm, tflm_lib_dep
@@ -44,9 +44,9 @@ MODEL_OPS = """inline TfLiteStatus tinyml_register_ops(TinymlOpResolver& r) {
 
 def make_library(root: Path) -> Path:
     src = root / "src"
-    kernels = src / tflm_kernels.KERNELS_DIR
+    kernels = src / kernel_sources.KERNELS_DIR
     (kernels / "cmsis_nn").mkdir(parents=True)
-    (src / tflm_kernels.RESOLVER_HEADER).write_text(RESOLVER)
+    (src / kernel_sources.RESOLVER_HEADER).write_text(RESOLVER)
     files = {
         "conv.cpp": "TfLiteRegistration Register_CONV_2D() { return r; }",   # reference, replaced
         "cmsis_nn/conv.cpp": "TfLiteRegistration Register_CONV_2D() {\n return r; }\n"
@@ -68,7 +68,7 @@ def test_only_the_resolvers_kernels_are_selected(tmp_path):
     models = tmp_path / "models"
     (models / "a").mkdir(parents=True)
     (models / "a" / "model_ops.h").write_text(MODEL_OPS)
-    chosen = [p.as_posix() for p in tflm_kernels.models_kernel_sources(src, models)]
+    chosen = [p.as_posix() for p in kernel_sources.models_kernel_sources(src, models)]
     k = "tensorflow/lite/micro/kernels/"
     # CMSIS-NN's conv wins over the reference one; softmax is not used; its common file neither
     assert chosen == [k + "cmsis_nn/conv.cpp", k + "conv_common.cpp", k + "kernel_util.cpp",
@@ -76,15 +76,15 @@ def test_only_the_resolvers_kernels_are_selected(tmp_path):
     # a second model adds its ops to the union
     (models / "b").mkdir()
     (models / "b" / "model_ops.h").write_text(MODEL_OPS.replace("AddReshape", "AddSoftmax"))
-    chosen = [p.as_posix() for p in tflm_kernels.models_kernel_sources(src, models)]
+    chosen = [p.as_posix() for p in kernel_sources.models_kernel_sources(src, models)]
     assert k + "softmax.cpp" in chosen and k + "softmax_common.cpp" in chosen
     assert k + "conv.cpp" not in chosen and k + "lstm_eval.cpp" not in chosen
-    assert tflm_kernels.cmake_list([Path("a/b.cpp"), Path("c.cpp")]) == "a/b.cpp;c.cpp"
+    assert kernel_sources.cmake_list([Path("a/b.cpp"), Path("c.cpp")]) == "a/b.cpp;c.cpp"
 
 
 def test_no_model_means_the_whole_library(tmp_path):
     src = make_library(tmp_path / "tflm")
-    assert tflm_kernels.models_kernel_sources(src, tmp_path / "none") is None
+    assert kernel_sources.models_kernel_sources(src, tmp_path / "none") is None
     assert emu._kernel_list(None, tmp_path) == ""
 
 

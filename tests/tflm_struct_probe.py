@@ -1,5 +1,5 @@
 """sizeof/alignof of TFLM's arena structs on the Cortex-M4, read from a TFLM Arduino checkout by
-compiling each kernel's source with arm-none-eabi-g++ (pipeline/analysis/tflm_kernels.py holds
+compiling each kernel's source with arm-none-eabi-g++ (pipeline/analysis/kernel_memory.py holds
 the table; tests/test_arena.py compares the two).
 
 usage: python tests/tflm_struct_probe.py TFLM_ARDUINO_DIR   (prints 'probe type sizeof alignof')

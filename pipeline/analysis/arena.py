@@ -5,7 +5,7 @@
 - Head (non-persistent): GreedyMemoryPlanner's plan of every activation tensor (not constant, not
   variable, not empty; lifetimes from AllocationInfoBuilder::MarkAllocationLifetimes: graph
   inputs from scope 0, operator i at scope i+1, graph outputs to the last scope) and every scratch
-  buffer a kernel requested in Prepare (CMSIS-NN's *_get_buffer_size, see tflm_kernels), each size
+  buffer a kernel requested in Prepare (CMSIS-NN's *_get_buffer_size, see kernel_memory), each size
   rounded up to 16 B. The planner adds buffers from the tail of its list and bubble-sorts them by
   size, so among equal sizes the later tensor is placed first; then first fit among the buffers
   live at the same time.
@@ -14,7 +14,7 @@
   planner and the MicroAllocator objects (MicroAllocator::Create); the builtin data allocator, one
   SubgraphAllocations, a TfLiteEvalTensor per tensor and a NodeAndRegistration per operator
   (StartModelAllocation); each operator's parsed builtin parameters, Init's OpData and Prepare's
-  persistent buffers (tflm_kernels); one ScratchBufferHandle per scratch buffer; variable tensors;
+  persistent buffers (kernel_memory); one ScratchBufferHandle per scratch buffer; variable tensors;
   the input/output TfLiteTensor pointer arrays and their persistent TfLiteTensors with
   TfLiteAffineQuantization and zero-point array (MicroInterpreter::AllocateTensors).
 
@@ -23,7 +23,7 @@ bytes on small models: while planning, the head holds the scratch-buffer request
 AllocationInfo array and the planner's own per-buffer lists (CommitStaticMemoryPlan), and while a
 kernel prepares, its temporary TfLiteTensors.
 
-Struct sizes come from tflm_kernels (sizeof on arm-none-eabi-gcc); nothing here is fitted to models.
+Struct sizes come from kernel_memory (sizeof on arm-none-eabi-gcc); nothing here is fitted to models.
 `tinyml emulate` compares the prediction with the firmware's own arena_used_bytes() on every run.
 """
 from __future__ import annotations
@@ -33,7 +33,7 @@ from dataclasses import dataclass, field
 import numpy as np
 from tflite_micro.tensorflow.lite.micro.python import schema_py_generated as schema
 
-from pipeline.analysis import tflm_kernels as k
+from pipeline.analysis import kernel_memory as k
 from pipeline.analysis.tflite_model import BUILTIN_NAMES, DTYPE_BYTES, TENSOR_TYPES, read_model
 
 

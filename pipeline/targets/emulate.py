@@ -272,9 +272,9 @@ def configure(work_dir: Path, tflm_root: Path | None, *, kernel_opt: str = DEFAU
 
 
 def _kernel_list(tflm_root: Path | None, models_dir: Path) -> str:
-    """Only the TFLM kernels the models' resolvers need (pipeline/targets/tflm_kernels.py);
+    """Only the TFLM kernels the models' resolvers need (pipeline/targets/kernel_sources.py);
     empty (all kernels) without models or library."""
-    from pipeline.targets.tflm_kernels import cmake_list, models_kernel_sources
+    from pipeline.targets.kernel_sources import cmake_list, models_kernel_sources
 
     sources = models_kernel_sources(tflm_root / "src", models_dir) if tflm_root else None
     return cmake_list(sources) if sources else ""
