@@ -6,6 +6,7 @@ test modules share one build of, e.g., the fake device.
 from __future__ import annotations
 
 import hashlib
+import os
 import shutil
 import subprocess
 from pathlib import Path
@@ -40,6 +41,20 @@ def require_tool(name: str) -> str:
     if path is None:
         pytest.skip(f"{name} not found on PATH: install it (Debian: g++ / gcc-arm-none-eabi) to run this test")
     return path
+
+
+def require_emulator_tools(what: str) -> None:
+    """Skip unless the Arm toolchain and QEMU are there; in CI (which installs them) fail instead:
+    a missing one there is a broken CI set-up, not a reason to skip."""
+    from pipeline.errors import PipelineError
+    from pipeline.targets import emulate
+
+    try:
+        emulate.require_tools()
+    except PipelineError as exc:
+        if os.environ.get("CI"):
+            raise
+        pytest.skip(f"{what} needs the Arm toolchain and QEMU: {exc}")
 
 
 def _run(cmd: Sequence[str]) -> None:

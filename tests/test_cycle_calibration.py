@@ -12,7 +12,8 @@ import os
 
 import pytest
 
-from pipeline.errors import PipelineError
+from cbuild import require_emulator_tools
+
 from pipeline.targets import cycles
 from pipeline.targets import emulate as emu
 from pipeline.targets import insn_classes as ic
@@ -57,18 +58,11 @@ def expected_core_cycles(p: float, s: float) -> dict[str, float]:
 SEQUENCES = list(expected_core_cycles(2, 1))
 
 
-def _require_tools() -> None:
-    try:
-        emu.require_tools()
-    except PipelineError as exc:
-        if os.environ.get("CI"):
-            raise
-        pytest.skip(f"calibration firmware needs the Arm toolchain and QEMU: {exc}")
 
 
 @pytest.fixture(scope="module")
 def calibration_counts(tmp_path_factory) -> ic.InvokeClassCounts:
-    _require_tools()
+    require_emulator_tools("calibration firmware")
     work = tmp_path_factory.mktemp("cycle-calibration")
     tree = emu.configure(work, None)
     emu.build_target(tree, "qemu_cycle_calibration")

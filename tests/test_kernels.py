@@ -16,7 +16,7 @@ import pytest
 
 import kernel_reference as ref
 import kernel_vectors as kv
-from cbuild import require_tool
+from cbuild import require_emulator_tools, require_tool
 from pipeline.analysis import kernel_plan
 from pipeline.codegen import kernels as kernel_sets
 from pipeline.errors import PipelineError
@@ -115,18 +115,11 @@ def test_portable_kernels_match_the_reference(vectors, cases, tmp_path):
     assert proc.returncode == 0
 
 
-def _require_qemu_tools() -> None:
-    try:
-        emu.require_tools()
-    except PipelineError as exc:
-        if os.environ.get("CI"):
-            raise
-        pytest.skip(f"the DSP-path test needs the Arm toolchain and QEMU: {exc}")
 
 
 @pytest.fixture(scope="module")
 def qemu_kernel_run(vectors, tmp_path_factory) -> list[str]:
-    _require_qemu_tools()
+    require_emulator_tools("the DSP-path test")
     tree = tmp_path_factory.mktemp("kernel-qemu")
     emu._run_step(["cmake", "-S", str(emu.PORT_DIR), "-B", str(tree), "-G", "Ninja",
                    f"-DCMAKE_TOOLCHAIN_FILE={emu.TOOLCHAIN_FILE}",
@@ -178,7 +171,7 @@ def _tflm_dir() -> str:
     if not path:
         pytest.skip(f"{emu.TFLM_ENV} not set: comparing kernel sets needs a local checkout of "
                     "tensorflow/tflite-micro-arduino-examples (see DEVELOPERS.md)")
-    _require_qemu_tools()
+    require_emulator_tools("the DSP-path test")
     return path
 
 

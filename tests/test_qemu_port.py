@@ -10,10 +10,10 @@ CI installs the toolchain and QEMU (.ci/run), so there a missing tool fails the 
 skips with the Debian package to install."""
 from __future__ import annotations
 
-import os
 import re
 
 import pytest
+from cbuild import require_emulator_tools
 
 from pipeline.targets import emulate as emu
 from pipeline.errors import PipelineError
@@ -25,18 +25,11 @@ from pipeline.targets.protocol import parse_line
 LAYER_OVERHEAD_MAX = 250
 
 
-def _require_tools() -> None:
-    try:
-        emu.require_tools()
-    except PipelineError as exc:
-        if os.environ.get("CI"):
-            raise  # CI installs these: a missing one is a broken CI setup, not a skip
-        pytest.skip(f"QEMU port test needs the Arm toolchain and QEMU: {exc}")
 
 
 @pytest.fixture(scope="module")
 def selftest_tree(tmp_path_factory):
-    _require_tools()
+    require_emulator_tools("QEMU port test")
     work = tmp_path_factory.mktemp("qemu-port")
     tree = emu.configure(work, None)
     for target in ("qemu_selftest", "qemu_selftest_halted", "qemu_selftest_fault",
