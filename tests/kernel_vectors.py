@@ -10,7 +10,7 @@ import numpy as np
 
 import kernel_reference as ref
 
-DEPTHWISE, SMALLK = 0, 1
+DEPTHWISE, SMALLK, POINTWISE = 0, 1, 2
 
 
 @dataclass
@@ -112,6 +112,11 @@ def random_case(rng, kind: int, covered: bool = True) -> Case:
         kh = kw = 3
         filt = _weights(rng, (3, 3, c))
         out_c = c
+    elif kind == POINTWISE:
+        c = int(rng.choice([1, 3, 4, 5, 7, 8, 13, 16, 31, 64]))
+        kh = kw = 1
+        out_c = int(rng.choice([1, 3, 4, 5, 6, 8, 11, 16]))
+        filt = _weights(rng, (out_c, 1, 1, c))
     else:
         c = int(rng.choice([1, 1, 2, 3, 3]))
         kh, kw = int(rng.choice([1, 3, 3, 5])), int(rng.choice([1, 3, 3, 4]))
@@ -120,7 +125,10 @@ def random_case(rng, kind: int, covered: bool = True) -> Case:
         out_c = int(rng.choice([1, 3, 4, 7, 8, 16]))
         filt = _weights(rng, (out_c, kh, kw, c))
     x = rng.integers(-128, 128, size=(h, w, c), dtype=np.int64).astype(np.int8)
-    stride, pad, out_hw = _geometry(rng, h, w, kh, kw)
+    if kind == POINTWISE:
+        stride, pad, out_hw = (1, 1), (0, 0), (h, w)
+    else:
+        stride, pad, out_hw = _geometry(rng, h, w, kh, kw)
     output_zp = _zero_point(rng)
     multiplier, shift = _quant(rng, out_c, covered)
     bias = _bias(rng, out_c)
@@ -155,15 +163,27 @@ def fixed_cases() -> list[Case]:
                     multiplier, shift, True)
         case.fit_shifts(rng)
         cases.append(case)
+    # A MobileNet pointwise layer (12x12x64 -> 64).
+    base = random_case(rng, POINTWISE)
+    x = rng.integers(-128, 128, size=(12, 12, 64), dtype=np.int64).astype(np.int8)
+    filt = rng.integers(-127, 128, size=(64, 1, 1, 64), dtype=np.int64).astype(np.int8)
+    multiplier, shift = _quant(rng, 64, True)
+    case = Case(POINTWISE, x, filt, rng.integers(-5000, 5000, 64).astype(np.int32), (1, 1),
+                (0, 0), (12, 12), -128, -128, (-128, 127), multiplier, shift, True)
+    case.fit_shifts(rng)
+    cases.append(case)
     return cases
 
 
-def make_cases(seed: int = 11, count: int = 60) -> list[Case]:
+def make_cases(seed: int = 11, count: int = 60, pointwise: int = 40) -> list[Case]:
     rng = np.random.default_rng(seed)
     cases = fixed_cases()
     for i in range(count):
         kind = DEPTHWISE if i % 2 == 0 else SMALLK
         cases.append(random_case(rng, kind, covered=(i % 10 != 9)))
+    rng = np.random.default_rng(seed + 1)
+    for i in range(pointwise):
+        cases.append(random_case(rng, POINTWISE, covered=(i % 10 != 9)))
     return cases
 
 

@@ -80,6 +80,11 @@ def test_vectors_cover_the_awkward_cases(cases):
     assert {-128, 127} <= {c.input_zp for c in covered}
     assert any(c.act != (-128, 127) for c in covered)
     assert any(c.kind == kv.SMALLK and c.x.shape[2] == 3 for c in covered)
+    pointwise = [c for c in covered if c.kind == kv.POINTWISE]
+    assert any(c.x.shape[2] % 4 for c in pointwise) and any(c.out_c % 4 for c in pointwise)
+    assert any((c.x.shape[0] * c.x.shape[1]) % 2 for c in pointwise)
+    assert {-128, 127} <= {c.input_zp for c in pointwise}
+    assert any(not c.covered and c.kind == kv.POINTWISE for c in cases)
     assert any(not c.covered for c in cases)
     # outputs spread over the int8 range: rounding decisions are visible
     spread = np.median([len(np.unique(c.expected())) for c in covered])
@@ -144,6 +149,9 @@ def test_dsp_kernels_use_the_dsp_extension(qemu_kernel_run, cases):
     for line in qemu_kernel_run[:4]:
         fields = dict(f.split("=") for f in line.split() if "=" in f)
         assert int(fields["ticks"]) < 8 * int(fields["macs"]), line
+    # The MobileNet pointwise case (fifth) under CMSIS-NN's 2.3.
+    fields = dict(f.split("=") for f in qemu_kernel_run[4].split() if "=" in f)
+    assert int(fields["ticks"]) < 2 * int(fields["macs"]), qemu_kernel_run[4]
 
 
 # --- code generation --------------------------------------------------------------------------------

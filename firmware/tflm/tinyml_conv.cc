@@ -27,6 +27,12 @@ TfLiteStatus conv_invoke(TfLiteContext* context, TfLiteNode* node) {
     fill_params(&p, input, filter, output, conv_data(node), params.stride_height,
                 params.stride_width);
     const int32_t* bias_data = tflite::micro::GetOptionalTensorData<int32_t>(bias);
+    if (tinyml_conv1x1_s8_covers(&p, bias_data)) {
+      tinyml_conv1x1_s8(&p, tflite::micro::GetTensorData<int8_t>(input),
+                        tflite::micro::GetTensorData<int8_t>(filter), bias_data,
+                        tflite::micro::GetTensorData<int8_t>(output));
+      return kTfLiteOk;
+    }
     if (tinyml_conv_smallk_s8_covers(&p, bias_data)) {
       tinyml_conv_smallk_s8(&p, tflite::micro::GetTensorData<int8_t>(input),
                             tflite::micro::GetTensorData<int8_t>(filter), bias_data,

@@ -1,11 +1,13 @@
 """Which kernel runs each layer with `--kernels tinyml`: the project's kernels cover a layer when
-the predicates of firmware/kernels (tinyml_dwconv3x3_s8_covers, tinyml_conv_smallk_s8_covers and
+the predicates of firmware/kernels (tinyml_dwconv3x3_s8_covers, tinyml_conv1x1_s8_covers,
+tinyml_conv_smallk_s8_covers and
 the adapter's type checks in firmware/tflm/tinyml_{conv,depthwise}.cc) accept it; every other layer runs
 CMSIS-NN's kernel. This module mirrors those predicates from the .tflite alone (shapes, strides,
 per-channel multipliers as TFLM's QuantizeMultiplier computes them, biases), so the report can say
 which layers used which kernels; tests/test_kernels.py checks both agree on random layers.
 
-Scratch: the project kernels need no arena scratch (their small buffers live on the stack), and
+Scratch: the project kernels need no arena scratch (their small buffers live on the stack: the 1x1
+kernel's unpacked weights of four channels take at most 8 * 256 bytes), and
 Prepare is CMSIS-NN's, so the arena is the same with both kernel sets (scratch_bytes)."""
 from __future__ import annotations
 
@@ -18,6 +20,8 @@ from pipeline.codegen.kernels import CMSIS_NN, TINYML, check_kernels
 
 DEPTHWISE_KERNEL = "tinyml_dwconv3x3_s8"
 SMALLK_KERNEL = "tinyml_conv_smallk_s8"
+POINTWISE_KERNEL = "tinyml_conv1x1_s8"
+POINTWISE_MAX_IN_C = 256  # TINYML_1X1_MAX_IN_C
 SMALLK_MAX_TAPS = 64     # TINYML_SMALLK_MAX_TAPS
 SMALLK_MAX_IN_C = 3      # TINYML_SMALLK_MAX_IN_C
 MAX_TAP_PRODUCT = 255 * 128  # |input - zero point| * |int8 weight|
@@ -107,9 +111,20 @@ def layer_reason(op: str, input_shape, filter_shape, output_shape, stride, dilat
         out_c, k_h, k_w, in_c = filter_shape
         if in_c != input_shape[3]:
             return CMSIS_NN, "grouped convolution"
+        pointwise_reason = ""  # the order of firmware/tflm/tinyml_conv.cc: 1x1 first
+        if (k_h, k_w) == (1, 1) and tuple(stride) == (1, 1) and \
+                tuple(output_shape[1:3]) == tuple(input_shape[1:3]):
+            if in_c > POINTWISE_MAX_IN_C:
+                pointwise_reason = f"1x1 with {in_c} input channels (covered: at most " \
+                                   f"{POINTWISE_MAX_IN_C})"
+            else:
+                pointwise_reason = quant_reason(shifts, bias, in_c)
+            if not pointwise_reason:
+                return POINTWISE_KERNEL, ""
         if in_c > SMALLK_MAX_IN_C or k_h * k_w * in_c > SMALLK_MAX_TAPS:
-            return CMSIS_NN, f"{in_c} input channels, {k_h}x{k_w} (covered: 1-3 channels, " \
-                             f"at most {SMALLK_MAX_TAPS} taps)"
+            return CMSIS_NN, pointwise_reason or \
+                f"{in_c} input channels, {k_h}x{k_w} (covered: 1-3 channels, " \
+                f"at most {SMALLK_MAX_TAPS} taps)"
         reason = quant_reason(shifts, bias, k_h * k_w * in_c)
         return (CMSIS_NN, reason) if reason else (SMALLK_KERNEL, "")
     return CMSIS_NN, ""

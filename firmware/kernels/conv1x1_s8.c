@@ -1,0 +1,154 @@
+// Pointwise 1x1 convolution, stride 1, no padding, int8 (see tinyml_kernels.h).
+//
+// Register blocking: four output channels x two pixels, eight accumulators. The weights of a
+// block of four channels are unpacked once (SXTB16 into int16 pairs, interleaved per four input
+// channels) into a stack buffer and reused for every pixel, so each four input channels of a
+// pixel pair cost two input words, four SXTB16, eight weight loads and sixteen SMLAD (32 MACs).
+// The input offset is folded into the accumulator start (bias + input offset * sum of weights).
+// CMSIS-NN's arm_convolve_1x1_s8_fast (pinned library) unpacks both operands in a 2x2 block.
+#include "tinyml_kernels_common.h"
+
+int tinyml_conv1x1_s8_covers(const tinyml_conv_params* p, const int32_t* bias) {
+  if (p->k_h != 1 || p->k_w != 1 || p->stride_h != 1 || p->stride_w != 1) return 0;
+  if (p->pad_h != 0 || p->pad_w != 0 || p->in_c < 1 || p->out_c < 1) return 0;
+  if (p->in_c > TINYML_1X1_MAX_IN_C) return 0;
+  if (p->out_h != p->in_h || p->out_w != p->in_w || p->out_h < 1 || p->out_w < 1) return 0;
+  return tk_quant_covered(p, bias, p->in_c);
+}
+
+// The last (in_c % 4) bytes of a run as a word, zeros after them (no read past the run).
+TK_INLINE uint32_t pw_tail(const int8_t* q, int32_t rest) {
+  uint32_t w = (uint8_t)q[0];
+  if (rest > 1) w |= (uint32_t)(uint8_t)q[1] << 8;
+  if (rest > 2) w |= (uint32_t)(uint8_t)q[2] << 16;
+  return w;
+}
+
+// Weights of channels [c0, c0 + 4): per step of four input channels, the words
+// (w0 even, w1 even, w2 even, w3 even, w0 odd, ..., w3 odd) as SXTB16 leaves them.
+static void pw_pack(const int8_t* filter, int32_t in_c, int32_t c0, uint32_t* pk) {
+  const int32_t steps = in_c / 4, rest = in_c % 4;
+  for (int32_t o = 0; o < 4; ++o) {
+    const int8_t* k = filter + (c0 + o) * in_c;
+    int32_t j = 0;
+    for (; j < steps; ++j) {
+      const uint32_t w = tk_read32(k + 4 * j);
+      pk[8 * j + o] = tk_sxtb16(w);
+      pk[8 * j + 4 + o] = tk_sxtb16_ror8(w);
+    }
+    if (rest) {
+      const uint32_t w = pw_tail(k + 4 * j, rest);
+      pk[8 * j + o] = tk_sxtb16(w);
+      pk[8 * j + 4 + o] = tk_sxtb16_ror8(w);
+    }
+  }
+}
+
+// One step (four input channels) of two pixels against four channels.
+#define PW_STEP(h0, h1, pk)                                                     \
+  do {                                                                          \
+    const uint32_t e0 = tk_sxtb16(h0), e1 = tk_sxtb16(h1);                      \
+    a00 = tk_smlad(e0, (pk)[0], a00);                                           \
+    a10 = tk_smlad(e1, (pk)[0], a10);                                           \
+    a01 = tk_smlad(e0, (pk)[1], a01);                                           \
+    a11 = tk_smlad(e1, (pk)[1], a11);                                           \
+    a02 = tk_smlad(e0, (pk)[2], a02);                                           \
+    a12 = tk_smlad(e1, (pk)[2], a12);                                           \
+    a03 = tk_smlad(e0, (pk)[3], a03);                                           \
+    a13 = tk_smlad(e1, (pk)[3], a13);                                           \
+    const uint32_t d0 = tk_sxtb16_ror8(h0), d1 = tk_sxtb16_ror8(h1);            \
+    a00 = tk_smlad(d0, (pk)[4], a00);                                           \
+    a10 = tk_smlad(d1, (pk)[4], a10);                                           \
+    a01 = tk_smlad(d0, (pk)[5], a01);                                           \
+    a11 = tk_smlad(d1, (pk)[5], a11);                                           \
+    a02 = tk_smlad(d0, (pk)[6], a02);                                           \
+    a12 = tk_smlad(d1, (pk)[6], a12);                                           \
+    a03 = tk_smlad(d0, (pk)[7], a03);                                           \
+    a13 = tk_smlad(d1, (pk)[7], a13);                                           \
+  } while (0)
+
+TK_INLINE void pw_run(const tinyml_conv_params* p, const int8_t* input, const int8_t* filter,
+                      const int32_t* bias, int8_t* output, int full_range) {
+  uint32_t pk[2 * TINYML_1X1_MAX_IN_C + 8];
+  tk_requant rq[4];
+  const int32_t C = p->in_c, K = p->out_c, N = p->out_h * p->out_w;
+  const int32_t steps = C / 4, rest = C % 4;
+  const int32_t o2 = 2 * p->output_offset + 1, lo = p->act_min, hi = p->act_max;
+  int32_t c0 = 0;
+  for (; c0 + 4 <= K; c0 += 4) {
+    pw_pack(filter, C, c0, pk);
+    tk_requant_chunk(p, c0, 4, rq);
+    for (int32_t o = 0; o < 4; ++o) {
+      int32_t sum = 0;
+      for (int32_t i = 0; i < C; ++i) sum += filter[(c0 + o) * C + i];
+      rq[o].start = (bias ? bias[c0 + o] : 0) + p->input_offset * sum;
+    }
+    const int8_t* x = input;
+    int8_t* out = output + c0;
+    int32_t n = 0;
+    for (; n + 2 <= N; n += 2, x += 2 * C, out += 2 * K) {
+      int32_t a00 = rq[0].start, a01 = rq[1].start, a02 = rq[2].start, a03 = rq[3].start;
+      int32_t a10 = a00, a11 = a01, a12 = a02, a13 = a03;
+      const int8_t* x0 = x;
+      const int8_t* x1 = x + C;
+      const uint32_t* q = pk;
+      for (int32_t j = 0; j < steps; ++j, x0 += 4, x1 += 4, q += 8) {
+        const uint32_t h0 = tk_read32(x0), h1 = tk_read32(x1);
+        PW_STEP(h0, h1, q);
+      }
+      if (rest) {
+        const uint32_t h0 = pw_tail(x0, rest), h1 = pw_tail(x1, rest);
+        PW_STEP(h0, h1, q);
+      }
+      out[0] = tk_output_rq(a00, rq + 0, o2, lo, hi, full_range);
+      out[1] = tk_output_rq(a01, rq + 1, o2, lo, hi, full_range);
+      out[2] = tk_output_rq(a02, rq + 2, o2, lo, hi, full_range);
+      out[3] = tk_output_rq(a03, rq + 3, o2, lo, hi, full_range);
+      out[K + 0] = tk_output_rq(a10, rq + 0, o2, lo, hi, full_range);
+      out[K + 1] = tk_output_rq(a11, rq + 1, o2, lo, hi, full_range);
+      out[K + 2] = tk_output_rq(a12, rq + 2, o2, lo, hi, full_range);
+      out[K + 3] = tk_output_rq(a13, rq + 3, o2, lo, hi, full_range);
+    }
+    if (n < N) {  // an odd last pixel: the pair code with itself as the second pixel
+      int32_t a00 = rq[0].start, a01 = rq[1].start, a02 = rq[2].start, a03 = rq[3].start;
+      int32_t a10 = a00, a11 = a01, a12 = a02, a13 = a03;
+      const int8_t* x0 = x;
+      const uint32_t* q = pk;
+      for (int32_t j = 0; j < steps; ++j, x0 += 4, q += 8) {
+        const uint32_t h0 = tk_read32(x0);
+        PW_STEP(h0, h0, q);
+      }
+      if (rest) {
+        const uint32_t h0 = pw_tail(x0, rest);
+        PW_STEP(h0, h0, q);
+      }
+      (void)a10, (void)a11, (void)a12, (void)a13;
+      out[0] = tk_output_rq(a00, rq + 0, o2, lo, hi, full_range);
+      out[1] = tk_output_rq(a01, rq + 1, o2, lo, hi, full_range);
+      out[2] = tk_output_rq(a02, rq + 2, o2, lo, hi, full_range);
+      out[3] = tk_output_rq(a03, rq + 3, o2, lo, hi, full_range);
+    }
+  }
+  // The last out_c % 4 channels, one at a time.
+  for (; c0 < K; ++c0) {
+    tk_requant r;
+    tk_requant_chunk(p, c0, 1, &r);
+    const int8_t* k = filter + c0 * C;
+    int32_t start = bias ? bias[c0] : 0;
+    for (int32_t n = 0; n < N; ++n) {
+      const int8_t* x0 = input + n * C;
+      int32_t acc = start;
+      for (int32_t i = 0; i < C; ++i) acc += (x0[i] + p->input_offset) * k[i];
+      output[n * K + c0] = tk_output_rq(acc, &r, o2, lo, hi, full_range);
+    }
+  }
+}
+
+void tinyml_conv1x1_s8(const tinyml_conv_params* p, const int8_t* input, const int8_t* filter,
+                       const int32_t* bias, int8_t* output) {
+  if (p->act_min == -128 && p->act_max == 127) {
+    pw_run(p, input, filter, bias, output, 1);
+  } else {
+    pw_run(p, input, filter, bias, output, 0);
+  }
+}
