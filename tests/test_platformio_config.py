@@ -209,11 +209,31 @@ def test_platformio_parses_the_project(ini):
     assert renode["build_src_flags"][:len(board["build_src_flags"])] == board["build_src_flags"]
 
 
+def compile_line(log: str, source: str) -> str:
+    """The `pio run -v` command line that compiled SOURCE (a path suffix)."""
+    lines = [l for l in log.splitlines() if " -c " in l and source in l]
+    assert lines, f"no compile line for {source} in the build log"
+    return lines[-1]
+
+
+def own_warnings(log: str, own_dirs: list[Path]) -> list[str]:
+    """GCC warnings whose location is a file under OWN_DIRS (library and core warnings are not ours)."""
+    found = []
+    for line in log.splitlines():
+        match = re.match(r"(\S+?):\d+(?::\d+)?: warning: ", line)
+        if match:
+            path = (REPO / match.group(1)).resolve()
+            if any(path.is_relative_to(d) for d in own_dirs):
+                found.append(line)
+    return found
+
+
 @pytest.mark.parametrize("env", ["nano33ble", "nano33ble_renode"])
 def test_pio_build(env, tmp_path):
     if os.environ.get("TINYML_PIO_ONLINE") != "1":
         pytest.skip("PlatformIO's registry and GitHub are unreachable here: set TINYML_PIO_ONLINE=1 "
-                    "to build (downloads the platform, toolchain and TFLM library; ~10 min)")
+                    "to build (downloads the platform, toolchain and TFLM library, or uses an "
+                    "offline PlatformIO core: DEVELOPERS.md; ~10 min per env)")
     pio = shutil.which("pio")
     if pio is None:
         pytest.fail("TINYML_PIO_ONLINE=1 but pio is not on PATH")
@@ -222,15 +242,35 @@ def test_pio_build(env, tmp_path):
     from test_codegen import stand_in
     generated = codegen.generate_firmware_sources(stand_in(data), data, 60_000, load_board(),
                                                   tmp_path / "generated")
+    # A build folder of its own: every run compiles every file (so the flags below are on the log,
+    # whatever state .pio/build is in), and the user's firmware.elf is never replaced by this
+    # stand-in model. No build cache either: a cached object prints no compile line.
+    build_dir = tmp_path / "build"
+    run_env = {k: v for k, v in os.environ.items() if k != "PLATFORMIO_BUILD_CACHE_DIR"}
+    run_env.update(TINYML_GENERATED_DIR=str(generated.out_dir), PLATFORMIO_BUILD_DIR=str(build_dir))
     proc = subprocess.run([pio, "run", "-v", "-e", env], cwd=REPO, capture_output=True, text=True,
-                          timeout=3600, env={**os.environ, "TINYML_GENERATED_DIR": str(generated.out_dir)})
+                          timeout=3600, env=run_env)
     assert proc.returncode == 0, proc.stdout[-6000:]
-    assert (REPO / ".pio/build" / env / "firmware.elf").is_file()
+    assert (build_dir / env / "firmware.elf").is_file()
+    log = proc.stdout + proc.stderr
     # -O2 reached the CMSIS-NN kernels, the project's own sources kept -Os.
-    kernel = next(l for l in proc.stdout.splitlines() if "kernels/cmsis_nn/conv.cpp" in l and " -c " in l)
+    kernel = compile_line(log, "kernels/cmsis_nn/conv.cpp")
     assert kernel.rfind("-O2") > kernel.rfind("-Os")
-    port = next(l for l in proc.stdout.splitlines() if "ports/nano33ble/main.cpp" in l and " -c " in l)
+    port = compile_line(log, "ports/nano33ble/main.cpp")
     assert "-Os" in port and "-O2" not in port
+    # The project's own sources (firmware/, the generated model) compile without a warning.
+    assert own_warnings(log, [REPO / "firmware", generated.out_dir.resolve()]) == []
+
+
+def test_own_warnings_are_those_located_in_the_projects_files(tmp_path):
+    log = "\n".join([
+        "firmware/ports/nano33ble/main.cpp:40:20: warning: 'kHostWaitMs' defined but not used",
+        f"{tmp_path}/gen/model_data.cc:3:1: warning: something",
+        ".pio/libdeps/nano33ble/Arduino_TensorFlowLite/src/x.h:7:3: warning: library's, not ours",
+        "In file included from firmware/tflm/tflm_runner.cc:2:",
+        "firmware/core/stats.cpp:12: note: not a warning",
+    ])
+    assert own_warnings(log, [REPO / "firmware", tmp_path / "gen"]) == log.splitlines()[:2]
 
 
 # --- the pre-script, run against a stand-in SCons environment ------------------------------------
