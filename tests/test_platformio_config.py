@@ -228,26 +228,52 @@ def own_warnings(log: str, own_dirs: list[Path]) -> list[str]:
     return found
 
 
+@pytest.fixture(scope="module")
+def pio_work(request, tmp_path_factory) -> Path:
+    """The build test's own folder: pytest's cache (git-ignored .pytest_cache), so a second run is
+    incremental; a fresh tmp folder when the cache plugin is off."""
+    cache = getattr(request.config, "cache", None)
+    return cache.mkdir("pio_build") if cache is not None else tmp_path_factory.mktemp("pio_build")
+
+
+def forget_checked_objects(env_dir: Path) -> None:
+    """Delete the objects whose compile lines the test reads (the project's sources, the generated
+    model, one CMSIS-NN kernel): SCons rebuilds a missing target, so this build prints their
+    command lines and warnings however much of the folder an earlier run built."""
+    for folder in ("src", "tinyml_generated"):
+        for obj in (env_dir / folder).rglob("*.o"):
+            obj.unlink()
+    for obj in env_dir.glob("lib*/Arduino_TensorFlowLite/tensorflow/lite/micro/kernels/cmsis_nn/conv.cpp.o"):
+        obj.unlink()
+
+
 @pytest.mark.parametrize("env", ["nano33ble", "nano33ble_renode"])
-def test_pio_build(env, tmp_path):
+def test_pio_build(env, pio_work, tmp_path):
     if os.environ.get("TINYML_PIO_ONLINE") != "1":
         pytest.skip("PlatformIO's registry and GitHub are unreachable here: set TINYML_PIO_ONLINE=1 "
                     "to build (downloads the platform, toolchain and TFLM library, or uses an "
-                    "offline PlatformIO core: DEVELOPERS.md; ~10 min per env)")
+                    "offline PlatformIO core: DEVELOPERS.md; ~10 min per env the first time)")
     pio = shutil.which("pio")
     if pio is None:
         pytest.fail("TINYML_PIO_ONLINE=1 but pio is not on PATH")
     # The build does not parse the model: fixed bytes with a real op list link like a real model.
+    # Same bytes in the same folder on every run, rewritten only where they differ: the global
+    # include path, and so every object, stays valid for the next run.
     data = bytes(range(256)) * 16
     from test_codegen import stand_in
-    generated = codegen.generate_firmware_sources(stand_in(data), data, 60_000, load_board(),
-                                                  tmp_path / "generated")
-    # A build folder of its own: every run compiles every file (so the flags below are on the log,
-    # whatever state .pio/build is in), and the user's firmware.elf is never replaced by this
-    # stand-in model. No build cache either: a cached object prints no compile line.
-    build_dir = tmp_path / "build"
+    fresh = codegen.generate_firmware_sources(stand_in(data), data, 60_000, load_board(),
+                                              tmp_path / "generated").out_dir
+    generated = pio_work / "generated"
+    generated.mkdir(exist_ok=True)
+    for source in fresh.iterdir():
+        if not (generated / source.name).is_file() or (generated / source.name).read_bytes() != source.read_bytes():
+            shutil.copyfile(source, generated / source.name)
+    # A build folder of the test's own: the user's .pio/build (and their firmware.elf) is never
+    # replaced by this stand-in model. No build cache: a cached object prints no compile line.
+    build_dir = pio_work / "build"
+    forget_checked_objects(build_dir / env)
     run_env = {k: v for k, v in os.environ.items() if k != "PLATFORMIO_BUILD_CACHE_DIR"}
-    run_env.update(TINYML_GENERATED_DIR=str(generated.out_dir), PLATFORMIO_BUILD_DIR=str(build_dir))
+    run_env.update(TINYML_GENERATED_DIR=str(generated), PLATFORMIO_BUILD_DIR=str(build_dir))
     proc = subprocess.run([pio, "run", "-v", "-e", env], cwd=REPO, capture_output=True, text=True,
                           timeout=3600, env=run_env)
     assert proc.returncode == 0, proc.stdout[-6000:]
@@ -259,7 +285,20 @@ def test_pio_build(env, tmp_path):
     port = compile_line(log, "ports/nano33ble/main.cpp")
     assert "-Os" in port and "-O2" not in port
     # The project's own sources (firmware/, the generated model) compile without a warning.
-    assert own_warnings(log, [REPO / "firmware", generated.out_dir.resolve()]) == []
+    assert own_warnings(log, [REPO / "firmware", generated.resolve()]) == []
+
+
+def test_forget_checked_objects_leaves_the_library_objects(tmp_path):
+    kept = [tmp_path / "libd7f/Arduino_TensorFlowLite/tensorflow/lite/micro/kernels/cmsis_nn/add.cpp.o",
+            tmp_path / "FrameworkArduino/main.cpp.o", tmp_path / "firmware.elf"]
+    gone = [tmp_path / "src/ports/nano33ble/main.cpp.o", tmp_path / "tinyml_generated/model_data.cc.o",
+            tmp_path / "libd7f/Arduino_TensorFlowLite/tensorflow/lite/micro/kernels/cmsis_nn/conv.cpp.o"]
+    for path in kept + gone:
+        path.parent.mkdir(parents=True, exist_ok=True)
+        path.write_bytes(b"")
+    forget_checked_objects(tmp_path)
+    assert all(p.exists() for p in kept) and not any(p.exists() for p in gone)
+    forget_checked_objects(tmp_path / "not-built-yet")  # a first run has nothing to forget
 
 
 def test_own_warnings_are_those_located_in_the_projects_files(tmp_path):
