@@ -40,10 +40,12 @@
 
 namespace {
 
+#if !TINYML_SERIAL_HW_UART
 // How long setup() waits for the host to open the USB port (DTR) before it runs anyway. Records
 // sent while no host listens are lost: open the port within this time after a reset (the reader
 // skips the boot noise before START).
 constexpr uint32_t kHostWaitMs = 10000;
+#endif
 constexpr uint32_t kBaud = 115200;  // ignored by USB CDC, used by the UART
 
 alignas(16) uint8_t g_arena[TINYML_ARENA_BYTES];
