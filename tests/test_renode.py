@@ -101,7 +101,7 @@ def test_layers_with_enough_macs_must_read_above_one_quantum(tmp_path):
     macs = keywords.layer_macs(str(analysis))
     assert macs == [331_776, 2_560, 0, 20_736]
     stuck = keywords.layers_at_the_quantum_floor(lines, macs, str(floor))
-    assert stuck == ["TML1 LAYER index=3 op=DEPTHWISE_CONV_2D ticks=640 (20736 MACs)"]
+    assert stuck == ["TML2 LAYER index=3 op=DEPTHWISE_CONV_2D ticks=640 (20736 MACs)"]
     assert keywords.layers_at_the_quantum_floor(lines[:3], macs[:3], floor) == []
     # At Renode's default 100 us (6,400 ticks) the same depthwise layer is below the bound: not judged.
     assert keywords.layers_at_the_quantum_floor(lines, macs, 6_400) == []
