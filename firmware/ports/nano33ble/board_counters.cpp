@@ -74,6 +74,12 @@ void BoardCounters::start(bool cache_on, uint32_t cpu_hz) {
   const uint32_t ctrl = reg(nrf52840::kDwtCtrl);
   if ((ctrl & (nrf52840::kDwtCtrlNoPrfCnt | nrf52840::kDwtCtrlNoCycCnt)) != 0u) return;
   reg(nrf52840::kDwtCtrl) = ctrl | nrf52840::kDwtCtrlCyccntEna | nrf52840::kDwtCtrlEventCounters;
+  // A CPU model without DWT (Renode reads 0 there) gives no counts, and its TIMER4 model need not
+  // behave like the chip's: the sampler's interrupt hung Renode 1.13.3 at boot. Arm the timer only
+  // once CYCCNT is seen to move.
+  const uint32_t cyccnt_before = reg(nrf52840::kDwtCyccnt);
+  run_loop(64u);
+  if (reg(nrf52840::kDwtCyccnt) == cyccnt_before) return;  // counters_available_ stays false
 
   const uint32_t timer_hz = nrf52840::kTimerClockHz;
   const uint32_t cycles_per_tick = cpu_hz >= timer_hz ? cpu_hz / timer_hz : 1u;
