@@ -120,8 +120,6 @@ def test_portable_kernels_match_the_reference(vectors, cases, tmp_path):
     assert proc.returncode == 0
 
 
-
-
 @pytest.fixture(scope="module")
 def qemu_kernel_run(vectors, tmp_path_factory) -> list[str]:
     require_emulator_tools("the DSP-path test")

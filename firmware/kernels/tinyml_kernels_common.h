@@ -50,21 +50,8 @@ TK_INLINE void tk_requant_chunk(const tinyml_conv_params* p, int32_t c0, int32_t
   }
 }
 
-// tk_output with precomputed constants.
-TK_INLINE int8_t tk_output_rq(int32_t acc, const tk_requant* rq, int32_t offset2p1, int32_t act_min,
-                              int32_t act_max, int full_range) {
-  int32_t x = tk_smmulr(acc * 2, rq->multiplier);
-  x = (x + (x >> 31)) >> rq->rs1;
-  int32_t v = tk_ssat8_asr1(x + offset2p1);
-  if (!full_range) {
-    v = v < act_min ? act_min : v;
-    v = v > act_max ? act_max : v;
-  }
-  return (int8_t)v;
-}
-
-// tk_output_rq for an accumulator that is already doubled (2 * acc: kernels that double the
-// filter and start values instead of every output).
+// tk_output with precomputed constants, for an accumulator that is already doubled (2 * acc:
+// kernels that double the filter and start values instead of every output).
 TK_INLINE int8_t tk_output_rq_x2(int32_t acc2, const tk_requant* rq, int32_t offset2p1,
                                  int32_t act_min, int32_t act_max, int full_range) {
   int32_t x = tk_smmulr(acc2, rq->multiplier);
@@ -75,4 +62,10 @@ TK_INLINE int8_t tk_output_rq_x2(int32_t acc2, const tk_requant* rq, int32_t off
     v = v > act_max ? act_max : v;
   }
   return (int8_t)v;
+}
+
+// tk_output with precomputed constants.
+TK_INLINE int8_t tk_output_rq(int32_t acc, const tk_requant* rq, int32_t offset2p1, int32_t act_min,
+                              int32_t act_max, int full_range) {
+  return tk_output_rq_x2(acc * 2, rq, offset2p1, act_min, act_max, full_range);
 }
