@@ -24,12 +24,10 @@ TK_INLINE uint32_t pw_tail(const int8_t* q, int32_t rest) {
   return w;
 }
 
-// Both halfwords doubled (2 * int8 fits int16): the accumulators come out doubled, as the
-// requantization's SMMULR wants them (one instruction fewer per output; |2 * acc| < 2^31).
-TK_INLINE uint32_t pw_double16(uint32_t x) { return (x << 1) & 0xFFFEFFFEu; }
-
-// Weights of channels [c0, c0 + 4), doubled: per step of four input channels, the words
-// (w0 even, w1 even, w2 even, w3 even, w0 odd, ..., w3 odd) as SXTB16 leaves them.
+// Weights of channels [c0, c0 + 4), doubled (2 * int8 fits int16: the accumulators come out
+// doubled, as the requantization's SMMULR wants them; |2 * acc| < 2^31): per step of four input
+// channels, the words (w0 even, w1 even, w2 even, w3 even, w0 odd, ..., w3 odd) as SXTB16 leaves
+// them.
 // sum2[o]: twice the sum of channel o's weights (SMLAD of the packed words with (1, 1)).
 static void pw_pack(const int8_t* filter, int32_t in_c, int32_t c0, uint32_t* pk, int32_t* sum2) {
   const int32_t steps = in_c / 4, rest = in_c % 4;
@@ -40,7 +38,7 @@ static void pw_pack(const int8_t* filter, int32_t in_c, int32_t c0, uint32_t* pk
     int32_t j = 0;
     for (; j < steps + (rest != 0); ++j) {
       const uint32_t w = j < steps ? tk_read32(k + 4 * j) : pw_tail(k + 4 * j, rest);
-      const uint32_t e = pw_double16(tk_sxtb16(w)), d = pw_double16(tk_sxtb16_ror8(w));
+      const uint32_t e = tk_double16(tk_sxtb16(w)), d = tk_double16(tk_sxtb16_ror8(w));
       pk[8 * j + o] = e;
       pk[8 * j + 4 + o] = d;
       sum = tk_smlad(e, ones, tk_smlad(d, ones, sum));

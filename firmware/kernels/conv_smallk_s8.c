@@ -93,57 +93,165 @@ TK_INLINE void smallk_run(const tinyml_conv_params* p, const int8_t* input, cons
   }
 }
 
-// One input channel, 3x3 (the first layer of a grayscale network): the patch of an inner pixel
-// comes from three word loads (bytes 0-3 of each window row), unpacked by SXTAB16 and rearranged
-// by PKHBT/PKHTB into the filter word order; the nine taps stay in five registers.
+// The patch of output pixel (iy0, ix0) of a one-channel 3x3 convolution, as the filter words pair
+// its taps: e0 = (v0, v2), o0 = (v1, v3), e1 = (v4, v6), o1 = (v5, v7), and v8 in the top half of
+// t8 (v = input + input offset, padded taps 0).
+typedef struct {
+  uint32_t e0, o0, e1, o1, t8;
+} c1_patch;
+
+// Inner pixels: three word loads (bytes 0-3 of each window row), SXTAB16 adds the offset and
+// unpacks, PKHBT/PKHTB put the halfwords in filter order: 12 instructions.
+TK_INLINE c1_patch c1_3x3_inner(const int8_t* ip, int32_t W, uint32_t ioff2) {
+  c1_patch v;
+  const uint32_t r0 = tk_read32(ip), r1 = tk_read32(ip + W), r2 = tk_read32(ip + 2 * W);
+  const uint32_t r0_13 = tk_sxtab16_ror8(ioff2, r0);    // (v1, -)
+  const uint32_t r1_20 = tk_sxtab16_ror16(ioff2, r1);   // (v5, v3)
+  const uint32_t r1_13 = tk_sxtab16_ror8(ioff2, r1);    // (v4, -)
+  const uint32_t r2_13 = tk_sxtab16_ror8(ioff2, r2);    // (v7, -)
+  v.e0 = tk_sxtab16(ioff2, r0);                         // (v0, v2)
+  v.t8 = tk_sxtab16(ioff2, r2);                         // (v6, v8)
+  v.o0 = tk_pkhtb(r1_20, r0_13);
+  v.e1 = tk_pkhbt16(r1_13, v.t8);
+  v.o1 = tk_pkhbt16(r1_20, r2_13);
+  return v;
+}
+
+TK_INLINE c1_patch c1_3x3_patch(const tinyml_conv_params* p, const int8_t* input, uint32_t ioff2,
+                                int32_t iy0, int32_t ix0) {
+  if (iy0 >= 0 && iy0 + 3 <= p->in_h && ix0 >= 0 && ix0 + 4 <= p->in_w) {
+    return c1_3x3_inner(input + iy0 * p->in_w + ix0, p->in_w, ioff2);
+  }
+  uint32_t even[TK_WORDS], odd[TK_WORDS];
+  smallk_patch(p, input, iy0, ix0, 9, even, odd);
+  c1_patch v = {even[0], odd[0], even[1], odd[1], even[2] << 16};
+  return v;
+}
+
+// One input channel, 3x3 (the first layer of a grayscale network), any activation range and
+// right shift: the nine taps stay in five registers, each channel's filter is read per pixel.
 static void smallk_c1_3x3(const tinyml_conv_params* p, const int8_t* input, const int8_t* filter,
                           const int32_t* bias, int8_t* output) {
   tk_requant rq[TK_CHUNK];
-  const int32_t W = p->in_w, out_c = p->out_c;
+  const int32_t out_c = p->out_c;
   const uint32_t ioff2 = (uint32_t)(uint16_t)p->input_offset * 0x00010001u;
   const int32_t offset2p1 = 2 * p->output_offset + 1;
+  const int full_range = p->act_min == -128 && p->act_max == 127;
   tk_requant_chunk(p, 0, out_c, rq);
   for (int32_t oc = 0; oc < out_c; ++oc) rq[oc].start = bias ? bias[oc] : 0;
   int8_t* out = output;
   for (int32_t oy = 0; oy < p->out_h; ++oy) {
-    const int32_t iy0 = oy * p->stride_h - p->pad_h;
-    const int rows_in = iy0 >= 0 && iy0 + 3 <= p->in_h;
     for (int32_t ox = 0; ox < p->out_w; ++ox, out += out_c) {
-      const int32_t ix0 = ox * p->stride_w - p->pad_w;
-      uint32_t e0, o0, e1, o1, t8;
-      if (rows_in && ix0 >= 0 && ix0 + 4 <= W) {
-        const int8_t* ip = input + iy0 * W + ix0;
-        const uint32_t r0 = tk_read32(ip), r1 = tk_read32(ip + W), r2 = tk_read32(ip + 2 * W);
-        const uint32_t r0_02 = tk_sxtab16(ioff2, r0), r0_13 = tk_sxtab16_ror8(ioff2, r0);
-        const uint32_t r1_02 = tk_sxtab16(ioff2, r1), r1_13 = tk_sxtab16_ror8(ioff2, r1);
-        const uint32_t r2_02 = tk_sxtab16(ioff2, r2), r2_13 = tk_sxtab16_ror8(ioff2, r2);
-        e0 = r0_02;                                      // (v0, v2)
-        o0 = (r0_13 & 0xFFFFu) | (r1_02 << 16);          // (v1, v3)
-        e1 = (r1_13 & 0xFFFFu) | (r2_02 << 16);          // (v4, v6)
-        o1 = (r1_02 >> 16) | (r2_13 << 16);              // (v5, v7)
-        t8 = r2_02 >> 16;                                // v8
-      } else {
-        uint32_t even[TK_WORDS], odd[TK_WORDS];
-        smallk_patch(p, input, iy0, ix0, 9, even, odd);
-        e0 = even[0];
-        o0 = odd[0];
-        e1 = even[1];
-        o1 = odd[1];
-        t8 = even[2];
-      }
+      const c1_patch v = c1_3x3_patch(p, input, ioff2, oy * p->stride_h - p->pad_h,
+                                      ox * p->stride_w - p->pad_w);
       const int8_t* kp = filter;
       const tk_requant* r = rq;
       int8_t* o = out;
       for (int32_t oc = 0; oc < out_c; ++oc, kp += 9) {
         int32_t acc = r->start;
         const uint32_t w0 = tk_read32(kp), w1 = tk_read32(kp + 4);
-        acc = tk_smlad(e0, tk_sxtb16(w0), acc);
-        acc = tk_smlad(o0, tk_sxtb16_ror8(w0), acc);
-        acc = tk_smlad(e1, tk_sxtb16(w1), acc);
-        acc = tk_smlad(o1, tk_sxtb16_ror8(w1), acc);
-        acc = tk_smlabb(t8, (uint32_t)(int32_t)kp[8], acc);
-        *o++ = tk_output_rq(acc, r++, offset2p1, p->act_min, p->act_max, 1);
+        acc = tk_smlad(v.e0, tk_sxtb16(w0), acc);
+        acc = tk_smlad(v.o0, tk_sxtb16_ror8(w0), acc);
+        acc = tk_smlad(v.e1, tk_sxtb16(w1), acc);
+        acc = tk_smlad(v.o1, tk_sxtb16_ror8(w1), acc);
+        acc = tk_smlabb(v.t8 >> 16, (uint32_t)(int32_t)kp[8], acc);
+        *o++ = tk_output_rq(acc, r++, offset2p1, p->act_min, p->act_max, full_range);
       }
+    }
+  }
+}
+
+// Per output channel of the fast one-channel 3x3 path, nine words (one block of loads, in the
+// order the assembly reads them): rs - 1, the filter unpacked and doubled as the patch pairs it
+// ((w0, w2), (w1, w3), (w4, w6), (w5, w7), w8), 2 * bias, multiplier, k (tk_k_offset).
+enum { C1_RS1, C1_W0, C1_W1, C1_W2, C1_W3, C1_W4, C1_START, C1_MULT, C1_K, C1_WORDS };
+
+TK_INLINE uint32_t c1_pair2(int8_t a, int8_t b) {
+  return (uint32_t)(uint16_t)(2 * a) | ((uint32_t)(uint16_t)(2 * b) << 16);
+}
+
+// All output channels of one pixel: per channel 9 MACs, 17 instructions with the requantization.
+TK_INLINE void c1_channels(const c1_patch* v, const int32_t* kp, const int32_t* end, int8_t* out) {
+#ifdef TINYML_KERNELS_DSP
+  int32_t A, B, S, R;
+  __asm__ volatile(
+      "1:\n\t"
+      "ldrd %[A], %[S], [%[kp], #20]\n\t"  // w8, start
+      "smlatb %[S], %[t8], %[A], %[S]\n\t"
+      "ldrd %[A], %[B], [%[kp], #4]\n\t"
+      "smlad %[S], %[e0], %[A], %[S]\n\t"
+      "smlad %[S], %[o0], %[B], %[S]\n\t"
+      "ldrd %[A], %[B], [%[kp], #12]\n\t"
+      "smlad %[S], %[e1], %[A], %[S]\n\t"
+      "smlad %[S], %[o1], %[B], %[S]\n\t"
+      "ldrd %[A], %[B], [%[kp], #28]\n\t"  // multiplier, k
+      "ldr %[R], [%[kp]], #36\n\t"         // rs - 1; next channel
+      "smmlar %[A], %[S], %[A], %[B]\n\t"
+      "add %[A], %[A], %[S], asr #31\n\t"
+      "asr %[A], %[A], %[R]\n\t"
+      "ssat %[A], #8, %[A], asr #1\n\t"
+      "strb %[A], [%[out]], #1\n\t"
+      "cmp %[kp], %[end]\n\t"
+      "bne 1b\n\t"
+      : [kp] "+r"(kp), [out] "+r"(out), [A] "=&r"(A), [B] "=&r"(B), [S] "=&r"(S), [R] "=&r"(R)
+      : [e0] "r"(v->e0), [o0] "r"(v->o0), [e1] "r"(v->e1), [o1] "r"(v->o1), [t8] "r"(v->t8),
+        [end] "r"(end)
+      : "memory", "cc");
+#else
+  for (; kp != end; kp += C1_WORDS) {
+    int32_t acc = kp[C1_START];
+    acc = tk_smlabb(v->t8 >> 16, (uint32_t)kp[C1_W4], acc);
+    acc = tk_smlad(v->e0, (uint32_t)kp[C1_W0], acc);
+    acc = tk_smlad(v->o0, (uint32_t)kp[C1_W1], acc);
+    acc = tk_smlad(v->e1, (uint32_t)kp[C1_W2], acc);
+    acc = tk_smlad(v->o1, (uint32_t)kp[C1_W3], acc);
+    *out++ = (int8_t)tk_output_k(acc, kp[C1_MULT], kp[C1_K], kp[C1_RS1]);
+  }
+#endif
+}
+
+// The fast path: full int8 range and right shifts of at most TK_K_MAX_RIGHT_SHIFT.
+static void smallk_c1_3x3_k(const tinyml_conv_params* p, const int8_t* input, const int8_t* filter,
+                            const int32_t* bias, int8_t* output) {
+  int32_t block[TK_CHUNK * C1_WORDS];
+  const int32_t out_c = p->out_c;
+  const uint32_t ioff2 = (uint32_t)(uint16_t)p->input_offset * 0x00010001u;
+  const int32_t offset2p1 = 2 * p->output_offset + 1;
+  for (int32_t oc = 0; oc < out_c; ++oc) {
+    const int8_t* k = filter + 9 * oc;
+    int32_t* b = block + C1_WORDS * oc;
+    b[C1_RS1] = ~p->shift[oc];
+    b[C1_W0] = (int32_t)c1_pair2(k[0], k[2]);
+    b[C1_W1] = (int32_t)c1_pair2(k[1], k[3]);
+    b[C1_W2] = (int32_t)c1_pair2(k[4], k[6]);
+    b[C1_W3] = (int32_t)c1_pair2(k[5], k[7]);
+    b[C1_W4] = (int32_t)c1_pair2(k[8], 0);
+    b[C1_START] = 2 * (bias ? bias[oc] : 0);
+    b[C1_MULT] = p->multiplier[oc];
+    b[C1_K] = tk_k_offset(offset2p1, ~p->shift[oc]);
+  }
+  const int32_t* end = block + C1_WORDS * out_c;
+  // Output columns whose patch is three whole words inside the input: [ox_lo, ox_hi).
+  const int32_t sw = p->stride_w, W = p->in_w;
+  const int32_t ox_lo = (p->pad_w + sw - 1) / sw;
+  int32_t ox_hi = W - 4 + p->pad_w >= 0 ? (W - 4 + p->pad_w) / sw + 1 : 0;
+  if (ox_hi > p->out_w) ox_hi = p->out_w;
+  if (ox_hi < ox_lo) ox_hi = ox_lo;
+  int8_t* out = output;
+  for (int32_t oy = 0; oy < p->out_h; ++oy) {
+    const int32_t iy0 = oy * p->stride_h - p->pad_h;
+    const int rows_in = iy0 >= 0 && iy0 + 3 <= p->in_h;
+    for (int32_t ox = 0; ox < p->out_w; ++ox, out += out_c) {
+      if (rows_in && ox == ox_lo) {  // the run of inner pixels
+        const int8_t* ip = input + iy0 * W + ox_lo * sw - p->pad_w;
+        for (; ox < ox_hi; ++ox, out += out_c, ip += sw) {
+          const c1_patch v = c1_3x3_inner(ip, W, ioff2);
+          c1_channels(&v, block, end, out);
+        }
+        if (ox == p->out_w) break;
+      }
+      const c1_patch v = c1_3x3_patch(p, input, ioff2, iy0, ox * sw - p->pad_w);
+      c1_channels(&v, block, end, out);
     }
   }
 }
@@ -154,8 +262,12 @@ void tinyml_conv_smallk_s8(const tinyml_conv_params* p, const int8_t* input, con
   const int full_range = p->act_min == -128 && p->act_max == 127;
   // The first layers of image networks, specialised: grayscale 3x3, and RGB 3x3 (constant taps
   // unroll the channel loop).
-  if (p->in_c == 1 && p->k_h == 3 && p->k_w == 3 && full_range && p->out_c <= TK_CHUNK) {
-    smallk_c1_3x3(p, input, filter, bias, output);
+  if (p->in_c == 1 && p->k_h == 3 && p->k_w == 3 && p->out_c <= TK_CHUNK) {
+    if (full_range && tk_k_form_covered(p)) {
+      smallk_c1_3x3_k(p, input, filter, bias, output);
+    } else {
+      smallk_c1_3x3(p, input, filter, bias, output);
+    }
   } else if (taps == 27 && full_range) {
     smallk_run(p, input, filter, bias, output, 27, 1);
   } else {

@@ -275,11 +275,388 @@ TK_INLINE void dw_run(const tinyml_conv_params* p, const int8_t* input, const in
   }
 }
 
+// --- Strides 1 and 2: channel rows ---------------------------------------------------------------
+//
+// Neighbouring outputs of a channel share taps. The input rows a group of four channels needs are
+// transposed once per group into int16 rows per channel (input offset added, padding written as
+// 0), so that one word holds two neighbouring columns. With the filter words (w0, w1), (w1, w2)
+// of a window row, two neighbouring outputs of stride 1 take four SMLAD-family instructions on
+// two words of an input row,
+//   out0 += (x, x+1).(w0, w1) + (x+2).w2      out1 += (x+1).w0 + (x+2, x+3).(w1, w2),
+// and two of stride 2 the same on three words: out_j += (2j, 2j+1).(w0, w1) + (2j+2).w2.
+// Stride 1 computes blocks of 2x2 outputs (two output rows share two input rows: 14 loads and
+// 24 multiplies for 36 MACs), stride 2 blocks of four outputs of a row. Padding lives in the rows,
+// so border pixels take the same code. The requantization is the SMMLAR form, with each channel's
+// constants next to its filter.
+
+// Columns of a row buffer: layers whose rows do not fit take the general path.
+#define TK_DW_ROW_MAX 128
+// Input rows kept per channel: the four of a stride-1 output row pair, the three of a stride-2 row.
+#define TK_DW_RING 4
+
+// Per channel: the three filter rows as the words (2 w0, 2 w1), (2 w1, 2 w2), then 2 * the
+// accumulator start, multiplier, k (tk_k_offset) and rs - 1; the order the assembly reads them.
+enum { DWR_W = 0, DWR_START = 6, DWR_MULT, DWR_K, DWR_RS1, DWR_WORDS };
+
+typedef struct {
+  int32_t cst[4][DWR_WORDS];
+  int16_t rows[TK_DW_RING][4][TK_DW_ROW_MAX];  // [input row % ring][channel][column]
+  int16_t zero[4][TK_DW_ROW_MAX];              // the rows above and below the input
+} dw_rows;
+
+// Bytes from one channel's row to the next (the assembly steps the row pointers by it).
+#define DWR_CHANNEL_BYTES (TK_DW_ROW_MAX * 2)
+
+// Highest column the blocks of an output row read: the last block reads columns up to out_w + 2
+// (stride 1) or 2 * out_w + 3 (stride 2, a block of four).
+TK_INLINE int32_t dwr_last_column(const tinyml_conv_params* p) {
+  return p->stride_w == 1 ? p->out_w + 2 : 2 * ((p->out_w + 3) & ~3) + 2;
+}
+
+static int dw_rows_apply(const tinyml_conv_params* p) {
+  return p->stride_h == p->stride_w && dwr_last_column(p) < TK_DW_ROW_MAX &&
+         p->pad_w + p->in_w <= TK_DW_ROW_MAX && p->act_min == -128 && p->act_max == 127 &&
+         tk_k_form_covered(p);
+}
+
+// What the assembly of one output row (pair) of a channel group reads from memory, as no
+// register is left: the channel count, output strides, how far the row pointers step, and per
+// channel the end of its run of blocks.
+typedef struct {
+  int32_t channels;
+  int32_t stride;       // output pixel stride (C)
+  int32_t row_stride;   // output row stride (out_w * C)
+  int32_t blocks_bytes; // row bytes the full blocks advance
+  int32_t rem;          // outputs after the full blocks (stride 1: 0 or 1; stride 2: 0..3)
+  int32_t next_row;     // DWR_CHANNEL_BYTES - row bytes all blocks advance
+  const int16_t* end;
+  int8_t* out;
+} dwr_job;
+
+TK_INLINE uint32_t dwr_pair2(int32_t a, int32_t b) {
+  return (uint32_t)(uint16_t)(2 * a) | ((uint32_t)(uint16_t)(2 * b) << 16);
+}
+
+#ifdef TINYML_KERNELS_DSP
+// Window row contributions. OFFSET: the filter row's byte offset in the channel's constants.
+// Stride 1, two outputs (A, B) from the words x01 x23 already loaded:
+#define DWR_PAIR_S1(A, B, OFFSET)                           \
+  "ldrd %[w01], %[w12], [%[cst], #" OFFSET "]\n\t"          \
+  "smlad %[" A "], %[x01], %[w01], %[" A "]\n\t"            \
+  "smlabt %[" A "], %[x23], %[w12], %[" A "]\n\t"           \
+  "smlatb %[" B "], %[x01], %[w01], %[" B "]\n\t"           \
+  "smlad %[" B "], %[x23], %[w12], %[" B "]\n\t"
+#define DWR_LOAD_S1(R)                                      \
+  "ldr %[x01], [%[" R "]], #4\n\t"                          \
+  "ldr %[x23], [%[" R "]]\n\t"
+// Stride 2, four outputs a0..a3 of a row: five words through three registers.
+#define DWR_ROW4_S2(R, OFFSET)                              \
+  "ldr %[x01], [%[" R "]], #16\n\t"                         \
+  "ldr %[x23], [%[" R "], #-12]\n\t"                        \
+  "ldrd %[w01], %[w12], [%[cst], #" OFFSET "]\n\t"          \
+  "smlad %[a0], %[x01], %[w01], %[a0]\n\t"                  \
+  "smlabt %[a0], %[x23], %[w12], %[a0]\n\t"                 \
+  "ldr %[x45], [%[" R "], #-8]\n\t"                         \
+  "smlad %[a1], %[x23], %[w01], %[a1]\n\t"                  \
+  "smlabt %[a1], %[x45], %[w12], %[a1]\n\t"                 \
+  "ldr %[x01], [%[" R "], #-4]\n\t"                         \
+  "smlad %[a2], %[x45], %[w01], %[a2]\n\t"                  \
+  "smlabt %[a2], %[x01], %[w12], %[a2]\n\t"                 \
+  "ldr %[x23], [%[" R "]]\n\t"                              \
+  "smlad %[a3], %[x01], %[w01], %[a3]\n\t"                  \
+  "smlabt %[a3], %[x23], %[w12], %[a3]\n\t"
+// Accumulator starts.
+#define DWR_START4                                          \
+  "ldr %[a0], [%[cst], #24]\n\t"                            \
+  "mov %[a1], %[a0]\n\t"                                    \
+  "mov %[a2], %[a0]\n\t"                                    \
+  "mov %[a3], %[a0]\n\t"
+// A 2x2 block of stride 1: a0 a1 on output row y (input rows r0..r2), a2 a3 on row y + 1 (r1..r3).
+#define DWR_BLOCK_S1                                        \
+  DWR_START4                                                \
+  DWR_LOAD_S1("r0") DWR_PAIR_S1("a0", "a1", "0")            \
+  DWR_LOAD_S1("r1") DWR_PAIR_S1("a0", "a1", "8")            \
+  DWR_PAIR_S1("a2", "a3", "0")                              \
+  DWR_LOAD_S1("r2") DWR_PAIR_S1("a0", "a1", "16")           \
+  DWR_PAIR_S1("a2", "a3", "8")                              \
+  DWR_LOAD_S1("r3") DWR_PAIR_S1("a2", "a3", "16")           \
+  "ldrd %[x01], %[x23], [%[cst], #28]\n\t"                  \
+  "ldr %[w01], [%[cst], #36]\n\t"
+#define DWR_BLOCK_S2                                        \
+  DWR_START4                                                \
+  DWR_ROW4_S2("r0", "0") DWR_ROW4_S2("r1", "8") DWR_ROW4_S2("r2", "16") \
+  DWR_REQUANT_CONSTANTS
+// multiplier in x01, k in x23, rs - 1 in x45; then the output pixel stride in w01
+#define DWR_REQUANT_CONSTANTS                               \
+  "ldrd %[x01], %[x23], [%[cst], #28]\n\t"                  \
+  "ldr %[x45], [%[cst], #36]\n\t"                           \
+  "ldr %[w01], %[stride]\n\t"
+// The output byte of accumulator A in w12 (multiplier in x01, k in x23, rs - 1 in RS1).
+#define DWR_OUT_RS(A, RS1)                                  \
+  "smmlar %[w12], %[" A "], %[x01], %[x23]\n\t"             \
+  "add %[w12], %[w12], %[" A "], asr #31\n\t"               \
+  "asr %[w12], %[w12], %[" RS1 "]\n\t"                      \
+  "ssat %[w12], #8, %[w12], asr #1\n\t"
+#define DWR_OUT(A) DWR_OUT_RS(A, "x45")
+// Stores of a 2x2 block (rs - 1 in w01): a0 then a2 hold the output strides once their values
+// are stored, a0 then the pointer to row y + 1.
+#define DWR_STORE_S1_FIRST_COLUMN                           \
+  DWR_OUT_RS("a0", "w01") "strb %[w12], [%[out]]\n\t"       \
+  "ldr %[a0], %[row_stride]\n\t"                            \
+  DWR_OUT_RS("a2", "w01") "strb %[w12], [%[out], %[a0]]\n\t"
+#define DWR_STORE_S1_SECOND_COLUMN                          \
+  "ldr %[a2], %[stride]\n\t"                                \
+  "add %[a0], %[a0], %[out]\n\t"                            \
+  "add %[out], %[out], %[a2]\n\t"                           \
+  DWR_OUT_RS("a1", "w01") "strb %[w12], [%[out]]\n\t"       \
+  DWR_OUT_RS("a3", "w01") "strb %[w12], [%[a0], %[a2]]\n\t" \
+  "add %[out], %[out], %[a2]\n\t"
+#define DWR_STORE_TOP_TWO                                   \
+  DWR_OUT_RS("a0", "w01") "strb %[w12], [%[out]]\n\t"       \
+  "ldr %[a0], %[stride]\n\t"                                \
+  DWR_OUT_RS("a1", "w01") "strb %[w12], [%[out], %[a0]]\n\t" \
+  "add %[out], %[out], %[a0], lsl #1\n\t"
+#define DWR_STORE_TOP_ONE DWR_OUT_RS("a0", "w01") "strb %[w12], [%[out]]\n\t"
+#define DWR_STORE_S2_FOUR                                   \
+  DWR_OUT("a0") "strb %[w12], [%[out]]\n\t"                 \
+  DWR_OUT("a1") "strb %[w12], [%[out], %[w01]]\n\t"         \
+  "add %[out], %[out], %[w01], lsl #1\n\t"                  \
+  DWR_OUT("a2") "strb %[w12], [%[out]]\n\t"                 \
+  DWR_OUT("a3") "strb %[w12], [%[out], %[w01]]\n\t"         \
+  "add %[out], %[out], %[w01], lsl #1\n\t"
+// The last block of a stride-2 row stores rem (1..3) outputs.
+#define DWR_STORE_S2_REM                                    \
+  "ldr %[a3], %[rem]\n\t"                                   \
+  DWR_OUT("a0") "strb %[w12], [%[out]]\n\t"                 \
+  "cmp %[a3], #2\n\t"                                       \
+  "blt 5f\n\t"                                              \
+  DWR_OUT("a1") "strb %[w12], [%[out], %[w01]]\n\t"         \
+  "cmp %[a3], #3\n\t"                                       \
+  "blt 5f\n\t"                                              \
+  "add %[out], %[out], %[w01], lsl #1\n\t"                  \
+  DWR_OUT("a2") "strb %[w12], [%[out]]\n\t"
+// Every channel of the group: the full blocks, then one block for the rem outputs, then the next
+// channel (rows DWR_CHANNEL_BYTES on, constants 40 bytes on, output one byte on). The job's out,
+// end and channels are written through input operands (asm takes at most 30 operands); the
+// "memory" clobber tells the compiler.
+#define DWR_GROUP_BODY(BLOCK, STORE_FULL, STORE_REM, STEP_R3)                              \
+      "1:\n\t"                                                                               \
+      "str %[out], %[job_out]\n\t"                                                           \
+      "ldr %[w12], %[blocks_bytes]\n\t"                                                      \
+      "add %[w12], %[r0], %[w12]\n\t"                                                        \
+      "str %[w12], %[end]\n\t"                                                               \
+      "cmp %[r0], %[w12]\n\t"                                                                \
+      "beq 3f\n\t"                                                                           \
+      "2:\n\t"                                                                               \
+      BLOCK STORE_FULL                                                                       \
+      "ldr %[w12], %[end]\n\t"                                                               \
+      "cmp %[r0], %[w12]\n\t"                                                                \
+      "bne 2b\n\t"                                                                           \
+      "3:\n\t"                                                                               \
+      "ldr %[w12], %[rem]\n\t"                                                               \
+      "cmp %[w12], #0\n\t"                                                                   \
+      "beq 5f\n\t"                                                                           \
+      BLOCK STORE_REM                                                                        \
+      "5:\n\t"                                                                               \
+      "ldr %[w12], %[next_row]\n\t"                                                          \
+      "add %[r0], %[r0], %[w12]\n\t"                                                         \
+      "add %[r1], %[r1], %[w12]\n\t"                                                         \
+      "add %[r2], %[r2], %[w12]\n\t"                                                         \
+      STEP_R3                                                                                \
+      "add %[cst], %[cst], #40\n\t"                                                          \
+      "ldr %[out], %[job_out]\n\t"                                                           \
+      "add %[out], %[out], #1\n\t"                                                           \
+      "ldr %[w12], %[channels]\n\t"                                                          \
+      "subs %[w12], %[w12], #1\n\t"                                                          \
+      "str %[w12], %[channels]\n\t"                                                          \
+      "bne 1b\n\t"
+#define DWR_JOB_OPERANDS                                                                     \
+      [job_out] "m"(job->out), [end] "m"(job->end), [channels] "m"(job->channels),           \
+      [stride] "m"(job->stride), [row_stride] "m"(job->row_stride),                          \
+      [blocks_bytes] "m"(job->blocks_bytes), [rem] "m"(job->rem), [next_row] "m"(job->next_row)
+// Stride 1: four window rows, no x45.
+#define DWR_GROUP_S1(STORE_FULL, STORE_REM)                                                  \
+  __asm__ volatile(                                                                          \
+      DWR_GROUP_BODY(DWR_BLOCK_S1, STORE_FULL, STORE_REM, "add %[r3], %[r3], %[w12]\n\t")    \
+      : [a0] "=&r"(a0), [a1] "=&r"(a1), [a2] "=&r"(a2), [a3] "=&r"(a3), [x01] "=&r"(x01),   \
+        [x23] "=&r"(x23), [w01] "=&r"(w01), [w12] "=&r"(w12), [r0] "+r"(r0), [r1] "+r"(r1),  \
+        [r2] "+r"(r2), [r3] "+r"(r3), [out] "+r"(out), [cst] "+r"(cst)                       \
+      : DWR_JOB_OPERANDS                                                                     \
+      : "memory", "cc")
+// Stride 2: three window rows.
+#define DWR_GROUP_S2                                                                         \
+  __asm__ volatile(                                                                          \
+      DWR_GROUP_BODY(DWR_BLOCK_S2, DWR_STORE_S2_FOUR, DWR_STORE_S2_REM, "")                  \
+      : [a0] "=&r"(a0), [a1] "=&r"(a1), [a2] "=&r"(a2), [a3] "=&r"(a3), [x01] "=&r"(x01),   \
+        [x23] "=&r"(x23), [x45] "=&r"(x45), [w01] "=&r"(w01), [w12] "=&r"(w12),             \
+        [r0] "+r"(r0), [r1] "+r"(r1), [r2] "+r"(r2), [out] "+r"(out), [cst] "+r"(cst)        \
+      : DWR_JOB_OPERANDS                                                                     \
+      : "memory", "cc")
+#endif
+
+// One window row's contribution to output j of a row, as the assembly pairs the taps.
+TK_INLINE int32_t dwr_tap_row(const int16_t* r, int32_t j, int32_t stride, uint32_t w01,
+                              uint32_t w12, int32_t acc) {
+  if (stride == 1 && (j & 1)) {
+    return tk_smlad(tk_read32(r + j + 1), w12, tk_smlatb(tk_read32(r + j - 1), w01, acc));
+  }
+  const int16_t* x = r + j * stride;
+  return tk_smlabt(tk_read32(x + 2), w12, tk_smlad(tk_read32(x), w01, acc));
+}
+
+// Output rows [oy, oy + n_rows) (n_rows 1 or 2; stride 1 when 2) of the group's channels, whose
+// window rows start at rows[0..n_rows + 1] (channel 0; channel ch is DWR_CHANNEL_BYTES on).
+static void dwr_group_rows(const tinyml_conv_params* p, const int16_t* const* rows,
+                           const int32_t* cst, int8_t* out, dwr_job* job, int32_t n_rows) {
+#ifdef TINYML_KERNELS_DSP
+  uint32_t a0, a1, a2, a3, x01, x23, x45, w01, w12;
+  const int16_t *r0 = rows[0], *r1 = rows[1], *r2 = rows[2], *r3 = rows[3];
+  if (p->stride_w == 1 && n_rows == 2) {
+    DWR_GROUP_S1(DWR_STORE_S1_FIRST_COLUMN DWR_STORE_S1_SECOND_COLUMN, DWR_STORE_S1_FIRST_COLUMN);
+  } else if (p->stride_w == 1) {  // the last output row alone: the pair's second row unstored
+    DWR_GROUP_S1(DWR_STORE_TOP_TWO, DWR_STORE_TOP_ONE);
+  } else {
+    (void)r3;
+    DWR_GROUP_S2;
+  }
+#else
+  const int32_t step = DWR_CHANNEL_BYTES / 2, S = p->stride_w;
+  for (int32_t ch = 0; ch < job->channels; ++ch, cst += DWR_WORDS) {
+    for (int32_t y = 0; y < n_rows; ++y) {
+      for (int32_t j = 0; j < p->out_w; ++j) {
+        int32_t acc = cst[DWR_START];
+        for (int32_t k = 0; k < 3; ++k) {
+          acc = dwr_tap_row(rows[y + k] + ch * step, j, S, (uint32_t)cst[DWR_W + 2 * k],
+                            (uint32_t)cst[DWR_W + 2 * k + 1], acc);
+        }
+        out[y * job->row_stride + j * job->stride + ch] =
+            (int8_t)tk_output_k(acc, cst[DWR_MULT], cst[DWR_K], cst[DWR_RS1]);
+      }
+    }
+  }
+#endif
+}
+
+// Input row src (channels c..c+3 of its first pixel) into the rows d (channel 0, from column
+// pad_w; channel ch is TK_DW_ROW_MAX on): two pixels of four channels at a time.
+TK_INLINE void dwr_transpose4(const int8_t* src, int32_t C, int32_t W, int32_t input_offset,
+                              int16_t* d) {
+  const uint32_t ioff2 = (uint32_t)(uint16_t)input_offset * 0x00010001u;
+  const int8_t* const last = src + (W & ~1) * C;
+  for (; src != last; src += 2 * C, d += 2) {
+    const uint32_t A = tk_read32(src), B = tk_read32(src + C);
+    const uint32_t a02 = tk_sxtab16(ioff2, A), a13 = tk_sxtab16_ror8(ioff2, A);
+    const uint32_t b02 = tk_sxtab16(ioff2, B), b13 = tk_sxtab16_ror8(ioff2, B);
+    tk_write32(d, tk_pkhbt16(a02, b02));
+    tk_write32(d + TK_DW_ROW_MAX, tk_pkhbt16(a13, b13));
+    tk_write32(d + 2 * TK_DW_ROW_MAX, tk_pkhtb16(b02, a02));
+    tk_write32(d + 3 * TK_DW_ROW_MAX, tk_pkhtb16(b13, a13));
+  }
+  if (W & 1) {
+    for (int32_t ch = 0; ch < 4; ++ch) d[ch * TK_DW_ROW_MAX] = (int16_t)(src[ch] + input_offset);
+  }
+}
+
+// The filter words of four channels (filter at the first one): per window row three word loads,
+// SXTB16 splits channels 0/2 and 1/3, SADD16 doubles, PKHBT/PKHTB pair the taps per channel.
+TK_INLINE void dwr_filter4(const int8_t* k, int32_t C, int32_t (*cst)[DWR_WORDS]) {
+  for (int32_t r = 0; r < 3; ++r, k += 3 * C) {
+    const uint32_t a = tk_read32(k), b = tk_read32(k + C), c = tk_read32(k + 2 * C);
+    const uint32_t a02 = tk_double16(tk_sxtb16(a)), a13 = tk_double16(tk_sxtb16_ror8(a));
+    const uint32_t b02 = tk_double16(tk_sxtb16(b)), b13 = tk_double16(tk_sxtb16_ror8(b));
+    const uint32_t c02 = tk_double16(tk_sxtb16(c)), c13 = tk_double16(tk_sxtb16_ror8(c));
+    cst[0][DWR_W + 2 * r] = (int32_t)tk_pkhbt16(a02, b02);
+    cst[0][DWR_W + 2 * r + 1] = (int32_t)tk_pkhbt16(b02, c02);
+    cst[1][DWR_W + 2 * r] = (int32_t)tk_pkhbt16(a13, b13);
+    cst[1][DWR_W + 2 * r + 1] = (int32_t)tk_pkhbt16(b13, c13);
+    cst[2][DWR_W + 2 * r] = (int32_t)tk_pkhtb16(b02, a02);
+    cst[2][DWR_W + 2 * r + 1] = (int32_t)tk_pkhtb16(c02, b02);
+    cst[3][DWR_W + 2 * r] = (int32_t)tk_pkhtb16(b13, a13);
+    cst[3][DWR_W + 2 * r + 1] = (int32_t)tk_pkhtb16(c13, b13);
+  }
+}
+
+static __attribute__((noinline)) void dw_rows_run(const tinyml_conv_params* p,
+                                                   const int8_t* input, const int8_t* filter,
+                                                   const int32_t* bias, int8_t* output) {
+  dw_rows b;
+  const int32_t C = p->in_c, H = p->in_h, W = p->in_w, S = p->stride_w, out_w = p->out_w;
+  const int32_t offset2p1 = 2 * p->output_offset + 1;
+  // Zeros where the rows are read and never written: padding columns, the zero rows.
+  const size_t zero_bytes = (size_t)(dwr_last_column(p) + 1) * sizeof(int16_t);
+  for (int32_t ch = 0; ch < 4; ++ch) {
+    memset(b.zero[ch], 0, zero_bytes);
+    for (int32_t slot = 0; slot < TK_DW_RING; ++slot) memset(b.rows[slot][ch], 0, zero_bytes);
+  }
+  dwr_job job;
+  job.stride = C;
+  job.row_stride = out_w * C;
+  if (S == 1) {  // 2x2 blocks: two columns each, then one column
+    job.blocks_bytes = 4 * (out_w / 2);
+    job.rem = out_w % 2;
+    job.next_row = DWR_CHANNEL_BYTES - 4 * ((out_w + 1) / 2);
+  } else {  // blocks of four columns, then one for the rest
+    job.blocks_bytes = 16 * (out_w / 4);
+    job.rem = out_w % 4;
+    job.next_row = DWR_CHANNEL_BYTES - 16 * ((out_w + 3) / 4);
+  }
+  const int32_t rows_per_pass = S == 1 ? 2 : 1;
+  for (int32_t c0 = 0; c0 < C; c0 += 4) {
+    const int32_t n = C - c0 < 4 ? C - c0 : 4;
+    if (n == 4) dwr_filter4(filter + c0, C, b.cst);
+    for (int32_t ch = 0; ch < n; ++ch) {
+      int32_t* cst = b.cst[ch];
+      if (n < 4) {
+        const int8_t* k = filter + c0 + ch;
+        for (int32_t r = 0; r < 3; ++r, k += 3 * C) {
+          const uint32_t w0 = tk_half(2 * k[0]), w1 = tk_half(2 * k[C]);
+          cst[DWR_W + 2 * r] = (int32_t)(w0 | (w1 << 16));
+          cst[DWR_W + 2 * r + 1] = (int32_t)(w1 | (tk_half(2 * k[2 * C]) << 16));
+        }
+      }
+      cst[DWR_START] = 2 * (bias ? bias[c0 + ch] : 0);
+      cst[DWR_MULT] = p->multiplier[c0 + ch];
+      cst[DWR_RS1] = ~p->shift[c0 + ch];
+      cst[DWR_K] = tk_k_offset(offset2p1, cst[DWR_RS1]);
+    }
+    const int8_t* group_input = input + c0;
+    int32_t loaded = 0;  // input rows [0, loaded) are transposed (for this group)
+    for (int32_t oy = 0; oy < p->out_h; oy += rows_per_pass) {
+      const int32_t n_rows = oy + rows_per_pass <= p->out_h ? rows_per_pass : 1;
+      const int32_t iy0 = oy * S - p->pad_h;
+      const int32_t last = iy0 + n_rows + 1 < H ? iy0 + n_rows + 1 : H - 1;  // last row read
+      for (; loaded <= last; ++loaded) {
+        int16_t* d = b.rows[loaded & (TK_DW_RING - 1)][0] + p->pad_w;
+        const int8_t* src = group_input + loaded * W * C;
+        if (n == 4) {
+          dwr_transpose4(src, C, W, p->input_offset, d);
+        } else {
+          for (int32_t ch = 0; ch < n; ++ch) {
+            for (int32_t x = 0; x < W; ++x) {
+              d[ch * TK_DW_ROW_MAX + x] = (int16_t)(src[x * C + ch] + p->input_offset);
+            }
+          }
+        }
+      }
+      const int16_t* r[4];
+      for (int32_t k = 0; k < 4; ++k) {
+        const int32_t iy = iy0 + k;
+        r[k] = iy >= 0 && iy <= last ? b.rows[iy & (TK_DW_RING - 1)][0] : b.zero[0];
+      }
+      job.channels = n;
+      int8_t* out = output + oy * out_w * C + c0;
+      dwr_group_rows(p, r, b.cst[0], out, &job, n_rows);
+    }
+  }
+}
+
 void tinyml_dwconv3x3_s8(const tinyml_conv_params* p, const int8_t* input, const int8_t* filter,
                          const int32_t* bias, int8_t* output) {
   // Two copies: ReLU-style clamps are usually the whole int8 range (output zero point -128),
   // where SSAT alone clamps.
-  if (p->act_min == -128 && p->act_max == 127) {
+  if (dw_rows_apply(p)) {
+    dw_rows_run(p, input, filter, bias, output);
+  } else if (p->act_min == -128 && p->act_max == 127) {
     dw_run(p, input, filter, bias, output, 1);
   } else {
     dw_run(p, input, filter, bias, output, 0);

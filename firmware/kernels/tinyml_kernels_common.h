@@ -69,3 +69,30 @@ TK_INLINE int8_t tk_output_rq(int32_t acc, const tk_requant* rq, int32_t offset2
                               int32_t act_max, int full_range) {
   return tk_output_rq_x2(acc * 2, rq, offset2p1, act_min, act_max, full_range);
 }
+
+// The requantization with the output offset inside the multiply (SMMLAR), for right shifts of
+// 1..TK_K_MAX_RIGHT_SHIFT and a doubled accumulator acc2 = 2 * acc; the same result as
+// tk_output_rq_x2 with the full int8 range, two instructions fewer:
+// - k = (2 * output offset + 1) * 2^(rs - 1): a multiple of 2^(rs - 1) added before the floor
+//   shift comes out added after it, and SMMLAR adds it to the high word exactly;
+//   |SMMULR(acc2, m)| < 2^30 and |k| < 2^30 need rs <= 23;
+// - [x < 0] for x = SMMULR(acc2, m) becomes [acc < 0] (multipliers are >= 0): they differ only
+//   when x = 0 and acc < 0, where (-1 >> (rs - 1)) and (0 >> (rs - 1)) round to the same output.
+#define TK_K_MAX_RIGHT_SHIFT 23
+
+static inline int tk_k_form_covered(const tinyml_conv_params* p) {
+  for (int32_t c = 0; c < p->out_c; ++c) {
+    if (p->shift[c] < -TK_K_MAX_RIGHT_SHIFT || p->multiplier[c] < 0) return 0;
+  }
+  return 1;
+}
+
+// k of one channel: (2 * output offset + 1) << (rs - 1), rs1 = rs - 1 = ~shift.
+TK_INLINE int32_t tk_k_offset(int32_t offset2p1, int32_t rs1) {
+  return (int32_t)((uint32_t)offset2p1 << rs1);
+}
+
+TK_INLINE int32_t tk_output_k(int32_t acc2, int32_t multiplier, int32_t k, int32_t rs1) {
+  const int32_t y = tk_smmlar(acc2, multiplier, k);
+  return tk_ssat8_asr1((y + (acc2 >> 31)) >> rs1);
+}

@@ -17,11 +17,14 @@
 #pragma GCC optimize("no-schedule-insns")
 #endif
 
-TK_INLINE uint32_t tk_read32(const int8_t* p) {
+TK_INLINE uint32_t tk_read32(const void* p) {
   uint32_t v;
   memcpy(&v, p, 4);  // one LDR on the M4 (unaligned access is allowed for LDR)
   return v;
 }
+TK_INLINE void tk_write32(void* p, uint32_t v) { memcpy(p, &v, 4); }
+// The low 16 bits of v, as a halfword of a packed word.
+TK_INLINE uint32_t tk_half(int32_t v) { return (uint32_t)(uint16_t)(int16_t)v; }
 
 #ifdef TINYML_KERNELS_DSP
 
@@ -45,9 +48,47 @@ TK_INLINE uint32_t tk_sxtab16_ror8(uint32_t a, uint32_t x) {
   __asm__("sxtab16 %0, %1, %2, ror #8" : "=r"(r) : "r"(a), "r"(x));
   return r;
 }
+TK_INLINE uint32_t tk_sxtab16_ror16(uint32_t a, uint32_t x) {
+  uint32_t r;
+  __asm__("sxtab16 %0, %1, %2, ror #16" : "=r"(r) : "r"(a), "r"(x));
+  return r;
+}
+// (bottom of a | bottom of b << 16) and (top of a | bottom of b)
+TK_INLINE uint32_t tk_pkhbt16(uint32_t a, uint32_t b) {
+  uint32_t r;
+  __asm__("pkhbt %0, %1, %2, lsl #16" : "=r"(r) : "r"(a), "r"(b));
+  return r;
+}
+TK_INLINE uint32_t tk_pkhtb(uint32_t a, uint32_t b) {
+  uint32_t r;
+  __asm__("pkhtb %0, %1, %2" : "=r"(r) : "r"(a), "r"(b));
+  return r;
+}
+// top of a | top of b >> 16
+TK_INLINE uint32_t tk_pkhtb16(uint32_t a, uint32_t b) {
+  uint32_t r;
+  __asm__("pkhtb %0, %1, %2, asr #16" : "=r"(r) : "r"(a), "r"(b));
+  return r;
+}
+// Both halfwords doubled (wrapping per halfword).
+TK_INLINE uint32_t tk_double16(uint32_t a) {
+  uint32_t r;
+  __asm__("sadd16 %0, %1, %1" : "=r"(r) : "r"(a));
+  return r;
+}
 TK_INLINE int32_t tk_smlabb(uint32_t a, uint32_t b, int32_t acc) {
   int32_t r;
   __asm__("smlabb %0, %1, %2, %3" : "=r"(r) : "r"(a), "r"(b), "r"(acc));
+  return r;
+}
+TK_INLINE int32_t tk_smlabt(uint32_t a, uint32_t b, int32_t acc) {
+  int32_t r;
+  __asm__("smlabt %0, %1, %2, %3" : "=r"(r) : "r"(a), "r"(b), "r"(acc));
+  return r;
+}
+TK_INLINE int32_t tk_smlatb(uint32_t a, uint32_t b, int32_t acc) {
+  int32_t r;
+  __asm__("smlatb %0, %1, %2, %3" : "=r"(r) : "r"(a), "r"(b), "r"(acc));
   return r;
 }
 TK_INLINE int32_t tk_smlatt(uint32_t a, uint32_t b, int32_t acc) {
@@ -65,6 +106,11 @@ TK_INLINE int32_t tk_smmulr(int32_t a, int32_t b) {
   __asm__("smmulr %0, %1, %2" : "=r"(r) : "r"(a), "r"(b));
   return r;
 }
+TK_INLINE int32_t tk_smmlar(int32_t a, int32_t b, int32_t acc) {
+  int32_t r;
+  __asm__("smmlar %0, %1, %2, %3" : "=r"(r) : "r"(a), "r"(b), "r"(acc));
+  return r;
+}
 // Saturates (v >> 1) to int8.
 TK_INLINE int32_t tk_ssat8_asr1(int32_t v) {
   int32_t r;
@@ -74,7 +120,6 @@ TK_INLINE int32_t tk_ssat8_asr1(int32_t v) {
 
 #else  // portable C, same results
 
-TK_INLINE uint32_t tk_half(int32_t v) { return (uint32_t)(uint16_t)(int16_t)v; }
 TK_INLINE uint32_t tk_sxtb16(uint32_t x) {
   return tk_half((int8_t)x) | (tk_half((int8_t)(x >> 16)) << 16);
 }
@@ -85,8 +130,21 @@ TK_INLINE uint32_t tk_sxtab16(uint32_t a, uint32_t x) {
 TK_INLINE uint32_t tk_sxtab16_ror8(uint32_t a, uint32_t x) {
   return tk_sxtab16(a, (x >> 8) | (x << 24));
 }
+TK_INLINE uint32_t tk_sxtab16_ror16(uint32_t a, uint32_t x) {
+  return tk_sxtab16(a, (x >> 16) | (x << 16));
+}
+TK_INLINE uint32_t tk_pkhbt16(uint32_t a, uint32_t b) { return (a & 0xFFFFu) | (b << 16); }
+TK_INLINE uint32_t tk_pkhtb(uint32_t a, uint32_t b) { return (a & 0xFFFF0000u) | (b & 0xFFFFu); }
+TK_INLINE uint32_t tk_pkhtb16(uint32_t a, uint32_t b) { return (a & 0xFFFF0000u) | (b >> 16); }
+TK_INLINE uint32_t tk_double16(uint32_t a) { return (a << 1) & 0xFFFEFFFEu; }
 TK_INLINE int32_t tk_smlabb(uint32_t a, uint32_t b, int32_t acc) {
   return (int32_t)((uint32_t)acc + (uint32_t)((int32_t)(int16_t)a * (int16_t)b));
+}
+TK_INLINE int32_t tk_smlabt(uint32_t a, uint32_t b, int32_t acc) {
+  return tk_smlabb(a, b >> 16, acc);
+}
+TK_INLINE int32_t tk_smlatb(uint32_t a, uint32_t b, int32_t acc) {
+  return tk_smlabb(a >> 16, b, acc);
 }
 TK_INLINE int32_t tk_smlatt(uint32_t a, uint32_t b, int32_t acc) {
   return tk_smlabb(a >> 16, b >> 16, acc);
@@ -96,6 +154,9 @@ TK_INLINE int32_t tk_smlad(uint32_t a, uint32_t b, int32_t acc) {
 }
 TK_INLINE int32_t tk_smmulr(int32_t a, int32_t b) {
   return (int32_t)(((int64_t)a * b + 0x80000000LL) >> 32);
+}
+TK_INLINE int32_t tk_smmlar(int32_t a, int32_t b, int32_t acc) {
+  return (int32_t)((uint32_t)acc + (uint32_t)tk_smmulr(a, b));
 }
 TK_INLINE int32_t tk_ssat8_asr1(int32_t v) {
   v >>= 1;
