@@ -289,8 +289,12 @@ TK_INLINE void dw_run(const tinyml_conv_params* p, const int8_t* input, const in
 // so border pixels take the same code. The requantization is the SMMLAR form, with each channel's
 // constants next to its filter.
 
-// Columns of a row buffer: layers whose rows do not fit take the general path.
-#define TK_DW_ROW_MAX 128
+// Row buffers: a pool of int16 laid out [input row % TK_DW_RING + zero row][channel][column]
+// with a row pitch of at least the columns read (even: rows stay word aligned). A group takes as
+// many channels as fit, up to TK_DW_GROUP_MAX (narrow maps: the per-row work spreads over more
+// channels); layers that do not fit four channels take the general path.
+#define TK_DW_POOL 2048
+#define TK_DW_GROUP_MAX 16
 // Input rows kept per channel: the four of a stride-1 output row pair, the three of a stride-2 row.
 #define TK_DW_RING 4
 
@@ -298,25 +302,30 @@ TK_INLINE void dw_run(const tinyml_conv_params* p, const int8_t* input, const in
 // accumulator start, multiplier, k (tk_k_offset) and rs - 1; the order the assembly reads them.
 enum { DWR_W = 0, DWR_START = 6, DWR_MULT, DWR_K, DWR_RS1, DWR_WORDS };
 
-typedef struct {
-  int32_t cst[4][DWR_WORDS];
-  int16_t rows[TK_DW_RING][4][TK_DW_ROW_MAX];  // [input row % ring][channel][column]
-  int16_t zero[4][TK_DW_ROW_MAX];              // the rows above and below the input
-} dw_rows;
-
-// Bytes from one channel's row to the next (the assembly steps the row pointers by it).
-#define DWR_CHANNEL_BYTES (TK_DW_ROW_MAX * 2)
-
 // Highest column the blocks of an output row read: the last block reads columns up to out_w + 2
 // (stride 1) or 2 * out_w + 3 (stride 2, a block of four).
 TK_INLINE int32_t dwr_last_column(const tinyml_conv_params* p) {
   return p->stride_w == 1 ? p->out_w + 2 : 2 * ((p->out_w + 3) & ~3) + 2;
 }
 
+// int16 from one channel's row to the next.
+TK_INLINE int32_t dwr_pitch(const tinyml_conv_params* p) {
+  int32_t columns = dwr_last_column(p) + 1;
+  if (columns < p->pad_w + p->in_w) columns = p->pad_w + p->in_w;
+  return (columns + 1) & ~1;
+}
+
+// Channels per group: a multiple of four.
+TK_INLINE int32_t dwr_group(const tinyml_conv_params* p) {
+  int32_t group = TK_DW_POOL / ((TK_DW_RING + 1) * dwr_pitch(p)) & ~3;
+  return group > TK_DW_GROUP_MAX ? TK_DW_GROUP_MAX : group;
+}
+
+// Stride 2 transposes four input values per output: below 8 output columns that costs more than
+// the general path's border pixels (measured in QEMU, benchmarks/kernels.py).
 static int dw_rows_apply(const tinyml_conv_params* p) {
-  return p->stride_h == p->stride_w && dwr_last_column(p) < TK_DW_ROW_MAX &&
-         p->pad_w + p->in_w <= TK_DW_ROW_MAX && p->act_min == -128 && p->act_max == 127 &&
-         tk_k_form_covered(p);
+  return p->stride_h == p->stride_w && (p->stride_w == 1 || p->out_w >= 8) &&
+         dwr_group(p) >= 4 && p->act_min == -128 && p->act_max == 127 && tk_k_form_covered(p);
 }
 
 // What the assembly of one output row (pair) of a channel group reads from memory, as no
@@ -328,7 +337,7 @@ typedef struct {
   int32_t row_stride;   // output row stride (out_w * C)
   int32_t blocks_bytes; // row bytes the full blocks advance
   int32_t rem;          // outputs after the full blocks (stride 1: 0 or 1; stride 2: 0..3)
-  int32_t next_row;     // DWR_CHANNEL_BYTES - row bytes all blocks advance
+  int32_t next_row;     // channel pitch in bytes - row bytes all blocks advance
   const int16_t* end;
   int8_t* out;
 } dwr_job;
@@ -346,6 +355,13 @@ TK_INLINE uint32_t dwr_pair2(int32_t a, int32_t b) {
   "smlabt %[" A "], %[x23], %[w12], %[" A "]\n\t"           \
   "smlatb %[" B "], %[x01], %[w01], %[" B "]\n\t"           \
   "smlad %[" B "], %[x23], %[w12], %[" B "]\n\t"
+// The same as the first contribution to B, whose start is A's: B needs no start of its own.
+#define DWR_PAIR_S1_FIRST(A, B, OFFSET)                     \
+  "ldrd %[w01], %[w12], [%[cst], #" OFFSET "]\n\t"          \
+  "smlatb %[" B "], %[x01], %[w01], %[" A "]\n\t"           \
+  "smlad %[" B "], %[x23], %[w12], %[" B "]\n\t"            \
+  "smlad %[" A "], %[x01], %[w01], %[" A "]\n\t"            \
+  "smlabt %[" A "], %[x23], %[w12], %[" A "]\n\t"
 #define DWR_LOAD_S1(R)                                      \
   "ldr %[x01], [%[" R "]], #4\n\t"                          \
   "ldr %[x23], [%[" R "]]\n\t"
@@ -373,10 +389,11 @@ TK_INLINE uint32_t dwr_pair2(int32_t a, int32_t b) {
   "mov %[a3], %[a0]\n\t"
 // A 2x2 block of stride 1: a0 a1 on output row y (input rows r0..r2), a2 a3 on row y + 1 (r1..r3).
 #define DWR_BLOCK_S1                                        \
-  DWR_START4                                                \
-  DWR_LOAD_S1("r0") DWR_PAIR_S1("a0", "a1", "0")            \
-  DWR_LOAD_S1("r1") DWR_PAIR_S1("a0", "a1", "8")            \
-  DWR_PAIR_S1("a2", "a3", "0")                              \
+  "ldr %[a0], [%[cst], #24]\n\t"                            \
+  "mov %[a2], %[a0]\n\t"                                    \
+  DWR_LOAD_S1("r0") DWR_PAIR_S1_FIRST("a0", "a1", "0")      \
+  DWR_LOAD_S1("r1") DWR_PAIR_S1_FIRST("a2", "a3", "0")      \
+  DWR_PAIR_S1("a0", "a1", "8")                              \
   DWR_LOAD_S1("r2") DWR_PAIR_S1("a0", "a1", "16")           \
   DWR_PAIR_S1("a2", "a3", "8")                              \
   DWR_LOAD_S1("r3") DWR_PAIR_S1("a2", "a3", "16")           \
@@ -399,18 +416,17 @@ TK_INLINE uint32_t dwr_pair2(int32_t a, int32_t b) {
   "ssat %[w12], #8, %[w12], asr #1\n\t"
 #define DWR_OUT(A) DWR_OUT_RS(A, "x45")
 // Stores of a 2x2 block (rs - 1 in w01): a0 then a2 hold the output strides once their values
-// are stored, a0 then the pointer to row y + 1.
+// are stored.
 #define DWR_STORE_S1_FIRST_COLUMN                           \
   DWR_OUT_RS("a0", "w01") "strb %[w12], [%[out]]\n\t"       \
   "ldr %[a0], %[row_stride]\n\t"                            \
   DWR_OUT_RS("a2", "w01") "strb %[w12], [%[out], %[a0]]\n\t"
 #define DWR_STORE_S1_SECOND_COLUMN                          \
   "ldr %[a2], %[stride]\n\t"                                \
-  "add %[a0], %[a0], %[out]\n\t"                            \
-  "add %[out], %[out], %[a2]\n\t"                           \
-  DWR_OUT_RS("a1", "w01") "strb %[w12], [%[out]]\n\t"       \
-  DWR_OUT_RS("a3", "w01") "strb %[w12], [%[a0], %[a2]]\n\t" \
-  "add %[out], %[out], %[a2]\n\t"
+  DWR_OUT_RS("a1", "w01") "strb %[w12], [%[out], %[a2]]\n\t" \
+  "add %[a0], %[a0], %[a2]\n\t"                             \
+  DWR_OUT_RS("a3", "w01") "strb %[w12], [%[out], %[a0]]\n\t" \
+  "add %[out], %[out], %[a2], lsl #1\n\t"
 #define DWR_STORE_TOP_TWO                                   \
   DWR_OUT_RS("a0", "w01") "strb %[w12], [%[out]]\n\t"       \
   "ldr %[a0], %[stride]\n\t"                                \
@@ -436,7 +452,7 @@ TK_INLINE uint32_t dwr_pair2(int32_t a, int32_t b) {
   "add %[out], %[out], %[w01], lsl #1\n\t"                  \
   DWR_OUT("a2") "strb %[w12], [%[out]]\n\t"
 // Every channel of the group: the full blocks, then one block for the rem outputs, then the next
-// channel (rows DWR_CHANNEL_BYTES on, constants 40 bytes on, output one byte on). The job's out,
+// channel (rows one pitch on, constants 40 bytes on, output one byte on). The job's out,
 // end and channels are written through input operands (asm takes at most 30 operands); the
 // "memory" clobber tells the compiler.
 #define DWR_GROUP_BODY(BLOCK, STORE_FULL, STORE_REM, STEP_R3)                              \
@@ -505,11 +521,13 @@ TK_INLINE int32_t dwr_tap_row(const int16_t* r, int32_t j, int32_t stride, uint3
 }
 
 // Output rows [oy, oy + n_rows) (n_rows 1 or 2; stride 1 when 2) of the group's channels, whose
-// window rows start at rows[0..n_rows + 1] (channel 0; channel ch is DWR_CHANNEL_BYTES on).
+// window rows start at rows[0..n_rows + 1] (channel 0; channel ch is ch pitches on).
 static void dwr_group_rows(const tinyml_conv_params* p, const int16_t* const* rows,
-                           const int32_t* cst, int8_t* out, dwr_job* job, int32_t n_rows) {
+                           const int32_t* cst, int8_t* out, dwr_job* job, int32_t n_rows,
+                           int32_t pitch) {
 #ifdef TINYML_KERNELS_DSP
   uint32_t a0, a1, a2, a3, x01, x23, x45, w01, w12;
+  (void)pitch;
   const int16_t *r0 = rows[0], *r1 = rows[1], *r2 = rows[2], *r3 = rows[3];
   if (p->stride_w == 1 && n_rows == 2) {
     DWR_GROUP_S1(DWR_STORE_S1_FIRST_COLUMN DWR_STORE_S1_SECOND_COLUMN, DWR_STORE_S1_FIRST_COLUMN);
@@ -520,7 +538,7 @@ static void dwr_group_rows(const tinyml_conv_params* p, const int16_t* const* ro
     DWR_GROUP_S2;
   }
 #else
-  const int32_t step = DWR_CHANNEL_BYTES / 2, S = p->stride_w;
+  const int32_t step = pitch, S = p->stride_w;
   for (int32_t ch = 0; ch < job->channels; ++ch, cst += DWR_WORDS) {
     for (int32_t y = 0; y < n_rows; ++y) {
       for (int32_t j = 0; j < p->out_w; ++j) {
@@ -537,10 +555,10 @@ static void dwr_group_rows(const tinyml_conv_params* p, const int16_t* const* ro
 #endif
 }
 
-// Input row src (channels c..c+3 of its first pixel) into the rows d (channel 0, from column
-// pad_w; channel ch is TK_DW_ROW_MAX on): two pixels of four channels at a time.
+// Input row src (channels c..c+3 of its first pixel) into the rows d (channel c, from column
+// pad_w; the next channel one pitch on): two pixels of four channels at a time.
 TK_INLINE void dwr_transpose4(const int8_t* src, int32_t C, int32_t W, int32_t input_offset,
-                              int16_t* d) {
+                              int16_t* d, int32_t pitch) {
   const uint32_t ioff2 = (uint32_t)(uint16_t)input_offset * 0x00010001u;
   const int8_t* const last = src + (W & ~1) * C;
   for (; src != last; src += 2 * C, d += 2) {
@@ -548,12 +566,12 @@ TK_INLINE void dwr_transpose4(const int8_t* src, int32_t C, int32_t W, int32_t i
     const uint32_t a02 = tk_sxtab16(ioff2, A), a13 = tk_sxtab16_ror8(ioff2, A);
     const uint32_t b02 = tk_sxtab16(ioff2, B), b13 = tk_sxtab16_ror8(ioff2, B);
     tk_write32(d, tk_pkhbt16(a02, b02));
-    tk_write32(d + TK_DW_ROW_MAX, tk_pkhbt16(a13, b13));
-    tk_write32(d + 2 * TK_DW_ROW_MAX, tk_pkhtb16(b02, a02));
-    tk_write32(d + 3 * TK_DW_ROW_MAX, tk_pkhtb16(b13, a13));
+    tk_write32(d + pitch, tk_pkhbt16(a13, b13));
+    tk_write32(d + 2 * pitch, tk_pkhtb16(b02, a02));
+    tk_write32(d + 3 * pitch, tk_pkhtb16(b13, a13));
   }
   if (W & 1) {
-    for (int32_t ch = 0; ch < 4; ++ch) d[ch * TK_DW_ROW_MAX] = (int16_t)(src[ch] + input_offset);
+    for (int32_t ch = 0; ch < 4; ++ch) d[ch * pitch] = (int16_t)(src[ch] + input_offset);
   }
 }
 
@@ -579,45 +597,46 @@ TK_INLINE void dwr_filter4(const int8_t* k, int32_t C, int32_t (*cst)[DWR_WORDS]
 static __attribute__((noinline)) void dw_rows_run(const tinyml_conv_params* p,
                                                    const int8_t* input, const int8_t* filter,
                                                    const int32_t* bias, int8_t* output) {
-  dw_rows b;
+  int16_t pool[TK_DW_POOL];
+  int32_t cst[TK_DW_GROUP_MAX][DWR_WORDS];
   const int32_t C = p->in_c, H = p->in_h, W = p->in_w, S = p->stride_w, out_w = p->out_w;
   const int32_t offset2p1 = 2 * p->output_offset + 1;
+  const int32_t pitch = dwr_pitch(p), group = dwr_group(p);
+  const int32_t slot_size = group * pitch;  // int16 of one ring slot (all channels of a group)
+  int16_t* const zero = pool + TK_DW_RING * slot_size;
   // Zeros where the rows are read and never written: padding columns, the zero rows.
-  const size_t zero_bytes = (size_t)(dwr_last_column(p) + 1) * sizeof(int16_t);
-  for (int32_t ch = 0; ch < 4; ++ch) {
-    memset(b.zero[ch], 0, zero_bytes);
-    for (int32_t slot = 0; slot < TK_DW_RING; ++slot) memset(b.rows[slot][ch], 0, zero_bytes);
-  }
+  memset(pool, 0, (size_t)(TK_DW_RING + 1) * slot_size * sizeof(int16_t));
   dwr_job job;
   job.stride = C;
   job.row_stride = out_w * C;
   if (S == 1) {  // 2x2 blocks: two columns each, then one column
     job.blocks_bytes = 4 * (out_w / 2);
     job.rem = out_w % 2;
-    job.next_row = DWR_CHANNEL_BYTES - 4 * ((out_w + 1) / 2);
+    job.next_row = 2 * pitch - 4 * ((out_w + 1) / 2);
   } else {  // blocks of four columns, then one for the rest
     job.blocks_bytes = 16 * (out_w / 4);
     job.rem = out_w % 4;
-    job.next_row = DWR_CHANNEL_BYTES - 16 * ((out_w + 3) / 4);
+    job.next_row = 2 * pitch - 16 * ((out_w + 3) / 4);
   }
   const int32_t rows_per_pass = S == 1 ? 2 : 1;
-  for (int32_t c0 = 0; c0 < C; c0 += 4) {
-    const int32_t n = C - c0 < 4 ? C - c0 : 4;
-    if (n == 4) dwr_filter4(filter + c0, C, b.cst);
+  for (int32_t c0 = 0; c0 < C; c0 += group) {
+    const int32_t n = C - c0 < group ? C - c0 : group;
+    const int32_t n4 = n & ~3;  // channels transposed four at a time
+    for (int32_t ch = 0; ch < n4; ch += 4) dwr_filter4(filter + c0 + ch, C, cst + ch);
     for (int32_t ch = 0; ch < n; ++ch) {
-      int32_t* cst = b.cst[ch];
-      if (n < 4) {
+      int32_t* q = cst[ch];
+      if (ch >= n4) {
         const int8_t* k = filter + c0 + ch;
         for (int32_t r = 0; r < 3; ++r, k += 3 * C) {
           const uint32_t w0 = tk_half(2 * k[0]), w1 = tk_half(2 * k[C]);
-          cst[DWR_W + 2 * r] = (int32_t)(w0 | (w1 << 16));
-          cst[DWR_W + 2 * r + 1] = (int32_t)(w1 | (tk_half(2 * k[2 * C]) << 16));
+          q[DWR_W + 2 * r] = (int32_t)(w0 | (w1 << 16));
+          q[DWR_W + 2 * r + 1] = (int32_t)(w1 | (tk_half(2 * k[2 * C]) << 16));
         }
       }
-      cst[DWR_START] = 2 * (bias ? bias[c0 + ch] : 0);
-      cst[DWR_MULT] = p->multiplier[c0 + ch];
-      cst[DWR_RS1] = ~p->shift[c0 + ch];
-      cst[DWR_K] = tk_k_offset(offset2p1, cst[DWR_RS1]);
+      q[DWR_START] = 2 * (bias ? bias[c0 + ch] : 0);
+      q[DWR_MULT] = p->multiplier[c0 + ch];
+      q[DWR_RS1] = ~p->shift[c0 + ch];
+      q[DWR_K] = tk_k_offset(offset2p1, q[DWR_RS1]);
     }
     const int8_t* group_input = input + c0;
     int32_t loaded = 0;  // input rows [0, loaded) are transposed (for this group)
@@ -626,26 +645,25 @@ static __attribute__((noinline)) void dw_rows_run(const tinyml_conv_params* p,
       const int32_t iy0 = oy * S - p->pad_h;
       const int32_t last = iy0 + n_rows + 1 < H ? iy0 + n_rows + 1 : H - 1;  // last row read
       for (; loaded <= last; ++loaded) {
-        int16_t* d = b.rows[loaded & (TK_DW_RING - 1)][0] + p->pad_w;
+        int16_t* d = pool + (loaded & (TK_DW_RING - 1)) * slot_size + p->pad_w;
         const int8_t* src = group_input + loaded * W * C;
-        if (n == 4) {
-          dwr_transpose4(src, C, W, p->input_offset, d);
-        } else {
-          for (int32_t ch = 0; ch < n; ++ch) {
-            for (int32_t x = 0; x < W; ++x) {
-              d[ch * TK_DW_ROW_MAX + x] = (int16_t)(src[x * C + ch] + p->input_offset);
-            }
+        int32_t ch = 0;
+        for (; ch < n4; ch += 4) {
+          dwr_transpose4(src + ch, C, W, p->input_offset, d + ch * pitch, pitch);
+        }
+        for (; ch < n; ++ch) {
+          for (int32_t x = 0; x < W; ++x) {
+            d[ch * pitch + x] = (int16_t)(src[x * C + ch] + p->input_offset);
           }
         }
       }
       const int16_t* r[4];
       for (int32_t k = 0; k < 4; ++k) {
         const int32_t iy = iy0 + k;
-        r[k] = iy >= 0 && iy <= last ? b.rows[iy & (TK_DW_RING - 1)][0] : b.zero[0];
+        r[k] = iy >= 0 && iy <= last ? pool + (iy & (TK_DW_RING - 1)) * slot_size : zero;
       }
       job.channels = n;
-      int8_t* out = output + oy * out_w * C + c0;
-      dwr_group_rows(p, r, b.cst[0], out, &job, n_rows);
+      dwr_group_rows(p, r, cst[0], output + oy * out_w * C + c0, &job, n_rows, pitch);
     }
   }
 }
