@@ -2,7 +2,9 @@
 emulated Cortex-M4 (QEMU mps2-an386, -icount shift=0: instructions, not cycles), in one run:
 instructions per MAC per model and per layer kind for both kernel sets, the firmware's flash for
 each, which layers the project kernels took, and whether the outputs are identical (the check
-firmware's output bytes on three inputs; the benchmark's output_crc32 once protocol v2 has it).
+firmware's output bytes on three inputs, and the benchmark firmware's output CRC-32). When the
+emulation carries the cycle estimate (targets/cycles.py: Cortex-M4 timing, nRF52840 flash and
+instruction cache), it also prints estimated cycles, milliseconds at 64 MHz and cycles per MAC.
 
     python benchmarks/kernels.py [MODEL.tflite ...] [--out OUT] [--tflm-dir DIR] [--json FILE]
 
@@ -39,6 +41,28 @@ def _per_mac(entry: dict | None):
 
 def _fmt(value, digits: int = 2) -> str:
     return "–" if value is None else f"{value:.{digits}f}"
+
+
+CACHE = "cache_on"  # the board runs with the nRF52840's instruction cache enabled
+
+
+def _cycles(entry: dict) -> int | None:
+    cycles = entry.get("estimated_cycles")
+    return cycles.get(CACHE) if isinstance(cycles, dict) else None
+
+
+def _kind_cycles_per_mac(entry: dict) -> dict[str, float]:
+    """Estimated cycles per MAC per layer kind, from the per-layer estimates."""
+    cycles: dict[str, int] = {}
+    macs: dict[str, int] = {}
+    layers = entry.get("layers", [])
+    for layer, kind in zip(layers, emu.kind_names(layer.get("kind") for layer in layers)):
+        value = _cycles(layer)
+        if value is None or not layer.get("macs"):
+            continue
+        cycles[kind] = cycles.get(kind, 0) + value
+        macs[kind] = macs.get(kind, 0) + layer["macs"]
+    return {kind: cycles[kind] / macs[kind] for kind in cycles}
 
 
 def measure(paths: list[Path], tflm_dir, runs: int, check: bool) -> dict:
@@ -93,6 +117,7 @@ def report(results: dict) -> list[str]:
         cells = [f"{_fmt(_per_mac(a['layer_kinds'].get(k)))} -> {_fmt(_per_mac(b['layer_kinds'].get(k)))}"
                  if k in a["layer_kinds"] else "" for k in kinds]
         lines.append(f"{name:<34} " + " ".join(f"{c:>19}" for c in cells))
+    lines += cycle_lines(results, kinds)
     lines += ["", "Layers per kernel with --kernels tinyml:", ""]
     for name, entry in results.items():
         counts: dict[str, int] = {}
@@ -102,6 +127,36 @@ def report(results: dict) -> list[str]:
         if counts:
             lines.append(f"  {name}: " + ", ".join(f"{k} {v}" for k, v in counts.items()))
     lines += goals(results)
+    return lines
+
+
+def cycle_lines(results: dict, kinds: list[str]) -> list[str]:
+    """The cycle estimate of both kernel sets, when the emulation carried it."""
+    rows = []
+    for name, entry in results.items():
+        a, b = entry.get("cmsis-nn", {}), entry.get("tinyml", {})
+        if _cycles(a) is None or _cycles(b) is None:
+            continue
+        ms = [x.get("estimated_ms", {}).get(CACHE) for x in (a, b)]
+        rows.append(f"{name:<34} {_cycles(a):>12,} {_cycles(b):>12,} {_fmt(ms[0], 1):>9} "
+                    f"{_fmt(ms[1], 1):>8} {_fmt(a['macs'] / _cycles(a), 3):>9} "
+                    f"{_fmt(b['macs'] / _cycles(b), 3):>8} {_cycles(a) / _cycles(b):>8.2f}")
+    if not rows:
+        return ["", "(no cycle estimate: the emulation ran without the instruction-class plugin)"]
+    lines = ["", "Estimated cycles (Cortex-M4 timing, nRF52840 at 64 MHz, instruction cache on; "
+                 "docs/cycle_model.md), cmsis-nn -> tinyml", "",
+             f"{'':<34} {'cycles':>25} {'ms':>18} {'MAC/cycle':>18}",
+             f"{'model':<34} {'cmsis-nn':>12} {'tinyml':>12} {'cmsis-nn':>9} {'tinyml':>8} "
+             f"{'cmsis-nn':>9} {'tinyml':>8} {'speed-up':>8}"] + rows
+    lines += ["", "Per layer kind, estimated cycles per MAC, cmsis-nn -> tinyml", "",
+              f"{'model':<34} " + " ".join(f"{k:>19}" for k in kinds)]
+    for name, entry in results.items():
+        a = _kind_cycles_per_mac(entry.get("cmsis-nn", {}))
+        b = _kind_cycles_per_mac(entry.get("tinyml", {}))
+        if not a or not b:
+            continue
+        cells = [f"{_fmt(a.get(k))} -> {_fmt(b.get(k))}" if k in a else "" for k in kinds]
+        lines.append(f"{name:<34} " + " ".join(f"{c:>19}" for c in cells))
     return lines
 
 
@@ -124,6 +179,14 @@ def goals(results: dict) -> list[str]:
     for i, (figure, (now, goal)) in enumerate(GOALS.items()):
         lines.append(f"{figure:<42} {now:>9.2f} {goal:>6.2f} {_fmt(rows[0][i]):>9} "
                      f"{_fmt(rows[1][i]):>8}")
+    ratios = []  # the same ratio in estimated cycles (no goal: the issue's figures are instructions)
+    for kernels in KERNEL_SETS:
+        sep_cycles, std_cycles = _cycles(sep.get(kernels, {})), _cycles(std.get(kernels, {}))
+        ratios.append(None if not sep_cycles or not std_cycles else
+                      (sep_cycles / std_cycles) / (sep[kernels]["macs"] / std[kernels]["macs"]))
+    if None not in ratios:
+        lines.append(f"{'sep/std estimated cycles ÷ MACs':<42} {'':>9} {'':>6} "
+                     f"{_fmt(ratios[0]):>9} {_fmt(ratios[1]):>8}")
     return lines
 
 

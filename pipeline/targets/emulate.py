@@ -154,15 +154,22 @@ def _round(value: float | None) -> float | None:
     return None if value is None else round(value, 3)
 
 
-def instructions_by_kind(layers: tuple[EmulatedLayer, ...]) -> dict[str, dict]:
-    """Instructions and MACs summed per layer kind; the first convolution is its own kind
+def kind_names(kinds) -> list[str]:
+    """The layer kinds the reports group by: the first convolution is its own kind
     ('first_conv': one input channel, no CMSIS-NN fast path)."""
-    totals: dict[str, dict] = {}
-    first_conv_seen = False
-    for layer in layers:
-        kind = layer.kind or "unknown"
+    names, first_conv_seen = [], False
+    for kind in kinds:
+        kind = kind or "unknown"
         if kind == "conv" and not first_conv_seen:
             kind, first_conv_seen = "first_conv", True
+        names.append(kind)
+    return names
+
+
+def instructions_by_kind(layers: tuple[EmulatedLayer, ...]) -> dict[str, dict]:
+    """Instructions and MACs summed per layer kind (kind_names)."""
+    totals: dict[str, dict] = {}
+    for layer, kind in zip(layers, kind_names(layer.kind for layer in layers)):
         entry = totals.setdefault(kind, {"layers": 0, "macs": 0, "instructions": 0})
         entry["layers"] += 1
         entry["macs"] += layer.macs or 0
