@@ -72,14 +72,16 @@ def _geometry(rng, size_h, size_w, kh, kw):
     return stride, (ph, pw), (oh, ow)
 
 
-def _quant(rng, channels: int, covered: bool):
+def _quant(rng, channels: int, covered: bool, kind: int = DEPTHWISE):
     multiplier = rng.integers(1 << 30, (1 << 31) - 1, size=channels, dtype=np.int64)
     # Power-of-two scales (multiplier 2^30) put products exactly on rounding midpoints.
     multiplier[rng.random(channels) < 0.3] = 1 << 30
     shift = rng.integers(-12, -5, size=channels, dtype=np.int64)
     shift[rng.random(channels) < 0.1] = -1  # outputs mostly saturated: still exact
-    if not covered:  # a left shift or no shift: outside the fast requantization
-        shift[int(rng.integers(0, channels))] = int(rng.choice([0, 1]))
+    if kind == POINTWISE and covered and rng.random() < 0.3:
+        shift[rng.random(channels) < 0.3] = 0  # no right shift: the exact requantization
+    if not covered:  # outside the kernels: a left shift, or (except 1x1) no shift
+        shift[int(rng.integers(0, channels))] = 1 if kind == POINTWISE else int(rng.choice([0, 1]))
     return multiplier, shift
 
 
@@ -130,11 +132,14 @@ def random_case(rng, kind: int, covered: bool = True) -> Case:
     else:
         stride, pad, out_hw = _geometry(rng, h, w, kh, kw)
     output_zp = _zero_point(rng)
-    multiplier, shift = _quant(rng, out_c, covered)
+    multiplier, shift = _quant(rng, out_c, covered, kind)
     bias = _bias(rng, out_c)
-    if not covered and bias is not None and rng.random() < 0.5:  # an accumulator that may reach 2^30
+    # An accumulator that may reach 2^30: outside the fast requantization (the 1x1 kernel takes it
+    # exactly, the others leave it to CMSIS-NN).
+    big_bias = (kind == POINTWISE) == covered and bias is not None and rng.random() < 0.5
+    if big_bias:
         shift[:] = -8
-        bias[int(rng.integers(0, out_c))] = (1 << 30) - 1000
+        bias[int(rng.integers(0, out_c))] = (1 << 30) - 1000 if rng.random() < 0.5 else -(1 << 30)
     case = Case(kind, x, filt, bias, stride, pad, out_hw, _zero_point(rng), output_zp,
                 _act(rng, output_zp), multiplier, shift, covered)
     if not (bias is not None and (np.abs(bias.astype(np.int64)) > (1 << 29)).any()):

@@ -84,6 +84,10 @@ def test_vectors_cover_the_awkward_cases(cases):
     assert any(c.x.shape[2] % 4 for c in pointwise) and any(c.out_c % 4 for c in pointwise)
     assert any((c.x.shape[0] * c.x.shape[1]) % 2 for c in pointwise)
     assert {-128, 127} <= {c.input_zp for c in pointwise}
+    # the 1x1 kernel's exact requantization: no right shift, accumulators beyond 2^30
+    assert any((c.shift == 0).any() for c in pointwise)
+    assert any(c.bias is not None and (np.abs(c.bias.astype(np.int64)) >= (1 << 30) - 1000).any()
+               for c in pointwise)
     assert any(not c.covered and c.kind == kv.POINTWISE for c in cases)
     assert any(not c.covered for c in cases)
     # outputs spread over the int8 range: rounding decisions are visible

@@ -21,6 +21,46 @@ static inline int tk_quant_covered(const tinyml_conv_params* p, const int32_t* b
   return limit > 0;
 }
 
+// What every kernel needs of the quantization: int8 ranges and right shifts (shift <= 0).
+static inline int tk_quant_exact_covered(const tinyml_conv_params* p) {
+  if (p->act_min < -128 || p->act_max > 127 || p->act_min > p->act_max) return 0;
+  if (p->input_offset < -127 || p->input_offset > 128) return 0;
+  if (p->output_offset < -128 || p->output_offset > 127) return 0;
+  for (int32_t c = 0; c < p->out_c; ++c) {
+    if (p->shift[c] > 0 || p->shift[c] < -31 || p->multiplier[c] < 0) return 0;
+  }
+  return 1;
+}
+
+// Whether channel c takes the fast requantization (tk_quant_covered's condition for one channel).
+static inline int tk_channel_fast(const tinyml_conv_params* p, const int32_t* bias, int32_t c,
+                                  int32_t taps) {
+  const int64_t limit = (1LL << 30) - 1 - (int64_t)taps * 255 * 128;
+  const int64_t b = bias == 0 ? 0 : bias[c] < 0 ? -(int64_t)bias[c] : (int64_t)bias[c];
+  return p->shift[c] <= -1 && b <= limit;
+}
+
+// TFLite's MultiplyByQuantizedMultiplier for any int32 accumulator and shift <= 0 (the reference
+// arithmetic: SaturatingRoundingDoublingHighMul in 64 bits, then RoundingDivideByPOT), zero point
+// and clamp: for the channels the fast form does not take (no right shift, or an accumulator that
+// may reach 2^30).
+TK_INLINE int8_t tk_output_exact(int32_t acc, int32_t multiplier, int32_t shift, int32_t offset,
+                                 int32_t act_min, int32_t act_max) {
+  // multiplier >= 0: no saturation case; floor((a * m + 2^30) / 2^31) is the truncating
+  // division of the reference with its sign-dependent nudge.
+  int32_t x = (int32_t)(((int64_t)acc * multiplier + (1LL << 30)) >> 31);
+  if (shift < 0) {
+    const int32_t rs = -shift;
+    const int32_t mask = (int32_t)((1u << rs) - 1u);
+    const int32_t remainder = x & mask;
+    const int32_t threshold = (mask >> 1) + (x < 0);
+    x = (x >> rs) + (remainder > threshold);
+  }
+  int32_t v = x + offset;
+  v = v < act_min ? act_min : v;
+  return (int8_t)(v > act_max ? act_max : v);
+}
+
 // One output value from its accumulator: requantize, zero point, clamp.
 TK_INLINE int8_t tk_output(int32_t acc, int32_t mult, int32_t shift, int32_t offset2p1,
                            int32_t act_min, int32_t act_max, int full_range) {

@@ -74,6 +74,14 @@ def quant_reason(shifts, bias, taps: int) -> str:
     return ""
 
 
+def pointwise_quant_reason(shifts) -> str:
+    """'' when the 1x1 kernel takes the layer's quantization (tk_quant_exact_covered: any right
+    shift, any bias; channels outside the fast form requantize exactly), else why not."""
+    if any(s > 0 for s in shifts):
+        return "a per-channel multiplier of 1 or more (a left shift)"
+    return ""
+
+
 def layer_reason(op: str, input_shape, filter_shape, output_shape, stride, dilation,
                  dtypes: tuple[str, ...], shifts, bias) -> tuple[str, str]:
     """(kernel, reason) for one CONV_2D / DEPTHWISE_CONV_2D under --kernels tinyml."""
@@ -118,7 +126,7 @@ def layer_reason(op: str, input_shape, filter_shape, output_shape, stride, dilat
                 pointwise_reason = f"1x1 with {in_c} input channels (covered: at most " \
                                    f"{POINTWISE_MAX_IN_C})"
             else:
-                pointwise_reason = quant_reason(shifts, bias, in_c)
+                pointwise_reason = pointwise_quant_reason(shifts)
             if not pointwise_reason:
                 return POINTWISE_KERNEL, ""
         if in_c > SMALLK_MAX_IN_C or k_h * k_w * in_c > SMALLK_MAX_TAPS:
