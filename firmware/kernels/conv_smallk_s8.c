@@ -256,6 +256,180 @@ static void smallk_c1_3x3_k(const tinyml_conv_params* p, const int8_t* input, co
   }
 }
 
+// --- Any small receptive field, full int8 range: kernel rows padded to words ---------------------
+//
+// Each kernel row's k_w * in_c taps are read as R = ceil(k_w * in_c / 4) words straight from the
+// input row (the bytes past the row's taps meet zero weights), unpacked by SXTAB16 with the input
+// offset into the halfword pairs SMLAD takes, and stored once per pixel as (even, odd) word pairs.
+// Every output channel then costs, per four taps, one LDRD of the patch, one of its packed filter
+// and two SMLAD; the requantization is the SMMLAR form.
+
+// Per output channel: rs - 1, 2 * bias, multiplier, k, then its filter as (even, odd) word pairs,
+// doubled, group by group: the order the assembly reads them.
+enum { RK_RS1, RK_START, RK_MULT, RK_K, RK_WEIGHTS };
+#define RK_MAX_GROUPS 24
+#define RK_BLOCK_BYTES 4096  // the stack the packed filter of a chunk of channels may take
+
+TK_INLINE int32_t rk_row_words(const tinyml_conv_params* p) { return (p->k_w * p->in_c + 3) / 4; }
+
+static int rk_applies(const tinyml_conv_params* p) {
+  const int32_t groups = p->k_h * rk_row_words(p);
+  return groups <= RK_MAX_GROUPS && (RK_WEIGHTS + 2 * groups) * 4 <= RK_BLOCK_BYTES &&
+         p->act_min == -128 && p->act_max == 127 && tk_k_form_covered(p);
+}
+
+// One channel of the patch's groups: ldrd of the patch and of the filter, two SMLAD.
+#ifdef TINYML_KERNELS_DSP
+#define RK_GROUP                                  \
+  "ldrd %[pe], %[po], [%[pp]], #8\n\t"            \
+  "ldrd %[we], %[wo], [%[wp]], #8\n\t"            \
+  "smlad %[s], %[pe], %[we], %[s]\n\t"            \
+  "smlad %[s], %[po], %[wo], %[s]\n\t"
+#endif
+
+// All channels [block, block_end) of one pixel whose patch (groups pairs) is at patch.
+TK_INLINE void rk_channels(const uint32_t* patch, int32_t groups, const int32_t* block,
+                           const int32_t* block_end, int8_t* out) {
+#ifdef TINYML_KERNELS_DSP
+  const uint32_t* const patch_end = patch + 2 * groups;
+  const int32_t* wp;
+  const uint32_t* pp;
+  int32_t s, pe, po, we, wo;
+  // The group loop: straight code for the RGB 3x3 patch (nine groups), else unrolled by three
+  // (kernel rows of three words) or not at all.
+#define RK_CHANNELS(GROUPS, LOOP)                                                              \
+  __asm__ volatile(                                                                            \
+      "1:\n\t"                                                                                 \
+      "ldr %[s], [%[kp], #4]\n\t"                                                              \
+      "add %[wp], %[kp], #16\n\t"                                                              \
+      "mov %[pp], %[patch]\n\t"                                                                \
+      "2:\n\t" GROUPS LOOP                                                                     \
+      "ldrd %[pe], %[po], [%[kp], #8]\n\t"                                                     \
+      "ldr %[we], [%[kp]]\n\t"                                                                 \
+      "smmlar %[pe], %[s], %[pe], %[po]\n\t"                                                   \
+      "add %[pe], %[pe], %[s], asr #31\n\t"                                                    \
+      "asr %[pe], %[pe], %[we]\n\t"                                                            \
+      "ssat %[pe], #8, %[pe], asr #1\n\t"                                                      \
+      "strb %[pe], [%[out]], #1\n\t"                                                           \
+      "mov %[kp], %[wp]\n\t"                                                                   \
+      "cmp %[kp], %[kp_end]\n\t"                                                               \
+      "bne 1b\n\t"                                                                             \
+      : [kp] "+r"(block), [out] "+r"(out), [wp] "=&r"(wp), [pp] "=&r"(pp), [s] "=&r"(s),     \
+        [pe] "=&r"(pe), [po] "=&r"(po), [we] "=&r"(we), [wo] "=&r"(wo)                        \
+      : [patch] "r"(patch), [patch_end] "r"(patch_end), [kp_end] "r"(block_end)               \
+      : "memory", "cc")
+#define RK_NINE RK_GROUP RK_GROUP RK_GROUP RK_GROUP RK_GROUP RK_GROUP RK_GROUP RK_GROUP RK_GROUP
+  if (groups == 9) {
+    RK_CHANNELS(RK_NINE, "");
+  } else if (groups % 3 == 0) {
+    RK_CHANNELS(RK_GROUP RK_GROUP RK_GROUP, "cmp %[pp], %[patch_end]\n\tbne 2b\n\t");
+  } else {
+    RK_CHANNELS(RK_GROUP, "cmp %[pp], %[patch_end]\n\tbne 2b\n\t");
+  }
+#undef RK_NINE
+#undef RK_CHANNELS
+#else
+  while (block != block_end) {
+    int32_t acc = block[RK_START];
+    const int32_t* w = block + RK_WEIGHTS;
+    for (int32_t g = 0; g < groups; ++g, w += 2) {
+      acc = tk_smlad(patch[2 * g], (uint32_t)w[0], acc);
+      acc = tk_smlad(patch[2 * g + 1], (uint32_t)w[1], acc);
+    }
+    *out++ = (int8_t)tk_output_k(acc, block[RK_MULT], block[RK_K], block[RK_RS1]);
+    block = w;
+  }
+#endif
+}
+
+// One kernel row of an inner pixel: R words of taps as (even, odd) pairs.
+TK_INLINE void rk_unpack_row(const int8_t* ip, int32_t R, uint32_t ioff2, uint32_t* patch) {
+  for (int32_t j = 0; j < R; ++j) {
+    const uint32_t w = tk_read32(ip + 4 * j);
+    patch[2 * j] = tk_sxtab16(ioff2, w);
+    patch[2 * j + 1] = tk_sxtab16_ror8(ioff2, w);
+  }
+}
+
+// Whether pixel (iy0, ix0) reads whole words inside the input for every kernel row.
+TK_INLINE int rk_inner(const tinyml_conv_params* p, int32_t iy0, int32_t ix0, int32_t R) {
+  return iy0 >= 0 && iy0 + p->k_h <= p->in_h && ix0 >= 0 &&
+         ix0 * p->in_c + 4 * R <= p->in_w * p->in_c;
+}
+
+// The patch of output pixel (iy0, ix0): per kernel row, R words of taps as (even, odd) pairs.
+TK_INLINE void rk_patch(const tinyml_conv_params* p, const int8_t* input, int32_t iy0,
+                        int32_t ix0, int32_t R, uint32_t ioff2, uint32_t* patch) {
+  const int32_t C = p->in_c, W = p->in_w, row_taps = p->k_w * C;
+  if (rk_inner(p, iy0, ix0, R)) {
+    const int8_t* ip = input + (iy0 * W + ix0) * C;
+    if (R == 3 && p->k_h == 3) {  // RGB 3x3: constant trip counts
+      rk_unpack_row(ip, 3, ioff2, patch);
+      rk_unpack_row(ip + W * C, 3, ioff2, patch + 6);
+      rk_unpack_row(ip + 2 * W * C, 3, ioff2, patch + 12);
+      return;
+    }
+    for (int32_t ky = 0; ky < p->k_h; ++ky) {
+      rk_unpack_row(ip + ky * W * C, R, ioff2, patch + 2 * R * ky);
+    }
+    return;
+  }
+  for (int32_t ky = 0; ky < p->k_h; ++ky, patch += 2 * R) {
+    const int32_t iy = iy0 + ky;
+    int16_t v[4 * RK_MAX_GROUPS];  // this row's taps, padding and the word tail 0
+    for (int32_t t = 0; t < 4 * R; ++t) {
+      const int32_t ix = ix0 + t / C;
+      const int inside = t < row_taps && iy >= 0 && iy < p->in_h && ix >= 0 && ix < W;
+      v[t] = inside ? (int16_t)(input[(iy * W + ix) * C + t % C] + p->input_offset) : 0;
+    }
+    for (int32_t j = 0; j < R; ++j) {
+      patch[2 * j] = tk_half(v[4 * j]) | (tk_half(v[4 * j + 2]) << 16);
+      patch[2 * j + 1] = tk_half(v[4 * j + 1]) | (tk_half(v[4 * j + 3]) << 16);
+    }
+  }
+}
+
+static void smallk_rows_k(const tinyml_conv_params* p, const int8_t* input, const int8_t* filter,
+                          const int32_t* bias, int8_t* output) {
+  int32_t block[RK_BLOCK_BYTES / 4];
+  uint32_t patch[2 * RK_MAX_GROUPS];
+  const int32_t R = rk_row_words(p), groups = p->k_h * R, row_taps = p->k_w * p->in_c;
+  const int32_t words = RK_WEIGHTS + 2 * groups, chunk = (RK_BLOCK_BYTES / 4) / words;
+  const uint32_t ioff2 = (uint32_t)(uint16_t)p->input_offset * 0x00010001u;
+  const int32_t offset2p1 = 2 * p->output_offset + 1, taps = p->k_h * row_taps;
+  for (int32_t c0 = 0; c0 < p->out_c; c0 += chunk) {
+    const int32_t n = p->out_c - c0 < chunk ? p->out_c - c0 : chunk;
+    for (int32_t oc = 0; oc < n; ++oc) {
+      int32_t* b = block + oc * words;
+      const int8_t* k = filter + (c0 + oc) * taps;
+      b[RK_RS1] = ~p->shift[c0 + oc];
+      b[RK_START] = 2 * (bias ? bias[c0 + oc] : 0);
+      b[RK_MULT] = p->multiplier[c0 + oc];
+      b[RK_K] = tk_k_offset(offset2p1, b[RK_RS1]);
+      uint32_t* w = (uint32_t*)b + RK_WEIGHTS;
+      for (int32_t ky = 0; ky < p->k_h; ++ky) {
+        for (int32_t t = 0; t < 4 * R; t += 4, w += 2) {
+          int32_t q[4];
+          for (int32_t i = 0; i < 4; ++i) {
+            q[i] = t + i < row_taps ? 2 * k[ky * row_taps + t + i] : 0;
+          }
+          w[0] = tk_half(q[0]) | (tk_half(q[2]) << 16);
+          w[1] = tk_half(q[1]) | (tk_half(q[3]) << 16);
+        }
+      }
+    }
+    const int32_t* block_end = block + n * words;
+    for (int32_t oy = 0; oy < p->out_h; ++oy) {
+      for (int32_t ox = 0; ox < p->out_w; ++ox) {
+        rk_patch(p, input, oy * p->stride_h - p->pad_h, ox * p->stride_w - p->pad_w, R, ioff2,
+                 patch);
+        rk_channels(patch, groups, block, block_end,
+                    output + (oy * p->out_w + ox) * p->out_c + c0);
+      }
+    }
+  }
+}
+
 void tinyml_conv_smallk_s8(const tinyml_conv_params* p, const int8_t* input, const int8_t* filter,
                            const int32_t* bias, int8_t* output) {
   const int32_t taps = p->k_h * p->k_w * p->in_c;
@@ -268,6 +442,8 @@ void tinyml_conv_smallk_s8(const tinyml_conv_params* p, const int8_t* input, con
     } else {
       smallk_c1_3x3(p, input, filter, bias, output);
     }
+  } else if (rk_applies(p)) {
+    smallk_rows_k(p, input, filter, bias, output);
   } else if (taps == 27 && full_range) {
     smallk_run(p, input, filter, bias, output, 27, 1);
   } else {
