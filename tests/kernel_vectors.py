@@ -148,7 +148,8 @@ def random_case(rng, kind: int, covered: bool = True) -> Case:
 
 
 def fixed_cases() -> list[Case]:
-    """Shapes of MobileNetV1-0.25 at 96x96x1 (first conv, a stride-2 and a stride-1 depthwise)."""
+    """Shapes of MobileNetV1-0.25 at 96x96x1 (first conv, a stride-2 and a stride-1 depthwise),
+    wide depthwise rows, a MobileNet pointwise layer."""
     rng = np.random.default_rng(96)
     cases = []
     for kind, (h, w, c, out_c, stride) in (
@@ -166,6 +167,20 @@ def fixed_cases() -> list[Case]:
         case = Case(kind, x, filt, rng.integers(-5000, 5000, out_c).astype(np.int32),
                     (stride, stride), (ph, pw), (oh, ow), -128, -128, (-128, 127),
                     multiplier, shift, True)
+        case.fit_shifts(rng)
+        cases.append(case)
+    # Wide rows at the edge of the depthwise row buffers (a pitch of 128 int16 for a group of four
+    # channels: 125 columns with SAME padding at stride 1; 126 takes the general path), both
+    # strides, a partial channel group.
+    for h, w, c, stride in ((3, 125, 4, 1), (3, 126, 4, 1), (4, 61, 5, 2), (5, 100, 12, 1)):
+        x = rng.integers(-128, 128, size=(h, w, c), dtype=np.int64).astype(np.int8)
+        filt = rng.integers(-127, 128, size=(3, 3, c), dtype=np.int64).astype(np.int8)
+        oh, ph = ref.same_padding(h, 3, stride)
+        ow, pw = ref.same_padding(w, 3, stride)
+        multiplier, shift = _quant(rng, c, True)
+        case = Case(DEPTHWISE, x, filt, rng.integers(-5000, 5000, c).astype(np.int32),
+                    (stride, stride), (ph, pw), (oh, ow), 5, -3, (-128, 127), multiplier, shift,
+                    True)
         case.fit_shifts(rng)
         cases.append(case)
     # A MobileNet pointwise layer (12x12x64 -> 64).

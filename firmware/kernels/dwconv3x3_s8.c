@@ -293,7 +293,7 @@ TK_INLINE void dw_run(const tinyml_conv_params* p, const int8_t* input, const in
 // with a row pitch of at least the columns read (even: rows stay word aligned). A group takes as
 // many channels as fit, up to TK_DW_GROUP_MAX (narrow maps: the per-row work spreads over more
 // channels); layers that do not fit four channels take the general path.
-#define TK_DW_POOL 2048
+#define TK_DW_POOL 2560
 #define TK_DW_GROUP_MAX 16
 // Input rows kept per channel: the four of a stride-1 output row pair, the three of a stride-2 row.
 #define TK_DW_RING 4
