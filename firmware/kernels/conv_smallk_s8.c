@@ -4,7 +4,10 @@
 //
 // Per output pixel the input patch is gathered once, offset added and padded taps set to 0, into
 // int16 pairs laid out as SXTB16 unpacks a filter word: (p[4j], p[4j+2]) and (p[4j+1], p[4j+3]).
-// Every output channel then costs one LDR, two SXTB16 and two SMLAD per four taps.
+// Three paths, fastest first: one input channel 3x3 (the patch in five registers), any kernel
+// with the full int8 range (kernel rows read as whole words, filter packed once, channels in
+// assembly: "kernel rows padded to words"), and the general one (an activation clamp, right
+// shifts beyond 23: one LDR, two SXTB16 and two SMLAD per four taps of each output channel).
 #include "tinyml_kernels_common.h"
 
 int tinyml_conv_smallk_s8_covers(const tinyml_conv_params* p, const int32_t* bias) {

@@ -1,10 +1,14 @@
-// Depthwise 3x3 convolution, channel multiplier 1, int8 (see tinyml_kernels.h).
+// Depthwise 3x3 convolution, channel multiplier 1, int8 (see tinyml_kernels.h). CMSIS-NN's
+// arm_depthwise_conv_3x3_s8 (pinned library) extracts each byte with shifts and uses scalar MLA.
 //
-// Four channels at a time: one word of input and one of filter per tap, unpacked by SXTAB16 (adds
-// the input offset to channels 0/2, and with ROR 8 to 1/3) and SXTB16, then SMLABB/SMLATT into
-// four accumulators. CMSIS-NN's arm_depthwise_conv_3x3_s8 (pinned library) extracts each byte with
-// shifts and uses scalar MLA. Border pixels take the same arithmetic over their valid taps only.
-// Channels go in chunks of TK_CHUNK whose requantization constants sit on the stack.
+// Two paths. The channel rows (below, "Strides 1 and 2") take the layers with the full int8 range
+// whose rows fit the row pool: the input is transposed into int16 rows so that neighbouring
+// outputs share taps. The general path takes every other covered layer (an activation clamp,
+// right shifts beyond 23, wide rows, stride 2 with few output columns): four channels of one
+// pixel at a time, one word of input and one of filter per tap, unpacked by SXTAB16 (adds the
+// input offset to channels 0/2, and with ROR 8 to 1/3) and SXTB16, then SMLABB/SMLATT into four
+// accumulators; border pixels take the same arithmetic over their valid taps only. Channels go in
+// chunks of TK_CHUNK whose requantization constants sit on the stack.
 #include "tinyml_kernels_common.h"
 
 int tinyml_dwconv3x3_s8_covers(const tinyml_conv_params* p, const int32_t* bias) {

@@ -47,9 +47,10 @@ void tinyml_conv1x1_s8(const tinyml_conv_params* p, const int8_t* input, const i
 #define TINYML_SMALLK_MAX_TAPS 64
 #define TINYML_SMALLK_MAX_IN_C 3
 
-// Scratch bytes the kernels need in the tensor arena: none (the small-k patch, at most
-// TINYML_SMALLK_MAX_TAPS int16 values, and the 1x1 kernel's unpacked weights, at most
-// 8 * TINYML_1X1_MAX_IN_C bytes, live on the stack).
+// Scratch bytes the kernels need in the tensor arena: none. Their buffers live on the stack:
+// the depthwise kernel's transposed rows and channel constants (about 5.8 KiB), the small-k
+// kernel's packed filter of a chunk of channels (4 KiB), the 1x1 kernel's unpacked weights of four
+// channels (at most 8 * TINYML_1X1_MAX_IN_C bytes).
 #define TINYML_KERNELS_SCRATCH_BYTES 0
 
 #ifdef __cplusplus

@@ -6,9 +6,9 @@ CMSIS-NN's kernel. This module mirrors those predicates from the .tflite alone (
 per-channel multipliers as TFLM's QuantizeMultiplier computes them, biases), so the report can say
 which layers used which kernels; tests/test_kernels.py checks both agree on random layers.
 
-Scratch: the project kernels need no arena scratch (their small buffers live on the stack: the 1x1
-kernel's unpacked weights of four channels take at most 8 * 256 bytes), and
-Prepare is CMSIS-NN's, so the arena is the same with both kernel sets (scratch_bytes)."""
+Scratch: the project kernels need no arena scratch (their buffers live on the stack, at most about
+6 KiB: firmware/kernels/tinyml_kernels.h), and Prepare is CMSIS-NN's, so the arena is the same with
+both kernel sets (scratch_bytes)."""
 from __future__ import annotations
 
 import math
@@ -193,7 +193,7 @@ def kernel_counts(plan) -> dict[str, int]:
 
 def scratch_bytes(op: str, input_shape, filter_shape, output_shape, kernels: str) -> int:
     """Arena scratch the kernel set needs for a layer beyond what CMSIS-NN's Prepare requests
-    (pipeline.analysis.arena may add it): 0, as the project kernels keep their few hundred bytes
-    of patch and requantization constants on the stack and reuse CMSIS-NN's Prepare."""
+    (pipeline.analysis.arena may add it): 0, as the project kernels keep their buffers on the
+    stack (at most about 6 KiB) and reuse CMSIS-NN's Prepare."""
     check_kernels(kernels)
     return 0
