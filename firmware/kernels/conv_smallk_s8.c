@@ -4,8 +4,8 @@
 //
 // Per output pixel the input patch is gathered once, offset added and padded taps set to 0, into
 // int16 pairs laid out as SXTB16 unpacks a filter word: (p[4j], p[4j+2]) and (p[4j+1], p[4j+3]).
-// Three paths, fastest first: one input channel 3x3 (the patch in five registers), any kernel
-// with the full int8 range (kernel rows read as whole words, filter packed once, channels in
+// Three paths, fastest first: one input channel 3x3 with the full int8 range (the patch in five
+// registers), any kernel with the full int8 range (kernel rows read as whole words, filter packed once, channels in
 // assembly: "kernel rows padded to words"), and the general one (an activation clamp, right
 // shifts beyond 23: one LDR, two SXTB16 and two SMLAD per four taps of each output channel).
 #include "tinyml_kernels_common.h"
@@ -129,39 +129,6 @@ TK_INLINE c1_patch c1_3x3_patch(const tinyml_conv_params* p, const int8_t* input
   smallk_patch(p, input, iy0, ix0, 9, even, odd);
   c1_patch v = {even[0], odd[0], even[1], odd[1], even[2] << 16};
   return v;
-}
-
-// One input channel, 3x3 (the first layer of a grayscale network), any activation range and
-// right shift: the nine taps stay in five registers, each channel's filter is read per pixel.
-static void smallk_c1_3x3(const tinyml_conv_params* p, const int8_t* input, const int8_t* filter,
-                          const int32_t* bias, int8_t* output) {
-  tk_requant rq[TK_CHUNK];
-  const int32_t out_c = p->out_c;
-  const uint32_t ioff2 = (uint32_t)(uint16_t)p->input_offset * 0x00010001u;
-  const int32_t offset2p1 = 2 * p->output_offset + 1;
-  const int full_range = p->act_min == -128 && p->act_max == 127;
-  tk_requant_chunk(p, 0, out_c, rq);
-  for (int32_t oc = 0; oc < out_c; ++oc) rq[oc].start = bias ? bias[oc] : 0;
-  int8_t* out = output;
-  for (int32_t oy = 0; oy < p->out_h; ++oy) {
-    for (int32_t ox = 0; ox < p->out_w; ++ox, out += out_c) {
-      const c1_patch v = c1_3x3_patch(p, input, ioff2, oy * p->stride_h - p->pad_h,
-                                      ox * p->stride_w - p->pad_w);
-      const int8_t* kp = filter;
-      const tk_requant* r = rq;
-      int8_t* o = out;
-      for (int32_t oc = 0; oc < out_c; ++oc, kp += 9) {
-        int32_t acc = r->start;
-        const uint32_t w0 = tk_read32(kp), w1 = tk_read32(kp + 4);
-        acc = tk_smlad(v.e0, tk_sxtb16(w0), acc);
-        acc = tk_smlad(v.o0, tk_sxtb16_ror8(w0), acc);
-        acc = tk_smlad(v.e1, tk_sxtb16(w1), acc);
-        acc = tk_smlad(v.o1, tk_sxtb16_ror8(w1), acc);
-        acc = tk_smlabb(v.t8 >> 16, (uint32_t)(int32_t)kp[8], acc);
-        *o++ = tk_output_rq(acc, r++, offset2p1, p->act_min, p->act_max, full_range);
-      }
-    }
-  }
 }
 
 // Per output channel of the fast one-channel 3x3 path, nine words (one block of loads, in the
@@ -437,18 +404,12 @@ void tinyml_conv_smallk_s8(const tinyml_conv_params* p, const int8_t* input, con
                            const int32_t* bias, int8_t* output) {
   const int32_t taps = p->k_h * p->k_w * p->in_c;
   const int full_range = p->act_min == -128 && p->act_max == 127;
-  // The first layers of image networks, specialised: grayscale 3x3, and RGB 3x3 (constant taps
-  // unroll the channel loop).
-  if (p->in_c == 1 && p->k_h == 3 && p->k_w == 3 && p->out_c <= TK_CHUNK) {
-    if (full_range && tk_k_form_covered(p)) {
-      smallk_c1_3x3_k(p, input, filter, bias, output);
-    } else {
-      smallk_c1_3x3(p, input, filter, bias, output);
-    }
+  // The first layers of image networks: grayscale 3x3 specialised, then any kernel.
+  if (p->in_c == 1 && p->k_h == 3 && p->k_w == 3 && p->out_c <= TK_CHUNK && full_range &&
+      tk_k_form_covered(p)) {
+    smallk_c1_3x3_k(p, input, filter, bias, output);
   } else if (rk_applies(p)) {
     smallk_rows_k(p, input, filter, bias, output);
-  } else if (taps == 27 && full_range) {
-    smallk_run(p, input, filter, bias, output, 27, 1);
   } else {
     smallk_run(p, input, filter, bias, output, taps, full_range);
   }

@@ -46,17 +46,22 @@ typedef struct {
 
 static void dw_pack_filter(const int8_t* filter, int32_t C, int32_t c0, int32_t groups,
                            uint32_t* pack) {
-  for (int32_t g = 0; g < groups; ++g) {
+  for (int32_t g = 0; g < groups; ++g, pack += TK_PACK_WORDS) {
     const int8_t* k = filter + c0 + 4 * g;
+    // Tap t of the four channels is one word: SXTB16 splits channels 0/2 and 1/3, SADD16
+    // doubles, PKHBT/PKHTB pair taps t and t + 1 per channel.
     for (int32_t pair = 0; pair < 4; ++pair) {
-      for (int32_t c = 0; c < 4; ++c) {
-        *pack++ = (uint32_t)(uint16_t)(2 * k[2 * pair * C + c]) |
-                  ((uint32_t)(uint16_t)(2 * k[(2 * pair + 1) * C + c]) << 16);
-      }
+      const uint32_t a = tk_read32(k + 2 * pair * C), b = tk_read32(k + (2 * pair + 1) * C);
+      const uint32_t a02 = tk_double16(tk_sxtb16(a)), a13 = tk_double16(tk_sxtb16_ror8(a));
+      const uint32_t b02 = tk_double16(tk_sxtb16(b)), b13 = tk_double16(tk_sxtb16_ror8(b));
+      pack[4 * pair + 0] = tk_pkhbt16(a02, b02);
+      pack[4 * pair + 1] = tk_pkhbt16(a13, b13);
+      pack[4 * pair + 2] = tk_pkhtb16(b02, a02);
+      pack[4 * pair + 3] = tk_pkhtb16(b13, a13);
     }
-    *pack++ = (uint32_t)(uint16_t)(2 * k[8 * C]) | ((uint32_t)(uint16_t)(2 * k[8 * C + 2]) << 16);
-    *pack++ = (uint32_t)(uint16_t)(2 * k[8 * C + 1]) |
-              ((uint32_t)(uint16_t)(2 * k[8 * C + 3]) << 16);
+    const uint32_t last = tk_read32(k + 8 * C);
+    pack[16] = tk_double16(tk_sxtb16(last));
+    pack[17] = tk_double16(tk_sxtb16_ror8(last));
   }
 }
 
@@ -222,10 +227,17 @@ TK_INLINE void dw_run(const tinyml_conv_params* p, const int8_t* input, const in
     const int32_t groups = n / 4;
     tk_requant_chunk(p, c0, n, rq);
     dw_pack_filter(filter, C, c0, groups, pack);
+    const uint32_t ones = 0x00010001u;
     for (int32_t i = 0; i < n; ++i) {
-      int32_t sum = 0;
-      for (int32_t t = 0; t < 9; ++t) sum += filter[t * C + c0 + i];
-      rq[i].start = 2 * ((bias ? bias[c0 + i] : 0) + p->input_offset * sum);
+      int32_t sum2 = 0;  // twice the sum of the channel's nine weights
+      if (i < 4 * groups) {  // from its packed words
+        const uint32_t* q = pack + (i / 4) * TK_PACK_WORDS;
+        for (int32_t pair = 0; pair < 4; ++pair) sum2 = tk_smlad(q[4 * pair + i % 4], ones, sum2);
+        sum2 = tk_smlabb(q[16 + (i & 1)] >> (i & 2 ? 16 : 0), ones, sum2);
+      } else {
+        for (int32_t t = 0; t < 9; ++t) sum2 += 2 * filter[t * C + c0 + i];
+      }
+      rq[i].start = 2 * (bias ? bias[c0 + i] : 0) + p->input_offset * sum2;
     }
     // Output columns whose window lies inside the input: [ox_lo, ox_hi).
     const int32_t sw = p->stride_w;
