@@ -358,10 +358,6 @@ typedef struct {
   int8_t* out;
 } dwr_job;
 
-TK_INLINE uint32_t dwr_pair2(int32_t a, int32_t b) {
-  return (uint32_t)(uint16_t)(2 * a) | ((uint32_t)(uint16_t)(2 * b) << 16);
-}
-
 #ifdef TINYML_KERNELS_DSP
 // Window row contributions. OFFSET: the filter row's byte offset in the channel's constants.
 // Stride 1, two outputs (A, B) from the words x01 x23 already loaded:
@@ -550,7 +546,6 @@ static void dwr_group_rows(const tinyml_conv_params* p, const int16_t* const* ro
   } else if (p->stride_w == 1) {  // the last output row alone: the pair's second row unstored
     DWR_GROUP_S1(DWR_STORE_TOP_TWO, DWR_STORE_TOP_ONE);
   } else {
-    (void)r3;
     DWR_GROUP_S2;
   }
 #else
@@ -686,8 +681,8 @@ static __attribute__((noinline)) void dw_rows_run(const tinyml_conv_params* p,
 
 void tinyml_dwconv3x3_s8(const tinyml_conv_params* p, const int8_t* input, const int8_t* filter,
                          const int32_t* bias, int8_t* output) {
-  // Two copies: ReLU-style clamps are usually the whole int8 range (output zero point -128),
-  // where SSAT alone clamps.
+  // The channel rows where they apply; else the general path in two copies: ReLU-style clamps
+  // are usually the whole int8 range (output zero point -128), where SSAT alone clamps.
   if (dw_rows_apply(p)) {
     dw_rows_run(p, input, filter, bias, output);
   } else if (p->act_min == -128 && p->act_max == 127) {
