@@ -201,7 +201,9 @@ def test_both_kernel_sets_give_identical_outputs(tflite):
     cmsis = check_outputs(tflite, "cmsis-nn", tflm)
     ours = check_outputs(tflite, "tinyml", tflm)
     assert [c.output_hex for c in ours] == [c.output_hex for c in cmsis]
-    assert len({c.output_hex for c in cmsis}) > 1  # the inputs change the output
+    if len({c.output_hex for c in cmsis}) == 1:  # e.g. a saturated softmax: proves nothing
+        pytest.skip(f"{tflite.name}: the check inputs all give output {cmsis[0].output_hex}, so "
+                    "equal outputs say nothing about the kernels")
 
 
 # --- the report's side-by-side section ---------------------------------------------------------------

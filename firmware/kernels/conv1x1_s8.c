@@ -176,13 +176,6 @@ TK_INLINE void pw_block(const tinyml_conv_params* p, const int8_t* input, const 
   }
 }
 
-// The exact blocks, one copy for both activation cases (it clamps anyway).
-static __attribute__((noinline)) void pw_block_exact(const tinyml_conv_params* p,
-                                                      const int8_t* input, const uint32_t* pk,
-                                                      const tk_requant* rq, int8_t* out) {
-  pw_block(p, input, pk, rq, out, 0, 1);
-}
-
 TK_INLINE void pw_run(const tinyml_conv_params* p, const int8_t* input, const int8_t* filter,
                       const int32_t* bias, int8_t* output, int full_range) {
   uint32_t pk[2 * TINYML_1X1_MAX_IN_C + 8];
@@ -203,7 +196,7 @@ TK_INLINE void pw_run(const tinyml_conv_params* p, const int8_t* input, const in
     if (fast) {
       pw_block(p, input, pk, rq, output + c0, full_range, 0);
     } else {
-      pw_block_exact(p, input, pk, rq, output + c0);
+      pw_block(p, input, pk, rq, output + c0, full_range, 1);
     }
   }
   // The last out_c % 4 channels, one at a time.
