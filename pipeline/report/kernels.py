@@ -48,7 +48,8 @@ def kernels_section(models: list[dict]) -> list[str]:
         return []
     parts = ["", "## Kernel sets: CMSIS-NN vs the project's kernels (emulated, instructions)", "",
              "`--kernels tinyml` runs the project's int8 kernels (depthwise 3×3, first conv with 1-3 "
-             "input channels) where they cover a layer and CMSIS-NN's elsewhere; the arena is the same.",
+             "input channels, pointwise 1×1) where they cover a layer and CMSIS-NN's elsewhere; the "
+             "arena is the same.",
              "",
              _table(["model", "MACs", "CMSIS-NN instr", "instr/MAC", "tinyml instr", "instr/MAC",
                      "speed-up", "outputs", "flash B CMSIS-NN", "flash B tinyml", "flash cost B"],
