@@ -181,8 +181,9 @@ TK_INLINE void c1_channels(const c1_patch* v, const int32_t* kp, const int32_t* 
 }
 
 // The fast path: full int8 range and right shifts of at most TK_K_MAX_RIGHT_SHIFT.
-static void smallk_c1_3x3_k(const tinyml_conv_params* p, const int8_t* input, const int8_t* filter,
-                            const int32_t* bias, int8_t* output) {
+static __attribute__((noinline)) void smallk_c1_3x3_k(const tinyml_conv_params* p,
+                                                       const int8_t* input, const int8_t* filter,
+                                                       const int32_t* bias, int8_t* output) {
   int32_t block[TK_CHUNK * C1_WORDS];
   const int32_t out_c = p->out_c;
   const uint32_t ioff2 = (uint32_t)(uint16_t)p->input_offset * 0x00010001u;
@@ -359,8 +360,9 @@ TK_INLINE void rk_patch(const tinyml_conv_params* p, const int8_t* input, int32_
   }
 }
 
-static void smallk_rows_k(const tinyml_conv_params* p, const int8_t* input, const int8_t* filter,
-                          const int32_t* bias, int8_t* output) {
+static __attribute__((noinline)) void smallk_rows_k(const tinyml_conv_params* p,
+                                                     const int8_t* input, const int8_t* filter,
+                                                     const int32_t* bias, int8_t* output) {
   int32_t block[RK_BLOCK_BYTES / 4];
   uint32_t patch[2 * RK_MAX_GROUPS];
   const int32_t R = rk_row_words(p), groups = p->k_h * R, row_taps = p->k_w * p->in_c;

@@ -679,6 +679,17 @@ static __attribute__((noinline)) void dw_rows_run(const tinyml_conv_params* p,
   }
 }
 
+// Each path its own function: the stack holds one path's buffers at a time.
+#define TK_NOINLINE static __attribute__((noinline))
+TK_NOINLINE void dw_general_full_range(const tinyml_conv_params* p, const int8_t* input,
+                                       const int8_t* filter, const int32_t* bias, int8_t* output) {
+  dw_run(p, input, filter, bias, output, 1);
+}
+TK_NOINLINE void dw_general_clamped(const tinyml_conv_params* p, const int8_t* input,
+                                    const int8_t* filter, const int32_t* bias, int8_t* output) {
+  dw_run(p, input, filter, bias, output, 0);
+}
+
 void tinyml_dwconv3x3_s8(const tinyml_conv_params* p, const int8_t* input, const int8_t* filter,
                          const int32_t* bias, int8_t* output) {
   // The channel rows where they apply; else the general path in two copies: ReLU-style clamps
@@ -686,8 +697,8 @@ void tinyml_dwconv3x3_s8(const tinyml_conv_params* p, const int8_t* input, const
   if (dw_rows_apply(p)) {
     dw_rows_run(p, input, filter, bias, output);
   } else if (p->act_min == -128 && p->act_max == 127) {
-    dw_run(p, input, filter, bias, output, 1);
+    dw_general_full_range(p, input, filter, bias, output);
   } else {
-    dw_run(p, input, filter, bias, output, 0);
+    dw_general_clamped(p, input, filter, bias, output);
   }
 }
