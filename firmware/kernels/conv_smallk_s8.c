@@ -4,10 +4,11 @@
 //
 // Per output pixel the input patch is gathered once, offset added and padded taps set to 0, into
 // int16 pairs laid out as SXTB16 unpacks a filter word: (p[4j], p[4j+2]) and (p[4j+1], p[4j+3]).
-// Three paths, fastest first: one input channel 3x3 with the full int8 range (the patch in five
-// registers), any kernel with the full int8 range (kernel rows read as whole words, filter packed once, channels in
-// assembly: "kernel rows padded to words"), and the general one (an activation clamp, right
-// shifts beyond 23: one LDR, two SXTB16 and two SMLAD per four taps of each output channel).
+// Three paths, fastest first: one input channel 3x3 (the patch in five registers), any kernel
+// (kernel rows read as whole words, filter packed once, channels in assembly: "kernel rows padded
+// to words"), both saturating to int8 and clamping a narrower activation range in a pass over the
+// output, and the general one (right shifts beyond 23: one LDR, two SXTB16 and two SMLAD per four
+// taps of each output channel).
 #include "tinyml_kernels_common.h"
 
 int tinyml_conv_smallk_s8_covers(const tinyml_conv_params* p, const int32_t* bias) {
@@ -180,7 +181,7 @@ TK_INLINE void c1_channels(const c1_patch* v, const int32_t* kp, const int32_t* 
 #endif
 }
 
-// The fast path: full int8 range and right shifts of at most TK_K_MAX_RIGHT_SHIFT.
+// The fast path: right shifts of at most TK_K_MAX_RIGHT_SHIFT, outputs saturated to int8.
 static __attribute__((noinline)) void smallk_c1_3x3_k(const tinyml_conv_params* p,
                                                        const int8_t* input, const int8_t* filter,
                                                        const int32_t* bias, int8_t* output) {
@@ -227,7 +228,7 @@ static __attribute__((noinline)) void smallk_c1_3x3_k(const tinyml_conv_params* 
   }
 }
 
-// --- Any small receptive field, full int8 range: kernel rows padded to words ---------------------
+// --- Any small receptive field: kernel rows padded to words ------------------------------------
 //
 // Each kernel row's k_w * in_c taps are read as R = ceil(k_w * in_c / 4) words straight from the
 // input row (the bytes past the row's taps meet zero weights), unpacked by SXTAB16 with the input
@@ -246,7 +247,7 @@ TK_INLINE int32_t rk_row_words(const tinyml_conv_params* p) { return (p->k_w * p
 static int rk_applies(const tinyml_conv_params* p) {
   const int32_t groups = p->k_h * rk_row_words(p);
   return groups <= RK_MAX_GROUPS && (RK_WEIGHTS + 2 * groups) * 4 <= RK_BLOCK_BYTES &&
-         p->act_min == -128 && p->act_max == 127 && tk_k_form_covered(p);
+         tk_k_form_covered(p);
 }
 
 // One channel of the patch's groups: ldrd of the patch and of the filter, two SMLAD.
@@ -406,13 +407,18 @@ void tinyml_conv_smallk_s8(const tinyml_conv_params* p, const int8_t* input, con
                            const int32_t* bias, int8_t* output) {
   const int32_t taps = p->k_h * p->k_w * p->in_c;
   const int full_range = p->act_min == -128 && p->act_max == 127;
-  // The first layers of image networks: grayscale 3x3 specialised, then any kernel.
-  if (p->in_c == 1 && p->k_h == 3 && p->k_w == 3 && p->out_c <= TK_CHUNK && full_range &&
+  // The first layers of image networks: grayscale 3x3 specialised, then any kernel. The fast
+  // paths saturate to int8; a narrower activation range is a pass over the output.
+  if (p->in_c == 1 && p->k_h == 3 && p->k_w == 3 && p->out_c <= TK_CHUNK &&
       tk_k_form_covered(p)) {
     smallk_c1_3x3_k(p, input, filter, bias, output);
   } else if (rk_applies(p)) {
     smallk_rows_k(p, input, filter, bias, output);
   } else {
     smallk_run(p, input, filter, bias, output, taps, full_range);
+    return;
+  }
+  if (!full_range) {
+    tk_clamp_outputs(output, p->out_h * p->out_w * p->out_c, p->act_min, p->act_max);
   }
 }

@@ -1,14 +1,15 @@
 // Depthwise 3x3 convolution, channel multiplier 1, int8 (see tinyml_kernels.h). CMSIS-NN's
 // arm_depthwise_conv_3x3_s8 (pinned library) extracts each byte with shifts and uses scalar MLA.
 //
-// Two paths. The channel rows (below, "Strides 1 and 2") take the layers with the full int8 range
-// whose rows fit the row pool: the input is transposed into int16 rows so that neighbouring
-// outputs share taps. The general path takes every other covered layer (an activation clamp,
-// right shifts beyond 23, wide rows, stride 2 with few output columns): four channels of one
-// pixel at a time, one word of input and one of filter per tap, unpacked by SXTAB16 (adds the
-// input offset to channels 0/2, and with ROR 8 to 1/3) and SXTB16, then SMLABB/SMLATT into four
-// accumulators; border pixels take the same arithmetic over their valid taps only. Channels go in
-// chunks of TK_CHUNK whose requantization constants sit on the stack.
+// Two paths. The channel rows (below, "Strides 1 and 2") take the layers whose rows fit the row
+// pool: the input is transposed into int16 rows so that neighbouring outputs share taps; they
+// saturate to int8, and a narrower activation range is a SIMD pass over the output. The general
+// path takes every other covered layer (right shifts beyond 23, wide rows, stride 2 with few
+// output columns): four channels of one pixel at a time, one word of input and one of filter per
+// tap, unpacked by SXTAB16 (adds the input offset to channels 0/2, and with ROR 8 to 1/3) and
+// SXTB16, then SMLABB/SMLATT into four accumulators; border pixels take the same arithmetic over
+// their valid taps only. Channels go in chunks of TK_CHUNK whose requantization constants sit on
+// the stack.
 #include "tinyml_kernels_common.h"
 
 int tinyml_dwconv3x3_s8_covers(const tinyml_conv_params* p, const int32_t* bias) {
@@ -341,7 +342,7 @@ TK_INLINE int32_t dwr_group(const tinyml_conv_params* p) {
 // the general path's border pixels (measured in QEMU, benchmarks/kernels.py).
 static int dw_rows_apply(const tinyml_conv_params* p) {
   return p->stride_h == p->stride_w && (p->stride_w == 1 || p->out_w >= 8) &&
-         dwr_group(p) >= 4 && p->act_min == -128 && p->act_max == 127 && tk_k_form_covered(p);
+         dwr_group(p) >= 4 && tk_k_form_covered(p);
 }
 
 // What the assembly of one output row (pair) of a channel group reads from memory, as no
@@ -694,8 +695,11 @@ void tinyml_dwconv3x3_s8(const tinyml_conv_params* p, const int8_t* input, const
                          const int32_t* bias, int8_t* output) {
   // The channel rows where they apply; else the general path in two copies: ReLU-style clamps
   // are usually the whole int8 range (output zero point -128), where SSAT alone clamps.
-  if (dw_rows_apply(p)) {
+  if (dw_rows_apply(p)) {  // saturates to int8; a narrower clamp is a pass over the output
     dw_rows_run(p, input, filter, bias, output);
+    if (p->act_min != -128 || p->act_max != 127) {
+      tk_clamp_outputs(output, p->out_h * p->out_w * p->out_c, p->act_min, p->act_max);
+    }
   } else if (p->act_min == -128 && p->act_max == 127) {
     dw_general_full_range(p, input, filter, bias, output);
   } else {

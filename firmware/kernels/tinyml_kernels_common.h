@@ -136,3 +136,15 @@ TK_INLINE int32_t tk_output_k(int32_t acc2, int32_t multiplier, int32_t k, int32
   const int32_t y = tk_smmlar(acc2, multiplier, k);
   return tk_ssat8_asr1((y + (acc2 >> 31)) >> rs1);
 }
+
+// The activation clamp as a pass over n outputs that hold the full int8 range (the fast paths
+// saturate to int8 only; a range inside int8 clamps the same after saturation).
+static inline void tk_clamp_outputs(int8_t* out, int32_t n, int32_t act_min, int32_t act_max) {
+  const uint32_t lo4 = (uint32_t)(uint8_t)act_min * 0x01010101u;
+  const uint32_t hi4 = (uint32_t)(uint8_t)act_max * 0x01010101u;
+  int32_t i = 0;
+  for (; i + 4 <= n; i += 4) tk_write32(out + i, tk_clamp8x4(tk_read32(out + i), lo4, hi4));
+  for (; i < n; ++i) {
+    out[i] = (int8_t)(out[i] < act_min ? act_min : out[i] > act_max ? act_max : out[i]);
+  }
+}

@@ -111,6 +111,19 @@ TK_INLINE int32_t tk_smmlar(int32_t a, int32_t b, int32_t acc) {
   __asm__("smmlar %0, %1, %2, %3" : "=r"(r) : "r"(a), "r"(b), "r"(acc));
   return r;
 }
+// Four int8 lanes clamped to [lo4, hi4] (both replicated in every byte): SSUB8 sets a lane's GE
+// flag where the difference is >= 0, SEL picks per lane; one statement keeps the flags.
+TK_INLINE uint32_t tk_clamp8x4(uint32_t v, uint32_t lo4, uint32_t hi4) {
+  uint32_t t;
+  __asm__("ssub8 %[t], %[v], %[lo]\n\t"
+          "sel %[v], %[v], %[lo]\n\t"
+          "ssub8 %[t], %[hi], %[v]\n\t"
+          "sel %[v], %[v], %[hi]"
+          : [v] "+r"(v), [t] "=&r"(t)
+          : [lo] "r"(lo4), [hi] "r"(hi4)
+          : "cc");
+  return v;
+}
 // Saturates (v >> 1) to int8.
 TK_INLINE int32_t tk_ssat8_asr1(int32_t v) {
   int32_t r;
@@ -157,6 +170,16 @@ TK_INLINE int32_t tk_smmulr(int32_t a, int32_t b) {
 }
 TK_INLINE int32_t tk_smmlar(int32_t a, int32_t b, int32_t acc) {
   return (int32_t)((uint32_t)acc + (uint32_t)tk_smmulr(a, b));
+}
+TK_INLINE uint32_t tk_clamp8x4(uint32_t v, uint32_t lo4, uint32_t hi4) {
+  uint32_t r = 0;
+  for (int i = 0; i < 32; i += 8) {
+    int32_t x = (int8_t)(v >> i);
+    const int32_t lo = (int8_t)(lo4 >> i), hi = (int8_t)(hi4 >> i);
+    x = x < lo ? lo : (x > hi ? hi : x);
+    r |= (uint32_t)(uint8_t)x << i;
+  }
+  return r;
 }
 TK_INLINE int32_t tk_ssat8_asr1(int32_t v) {
   v >>= 1;
