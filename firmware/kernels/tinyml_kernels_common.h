@@ -3,41 +3,39 @@
 #include "tinyml_kernels.h"
 #include "tinyml_simd.h"
 
-// The fast requantization's preconditions for every output channel: a right shift of 1..31
-// and an accumulator below 2^30 in magnitude, whatever the input (|input - zero point| <= 255,
+// The activation range and zero points every kernel needs: inside int8.
+static inline int tk_ranges_covered(const tinyml_conv_params* p) {
+  if (p->act_min < -128 || p->act_max > 127 || p->act_min > p->act_max) return 0;
+  if (p->input_offset < -127 || p->input_offset > 128) return 0;
+  return p->output_offset >= -128 && p->output_offset <= 127;
+}
+
+// Whether channel c takes the fast requantization: a right shift of at least 1 and an
+// accumulator below 2^30 in magnitude, whatever the input (|input - zero point| <= 255,
 // |weight| <= 128, taps values summed onto the bias).
-static inline int tk_quant_covered(const tinyml_conv_params* p, const int32_t* bias, int32_t taps) {
-  const int64_t limit = (1LL << 30) - 1 - (int64_t)taps * 255 * 128;
-  if (p->act_min < -128 || p->act_max > 127 || p->act_min > p->act_max) return 0;
-  if (p->input_offset < -127 || p->input_offset > 128) return 0;
-  if (p->output_offset < -128 || p->output_offset > 127) return 0;
-  for (int32_t c = 0; c < p->out_c; ++c) {
-    if (p->shift[c] > -1 || p->shift[c] < -31) return 0;
-    if (bias != 0) {
-      const int64_t b = bias[c] < 0 ? -(int64_t)bias[c] : (int64_t)bias[c];
-      if (b > limit) return 0;
-    }
-  }
-  return limit > 0;
-}
-
-// What every kernel needs of the quantization: int8 ranges and right shifts (shift <= 0).
-static inline int tk_quant_exact_covered(const tinyml_conv_params* p) {
-  if (p->act_min < -128 || p->act_max > 127 || p->act_min > p->act_max) return 0;
-  if (p->input_offset < -127 || p->input_offset > 128) return 0;
-  if (p->output_offset < -128 || p->output_offset > 127) return 0;
-  for (int32_t c = 0; c < p->out_c; ++c) {
-    if (p->shift[c] > 0 || p->shift[c] < -31 || p->multiplier[c] < 0) return 0;
-  }
-  return 1;
-}
-
-// Whether channel c takes the fast requantization (tk_quant_covered's condition for one channel).
 static inline int tk_channel_fast(const tinyml_conv_params* p, const int32_t* bias, int32_t c,
                                   int32_t taps) {
   const int64_t limit = (1LL << 30) - 1 - (int64_t)taps * 255 * 128;
   const int64_t b = bias == 0 ? 0 : bias[c] < 0 ? -(int64_t)bias[c] : (int64_t)bias[c];
   return p->shift[c] <= -1 && b <= limit;
+}
+
+// The fast requantization's preconditions for every output channel (right shifts of 1..31).
+static inline int tk_quant_covered(const tinyml_conv_params* p, const int32_t* bias, int32_t taps) {
+  if (!tk_ranges_covered(p) || (1LL << 30) - 1 - (int64_t)taps * 255 * 128 <= 0) return 0;
+  for (int32_t c = 0; c < p->out_c; ++c) {
+    if (p->shift[c] < -31 || !tk_channel_fast(p, bias, c, taps)) return 0;
+  }
+  return 1;
+}
+
+// What the exact requantization needs: int8 ranges and right shifts (shift <= 0).
+static inline int tk_quant_exact_covered(const tinyml_conv_params* p) {
+  if (!tk_ranges_covered(p)) return 0;
+  for (int32_t c = 0; c < p->out_c; ++c) {
+    if (p->shift[c] > 0 || p->shift[c] < -31 || p->multiplier[c] < 0) return 0;
+  }
+  return 1;
 }
 
 // TFLite's MultiplyByQuantizedMultiplier for any int32 accumulator and shift <= 0 (the reference
