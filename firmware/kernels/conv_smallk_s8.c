@@ -157,10 +157,7 @@ TK_INLINE void c1_channels(const c1_patch* v, const int32_t* kp, const int32_t* 
       "smlad %[S], %[o1], %[B], %[S]\n\t"
       "ldrd %[A], %[B], [%[kp], #28]\n\t"  // multiplier, k
       "ldr %[R], [%[kp]], #36\n\t"         // rs - 1; next channel
-      "smmlar %[A], %[S], %[A], %[B]\n\t"
-      "add %[A], %[A], %[S], asr #31\n\t"
-      "asr %[A], %[A], %[R]\n\t"
-      "ssat %[A], #8, %[A], asr #1\n\t"
+      TK_OUTPUT_K_ASM("A", "S", "A", "B", "R")
       "strb %[A], [%[out]], #1\n\t"
       "cmp %[kp], %[end]\n\t"
       "bne 1b\n\t"
@@ -278,10 +275,7 @@ TK_INLINE void rk_channels(const uint32_t* patch, int32_t groups, const int32_t*
       "2:\n\t" GROUPS LOOP                                                                     \
       "ldrd %[pe], %[po], [%[kp], #8]\n\t"                                                     \
       "ldr %[we], [%[kp]]\n\t"                                                                 \
-      "smmlar %[pe], %[s], %[pe], %[po]\n\t"                                                   \
-      "add %[pe], %[pe], %[s], asr #31\n\t"                                                    \
-      "asr %[pe], %[pe], %[we]\n\t"                                                            \
-      "ssat %[pe], #8, %[pe], asr #1\n\t"                                                      \
+      TK_OUTPUT_K_ASM("pe", "s", "pe", "po", "we")                                            \
       "strb %[pe], [%[out]], #1\n\t"                                                           \
       "mov %[kp], %[wp]\n\t"                                                                   \
       "cmp %[kp], %[kp_end]\n\t"                                                               \

@@ -422,11 +422,7 @@ typedef struct {
   "ldr %[x45], [%[cst], #36]\n\t"                           \
   "ldr %[w01], %[stride]\n\t"
 // The output byte of accumulator A in w12 (multiplier in x01, k in x23, rs - 1 in RS1).
-#define DWR_OUT_RS(A, RS1)                                  \
-  "smmlar %[w12], %[" A "], %[x01], %[x23]\n\t"             \
-  "add %[w12], %[w12], %[" A "], asr #31\n\t"               \
-  "asr %[w12], %[w12], %[" RS1 "]\n\t"                      \
-  "ssat %[w12], #8, %[w12], asr #1\n\t"
+#define DWR_OUT_RS(A, RS1) TK_OUTPUT_K_ASM("w12", A, "x01", "x23", RS1)
 #define DWR_OUT(A) DWR_OUT_RS(A, "x45")
 // Stores of a 2x2 block (rs - 1 in w01): a0 then a2 hold the output strides once their values
 // are stored.

@@ -135,6 +135,14 @@ TK_INLINE int32_t tk_output_k(int32_t acc2, int32_t multiplier, int32_t k, int32
   return tk_ssat8_asr1((y + (acc2 >> 31)) >> rs1);
 }
 
+// tk_output_k inside the kernels' assembly, on named operands: OUT = the output byte of ACC
+// (OUT may be MULT's register, not ACC's).
+#define TK_OUTPUT_K_ASM(OUT, ACC, MULT, K, RS1)              \
+  "smmlar %[" OUT "], %[" ACC "], %[" MULT "], %[" K "]\n\t" \
+  "add %[" OUT "], %[" OUT "], %[" ACC "], asr #31\n\t"      \
+  "asr %[" OUT "], %[" OUT "], %[" RS1 "]\n\t"               \
+  "ssat %[" OUT "], #8, %[" OUT "], asr #1\n\t"
+
 // The activation clamp as a pass over n outputs that hold the full int8 range (the fast paths
 // saturate to int8 only; a range inside int8 clamps the same after saturation).
 static inline void tk_clamp_outputs(int8_t* out, int32_t n, int32_t act_min, int32_t act_max) {
