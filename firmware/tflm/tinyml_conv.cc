@@ -9,8 +9,7 @@ namespace {
 
 using namespace adapter;  // NOLINT: the adapter helpers
 
-// CMSIS-NN's registration: its Init and Prepare run unchanged (so the arena holds exactly what it
-// holds with CMSIS-NN), and its Invoke runs every layer the project kernel does not cover.
+// CMSIS-NN's registration, whose Invoke runs every layer the project kernel does not cover.
 TfLiteRegistration g_cmsis_conv;
 
 TfLiteStatus conv_invoke(TfLiteContext* context, TfLiteNode* node) {
@@ -46,10 +45,7 @@ TfLiteStatus conv_invoke(TfLiteContext* context, TfLiteNode* node) {
 }  // namespace
 
 TfLiteRegistration Register_CONV_2D() {
-  g_cmsis_conv = tflite::Register_CONV_2D();
-  TfLiteRegistration registration = g_cmsis_conv;
-  registration.invoke = conv_invoke;
-  return registration;
+  return adapter::with_invoke(tflite::Register_CONV_2D(), &g_cmsis_conv, conv_invoke);
 }
 
 }  // namespace tinyml

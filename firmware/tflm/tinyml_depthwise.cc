@@ -9,8 +9,7 @@ namespace {
 
 using namespace adapter;  // NOLINT: the adapter helpers
 
-// CMSIS-NN's registration: its Init and Prepare run unchanged (so the arena holds exactly what it
-// holds with CMSIS-NN), and its Invoke runs every layer the project kernel does not cover.
+// CMSIS-NN's registration, whose Invoke runs every layer the project kernel does not cover.
 TfLiteRegistration g_cmsis_depthwise;
 
 // Stack bytes for a transposed one-input-channel depthwise filter (kernel_plan.py mirrors it).
@@ -59,10 +58,8 @@ TfLiteStatus depthwise_invoke(TfLiteContext* context, TfLiteNode* node) {
 }  // namespace
 
 TfLiteRegistration Register_DEPTHWISE_CONV_2D() {
-  g_cmsis_depthwise = tflite::Register_DEPTHWISE_CONV_2D();
-  TfLiteRegistration registration = g_cmsis_depthwise;
-  registration.invoke = depthwise_invoke;
-  return registration;
+  return adapter::with_invoke(tflite::Register_DEPTHWISE_CONV_2D(), &g_cmsis_depthwise,
+                              depthwise_invoke);
 }
 
 }  // namespace tinyml

@@ -49,6 +49,16 @@ inline void fill_params(tinyml_conv_params* p, const TfLiteEvalTensor* input,
   p->shift = data.per_channel_output_shift;
 }
 
+// CMSIS-NN's registration `cmsis` with `invoke` in front: its Init and Prepare run unchanged (so
+// the arena holds exactly what it holds with CMSIS-NN); *kept holds it for the layers the project
+// kernel does not cover.
+inline TfLiteRegistration with_invoke(TfLiteRegistration cmsis, TfLiteRegistration* kept,
+                                      TfLiteStatus (*invoke)(TfLiteContext*, TfLiteNode*)) {
+  *kept = cmsis;
+  cmsis.invoke = invoke;
+  return cmsis;
+}
+
 inline const TfLiteEvalTensor* optional_bias(TfLiteContext* context, TfLiteNode* node, int index) {
   return node->inputs->size > index ? tflite::micro::GetEvalInput(context, node, index) : nullptr;
 }
