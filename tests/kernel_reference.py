@@ -55,19 +55,27 @@ def depthwise_conv(x, filt, bias, *, stride, pad, out_hw, input_zp, output_zp, m
     return _output(acc, multiplier, shift, output_zp, act_min, act_max)
 
 
-def depthwise_accumulators(x, filt, bias, *, stride, pad, out_hw, input_zp) -> np.ndarray:
-    kh, kw, c = filt.shape
+def _windows(x, bias, kh, kw, channels, *, stride, pad, out_hw, input_zp):
+    """The bias-started accumulators (out_h, out_w, channels) and, per tap (ky, kx), the input
+    values minus the zero point that tap meets at every output."""
     oh, ow = out_hw
     sh, sw = stride
     frame = _padded(x, input_zp, pad[0], pad[1], (oh - 1) * sh + kh, (ow - 1) * sw + kw)
     frame = frame - input_zp
-    acc = np.zeros((oh, ow, c), dtype=np.int64)
+    acc = np.zeros((oh, ow, channels), dtype=np.int64)
     if bias is not None:
         acc += np.asarray(bias, dtype=np.int64)
-    for ky in range(kh):
-        for kx in range(kw):
-            window = frame[ky:ky + (oh - 1) * sh + 1:sh, kx:kx + (ow - 1) * sw + 1:sw]
-            acc += window * filt[ky, kx].astype(np.int64)
+    taps = {(ky, kx): frame[ky:ky + (oh - 1) * sh + 1:sh, kx:kx + (ow - 1) * sw + 1:sw]
+            for ky in range(kh) for kx in range(kw)}
+    return acc, taps
+
+
+def depthwise_accumulators(x, filt, bias, *, stride, pad, out_hw, input_zp) -> np.ndarray:
+    kh, kw, c = filt.shape
+    acc, taps = _windows(x, bias, kh, kw, c, stride=stride, pad=pad, out_hw=out_hw,
+                         input_zp=input_zp)
+    for (ky, kx), window in taps.items():
+        acc += window * filt[ky, kx].astype(np.int64)
     return acc
 
 
@@ -81,17 +89,10 @@ def conv(x, filt, bias, *, stride, pad, out_hw, input_zp, output_zp, multiplier,
 
 def conv_accumulators(x, filt, bias, *, stride, pad, out_hw, input_zp) -> np.ndarray:
     cout, kh, kw, cin = filt.shape
-    oh, ow = out_hw
-    sh, sw = stride
-    frame = _padded(x, input_zp, pad[0], pad[1], (oh - 1) * sh + kh, (ow - 1) * sw + kw)
-    frame = frame - input_zp
-    acc = np.zeros((oh, ow, cout), dtype=np.int64)
-    if bias is not None:
-        acc += np.asarray(bias, dtype=np.int64)
-    for ky in range(kh):
-        for kx in range(kw):
-            window = frame[ky:ky + (oh - 1) * sh + 1:sh, kx:kx + (ow - 1) * sw + 1:sw]
-            acc += np.einsum("hwc,oc->hwo", window, filt[:, ky, kx].astype(np.int64))
+    acc, taps = _windows(x, bias, kh, kw, cout, stride=stride, pad=pad, out_hw=out_hw,
+                         input_zp=input_zp)
+    for (ky, kx), window in taps.items():
+        acc += np.einsum("hwc,oc->hwo", window, filt[:, ky, kx].astype(np.int64))
     return acc
 
 
