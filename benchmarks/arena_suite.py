@@ -104,7 +104,7 @@ def main() -> int:
         reference = independent.get(name) or zoo_macs(path)
         emulated, error = "", ""
         if args.emulate:
-            from pipeline.targets.emulate import emulate
+            from pipeline.emulator.stage import emulate
 
             try:
                 run = emulate(path, args.tflm_dir, runs=1, warmup=0)

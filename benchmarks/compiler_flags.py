@@ -20,7 +20,7 @@ from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
-from pipeline.targets import emulate as emu  # noqa: E402
+from pipeline.emulator import build as emu_build, qemu as emu_qemu, stage as emu_stage, toolchain as emu_tools  # noqa: E402
 from pipeline.errors import PipelineError  # noqa: E402
 
 # label -> (TFLM kernels + CMSIS-NN level, rest of TFLM level)
@@ -28,7 +28,7 @@ FLAG_SETS = {
     "all -Os": ("-Os", "-Os"),
     "all -O2": ("-O2", "-O2"),
     "all -O3": ("-O3", "-O3"),
-    "kernels -O2, rest -Os (default)": (emu.DEFAULT_KERNEL_OPT, emu.DEFAULT_OTHER_OPT),
+    "kernels -O2, rest -Os (default)": (emu_build.DEFAULT_KERNEL_OPT, emu_build.DEFAULT_OTHER_OPT),
 }
 BASELINE = "all -Os"
 
@@ -47,7 +47,7 @@ def measure(models: list[Path], tflm_dir: str | None, work_dir: str | None,
     for label, (kernel_opt, other_opt) in flag_sets.items():
         for model in models:
             print(f"[{label}] {model.name} ...", file=sys.stderr, flush=True)
-            result = emu.emulate(model, tflm_dir, work_dir=work_dir, kernel_opt=kernel_opt,
+            result = emu_stage.emulate(model, tflm_dir, work_dir=work_dir, kernel_opt=kernel_opt,
                                  other_opt=other_opt, runs=3, warmup=1)
             rows.append(Measurement(label, result.model, result.instructions,
                                     result.size.text_bytes))

@@ -21,9 +21,9 @@ sys.path.insert(0, str(REPO))
 sys.path.insert(0, str(REPO / "tests"))
 
 from pipeline.errors import PipelineError  # noqa: E402
-from pipeline.targets import cycles  # noqa: E402
-from pipeline.targets import emulate as emu  # noqa: E402
-from pipeline.targets import insn_classes as ic  # noqa: E402
+from pipeline.perf import cycles  # noqa: E402
+from pipeline.emulator import build as emu_build, qemu as emu_qemu, stage as emu_stage, toolchain as emu_tools  # noqa: E402
+from pipeline.emulator import plugin as ic  # noqa: E402
 
 
 def calibration_table() -> list[str]:
@@ -32,8 +32,8 @@ def calibration_table() -> list[str]:
     model = cycles.DEFAULT_MODEL
     with tempfile.TemporaryDirectory(prefix="tinyml-calibration-") as tmp:
         work = Path(tmp)
-        tree = emu.configure(work, None)
-        emu.build_target(tree, "qemu_cycle_calibration")
+        tree = emu_build.configure(work, None)
+        emu_build.build_target(tree, "qemu_cycle_calibration")
         library = ic.build_plugin(work / "plugin")
         counts = ic.run_counted(tree / "qemu_cycle_calibration.elf", library, work / "c.json",
                                 invoke=1, cache=model.flash.cache, flash_end=0x400000)
@@ -75,7 +75,7 @@ def main(argv: list[str] | None = None) -> int:
     for path in paths:
         start = time.monotonic()
         try:
-            r = emu.emulate(path, args.tflm_dir, work_dir=args.work_dir, runs=1, warmup=1)
+            r = emu_stage.emulate(path, args.tflm_dir, work_dir=args.work_dir, runs=1, warmup=1)
         except PipelineError as exc:
             failed += 1
             print(f"  {path.stem:<34} error: {exc}", flush=True)

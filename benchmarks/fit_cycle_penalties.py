@@ -17,9 +17,9 @@ from pathlib import Path
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
 from pipeline.errors import PipelineError  # noqa: E402
-from pipeline.targets import cycles  # noqa: E402
-from pipeline.targets.cycle_fit import BoardRun, fit_penalties  # noqa: E402
-from pipeline.targets.insn_classes import ClassCounts  # noqa: E402
+from pipeline.perf import cycles  # noqa: E402
+from pipeline.perf.cycle_fit import BoardRun, fit_penalties  # noqa: E402
+from pipeline.perf.counts import ClassCounts  # noqa: E402
 
 
 def _cache_state(measured: dict, default: str | None, path: Path) -> bool:

@@ -21,9 +21,9 @@ from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
-from pipeline.codegen.kernels import KERNEL_SETS  # noqa: E402
+from pipeline.kernel_sets import KERNEL_SETS  # noqa: E402
 from pipeline.errors import PipelineError  # noqa: E402
-from pipeline.targets import emulate as emu  # noqa: E402
+from pipeline.emulator import build as emu_build, qemu as emu_qemu, stage as emu_stage, toolchain as emu_tools  # noqa: E402
 
 KIND_ORDER = ("first_conv", "depthwise", "pointwise", "conv", "fully_connected", "other")
 PAIR = ("sep_a025_r96_b13", "std_a025_r96_b13")
@@ -56,7 +56,7 @@ def _kind_cycles_per_mac(entry: dict) -> dict[str, float]:
     cycles: dict[str, int] = {}
     macs: dict[str, int] = {}
     layers = entry.get("layers", [])
-    for layer, kind in zip(layers, emu.kind_names(layer.get("kind") for layer in layers)):
+    for layer, kind in zip(layers, emu_stage.kind_names(layer.get("kind") for layer in layers)):
         value = _cycles(layer)
         if value is None or not layer.get("macs"):
             continue
@@ -66,14 +66,14 @@ def _kind_cycles_per_mac(entry: dict) -> dict[str, float]:
 
 
 def measure(paths: list[Path], tflm_dir, runs: int, check: bool) -> dict:
-    from pipeline.targets.output_check import check_outputs
+    from pipeline.emulator.output_check import check_outputs
 
     results: dict[str, dict] = {}
     for path in paths:
         entry = results.setdefault(path.stem, {"tflite": str(path)})
         for kernels in KERNEL_SETS:
             try:
-                result = emu.emulate(path, tflm_dir, runs=runs, warmup=1, kernels=kernels)
+                result = emu_stage.emulate(path, tflm_dir, runs=runs, warmup=1, kernels=kernels)
                 entry[kernels] = result.to_dict()
                 if check:
                     entry[kernels]["check"] = [c.output_hex for c in
@@ -205,8 +205,8 @@ def main(argv=None) -> int:
               file=sys.stderr)
         return 2
     try:
-        emu.require_tools()
-        emu.resolve_tflm_dir(args.tflm_dir)
+        emu_tools.require_tools()
+        emu_tools.resolve_tflm_dir(args.tflm_dir)
     except PipelineError as exc:
         print(f"benchmarks/kernels.py: {exc}", file=sys.stderr)
         return 2

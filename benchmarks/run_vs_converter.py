@@ -19,7 +19,7 @@ from pipeline.board import load_board  # noqa: E402
 from pipeline.model.dataset import load_digits  # noqa: E402
 from pipeline.model.quantize import convert_int8  # noqa: E402
 from pipeline.report.render import write_report  # noqa: E402
-from pipeline.run import RunOptions, run_zoo  # noqa: E402
+from pipeline.driver import RunOptions, run_zoo  # noqa: E402
 from pipeline.model.specs import load_zoo  # noqa: E402
 from pipeline.model.train import TrainedModel  # noqa: E402
 from pipeline.model.keras_models import build_keras_model  # noqa: E402

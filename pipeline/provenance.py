@@ -13,7 +13,7 @@ from pipeline import __version__
 
 PACKAGE = Path(__file__).parent
 # The code a result.json depends on: the stages up to the fit verdict and the orchestrator.
-RESULT_CODE = ("model", "analysis", "run.py", "board.py", "provenance.py")
+RESULT_CODE = ("model", "analysis", "driver.py", "board.py", "provenance.py", "kernel_sets.py")
 LIBRARIES = ("tensorflow", "keras", "tflite-micro", "numpy", "scikit-learn", "pillow")
 
 

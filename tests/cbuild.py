@@ -47,7 +47,7 @@ def require_emulator_tools(what: str) -> None:
     """Skip unless the Arm toolchain and QEMU are there; in CI (which installs them) fail instead:
     a missing one there is a broken CI set-up, not a reason to skip."""
     from pipeline.errors import PipelineError
-    from pipeline.targets import emulate
+    from pipeline.emulator import toolchain as emulate
 
     try:
         emulate.require_tools()

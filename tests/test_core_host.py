@@ -1,6 +1,6 @@
 """The portable benchmark core (firmware/core) compiled on the host with g++ and, when the
 toolchain is there, for the Cortex-M4 with the board's flags. Its real output is parsed by
-pipeline.targets.protocol, so the C++ writer and the Python reader are checked against each other."""
+pipeline.serial_link.protocol, so the C++ writer and the Python reader are checked against each other."""
 from __future__ import annotations
 
 import subprocess
@@ -8,7 +8,7 @@ import subprocess
 import pytest
 
 import cbuild
-from pipeline.targets.protocol import ErrorRecord, LayerRecord, parse_text
+from pipeline.serial_link.protocol import ErrorRecord, LayerRecord, parse_text
 
 OPS = ("CONV_2D", "DEPTHWISE_CONV_2D", "AVERAGE_POOL_2D", "FULLY_CONNECTED", "SOFTMAX")
 INVOKE_OVERHEAD_TICKS = 50

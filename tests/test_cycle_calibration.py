@@ -1,7 +1,7 @@
 """Calibration that can fail: the cycle-calibration firmware (firmware/ports/qemu_mps2/
 cycle_calibration_main.cc, no TFLM) runs known Thumb-2 sequences under the instruction-class
 plugin; for each one the Cortex-M4 TRM's rules give the cycle count by hand (below, instruction
-by instruction) and pipeline.targets.cycles must return exactly that number from the plugin's
+by instruction) and pipeline.perf.cycles must return exactly that number from the plugin's
 counts, for the default penalties and for other values of them (so a term counted with the wrong
 class cannot hide behind one lucky parameter set).
 
@@ -14,9 +14,10 @@ import pytest
 
 from cbuild import require_emulator_tools
 
-from pipeline.targets import cycles
-from pipeline.targets import emulate as emu
-from pipeline.targets import insn_classes as ic
+from pipeline.perf import cycles
+from pipeline.emulator import build as emu_build, qemu as emu_qemu, stage as emu_stage, toolchain as emu_tools
+from pipeline.emulator import plugin as ic
+from pipeline.perf.counts import InvokeClassCounts
 
 N = 100  # ITERATIONS in the firmware
 
@@ -61,11 +62,11 @@ SEQUENCES = list(expected_core_cycles(2, 1))
 
 
 @pytest.fixture(scope="module")
-def calibration_counts(tmp_path_factory) -> ic.InvokeClassCounts:
+def calibration_counts(tmp_path_factory) -> InvokeClassCounts:
     require_emulator_tools("calibration firmware")
     work = tmp_path_factory.mktemp("cycle-calibration")
-    tree = emu.configure(work, None)
-    emu.build_target(tree, "qemu_cycle_calibration")
+    tree = emu_build.configure(work, None)
+    emu_build.build_target(tree, "qemu_cycle_calibration")
     try:
         library = ic.build_plugin(work / "plugin")
     except ic.PluginUnavailable as exc:

@@ -13,9 +13,10 @@ import pytest
 
 from pipeline.errors import PipelineError
 from pipeline.report import latency
-from pipeline.targets import cycles, emulate_cycles
-from pipeline.targets.cycle_fit import BoardRun, fit_penalties
-from pipeline.targets.insn_classes import PRIMARY_CLASSES, ClassCounts
+from pipeline.emulator import estimate as emulate_cycles
+from pipeline.perf import cycles
+from pipeline.perf.cycle_fit import BoardRun, fit_penalties
+from pipeline.perf.counts import PRIMARY_CLASSES, ClassCounts
 
 REPO = Path(__file__).resolve().parents[1]
 KNOWN = {"branch_refill": 1.5, "address_dependency_stall": 0.5, "fetch_wait_states": 3.0,

@@ -1,4 +1,4 @@
-"""`tinyml emulate` and pipeline.targets.emulate: bad-input handling and the JSON interface (run anywhere),
+"""`tinyml emulate` and pipeline.emulator: bad-input handling and the JSON interface (run anywhere),
 and a real int8 model built, run in QEMU against the TFLM Arduino library (needs TFLM_ARDUINO_DIR,
 which CI cannot download: skipped there with that reason)."""
 from __future__ import annotations
@@ -10,7 +10,7 @@ from pathlib import Path
 
 import pytest
 
-from pipeline.targets import emulate as emu
+from pipeline.emulator import build as emu_build, qemu as emu_qemu, stage as emu_stage, toolchain as emu_tools
 from pipeline.cli import main
 from pipeline.errors import PipelineError
 
@@ -22,15 +22,15 @@ INTERFACE_KEYS = {"arena_used_bytes", "instructions", "instructions_min", "instr
 # --- environment and input checks ------------------------------------------------------------------
 
 def test_missing_library_path_says_how_to_give_it(monkeypatch, tmp_path):
-    monkeypatch.delenv(emu.TFLM_ENV, raising=False)
+    monkeypatch.delenv(emu_tools.TFLM_ENV, raising=False)
     with pytest.raises(PipelineError, match="--tflm-dir or set TFLM_ARDUINO_DIR"):
-        emu.resolve_tflm_dir(None, project_dir=tmp_path)
+        emu_tools.resolve_tflm_dir(None, project_dir=tmp_path)
 
 
 def test_wrong_library_path_names_the_expected_file(tmp_path):
     (tmp_path / "src").mkdir()
     with pytest.raises(PipelineError) as caught:
-        emu.resolve_tflm_dir(tmp_path)
+        emu_tools.resolve_tflm_dir(tmp_path)
     assert str(tmp_path / "src/tensorflow/lite/micro/micro_interpreter.h") in str(caught.value)
 
 
@@ -47,36 +47,36 @@ def test_other_tflm_version_is_refused_naming_the_file(tmp_path):
     # Upstream TFLM of 2024+ declares DebugLog(const char* format, va_list args).
     root = _fake_library(tmp_path, 'extern "C" void DebugLog(const char* format, va_list args);\n')
     with pytest.raises(PipelineError, match="another TFLM version: expected .*debug_log.h"):
-        emu.resolve_tflm_dir(root)
+        emu_tools.resolve_tflm_dir(root)
 
 
 def test_the_2023_arduino_library_layout_is_accepted(tmp_path, monkeypatch):
     root = _fake_library(tmp_path, "void DebugLog(const char* s);\n")
-    monkeypatch.setenv(emu.TFLM_ENV, str(root))
-    assert emu.resolve_tflm_dir(None) == root.resolve()
+    monkeypatch.setenv(emu_tools.TFLM_ENV, str(root))
+    assert emu_tools.resolve_tflm_dir(None) == root.resolve()
 
 
 def test_platformio_libdeps_copy_is_found(tmp_path, monkeypatch):
-    monkeypatch.delenv(emu.TFLM_ENV, raising=False)
+    monkeypatch.delenv(emu_tools.TFLM_ENV, raising=False)
     root = _fake_library(tmp_path / ".pio/libdeps/nano33ble/Arduino_TensorFlowLite",
                          "void DebugLog(const char* s);\n")
-    assert emu.resolve_tflm_dir(None, project_dir=tmp_path) == root.resolve()
+    assert emu_tools.resolve_tflm_dir(None, project_dir=tmp_path) == root.resolve()
 
 
 @pytest.mark.parametrize("program,package", [("qemu-system-arm", "qemu-system-arm"),
                                              ("arm-none-eabi-gcc", "gcc-arm-none-eabi"),
                                              ("cmake", "cmake")])
 def test_missing_tool_names_the_debian_package(monkeypatch, program, package):
-    real_which = emu.shutil.which
-    monkeypatch.setattr(emu.shutil, "which",
+    real_which = emu_tools.shutil.which
+    monkeypatch.setattr(emu_tools.shutil, "which",
                         lambda name: None if name == program else real_which(name) or "/bin/true")
     with pytest.raises(PipelineError, match=f"{program} not found: install the Debian package {package}"):
-        emu.require_tools()
+        emu_tools.require_tools()
 
 
 def test_cli_reports_a_wrong_library_path_and_exits_2(tmp_path, capsys, monkeypatch):
-    if any(emu.shutil.which(tool) is None for tool in emu.TOOLS):
-        monkeypatch.setattr(emu, "require_tools", lambda: None)  # the library check comes next
+    if any(emu_tools.shutil.which(tool) is None for tool in emu_tools.TOOLS):
+        monkeypatch.setattr(emu_tools, "require_tools", lambda: None)  # the library check comes next
     # Two models: the environment is checked once before either (one model is checked first).
     code = main(["emulate", str(tmp_path / "m.tflite"), str(tmp_path / "n.tflite"),
                  "--tflm-dir", str(tmp_path), "--json"])
@@ -85,7 +85,7 @@ def test_cli_reports_a_wrong_library_path_and_exits_2(tmp_path, capsys, monkeypa
 
 
 def test_qemu_runs_headless_with_instruction_counting(tmp_path):
-    command = emu.qemu_command(tmp_path / "fw.elf")
+    command = emu_qemu.qemu_command(tmp_path / "fw.elf")
     assert command[:3] == ["qemu-system-arm", "-M", "mps2-an386"]
     assert "-nographic" in command
     assert command[command.index("-icount") + 1] == "shift=0"
@@ -94,19 +94,19 @@ def test_qemu_runs_headless_with_instruction_counting(tmp_path):
 
 # --- result shape ---------------------------------------------------------------------------------
 
-def _result(layers) -> emu.EmulationResult:
-    return emu.EmulationResult(
+def _result(layers) -> emu_stage.EmulationResult:
+    return emu_stage.EmulationResult(
         model="m", tflite_path="m.tflite", kernel_opt="-O2", runs=10, instructions=1000,
         instructions_min=990, instructions_max=1010, layers=tuple(layers), arena_size_bytes=4096,
         arena_used_bytes=2000, arena_predicted_bytes=2050, macs=500,
-        size=emu.FirmwareSize(100_000, 200, 300), elf_path="fw.elf", run_result_path="r.json")
+        size=emu_build.FirmwareSize(100_000, 200, 300), elf_path="fw.elf", run_result_path="r.json")
 
 
 def test_result_json_has_the_interface_of_issue_4():
-    layers = [emu.EmulatedLayer(0, "CONV_2D", 600, "conv", 40),
-              emu.EmulatedLayer(1, "DEPTHWISE_CONV_2D", 300, "depthwise", 36),
-              emu.EmulatedLayer(2, "CONV_2D", 80, "pointwise", 32),
-              emu.EmulatedLayer(3, "CONV_2D", 20, "conv", 10)]
+    layers = [emu_stage.EmulatedLayer(0, "CONV_2D", 600, "conv", 40),
+              emu_stage.EmulatedLayer(1, "DEPTHWISE_CONV_2D", 300, "depthwise", 36),
+              emu_stage.EmulatedLayer(2, "CONV_2D", 80, "pointwise", 32),
+              emu_stage.EmulatedLayer(3, "CONV_2D", 20, "conv", 10)]
     data = json.loads(json.dumps(_result(layers).to_dict()))
     assert INTERFACE_KEYS <= set(data)
     assert data["layers"][0] == {"index": 0, "op": "CONV_2D", "instructions": 600, "kind": "conv",
@@ -123,11 +123,11 @@ def test_result_json_has_the_interface_of_issue_4():
 # --- the real thing: TFLM in QEMU ------------------------------------------------------------------
 
 def _tflm_dir() -> str:
-    path = os.environ.get(emu.TFLM_ENV)
+    path = os.environ.get(emu_tools.TFLM_ENV)
     if not path:
-        pytest.skip(f"{emu.TFLM_ENV} not set: the emulator test needs a local checkout of "
+        pytest.skip(f"{emu_tools.TFLM_ENV} not set: the emulator test needs a local checkout of "
                     "tensorflow/tflite-micro-arduino-examples (see DEVELOPERS.md)")
-    emu.require_tools()
+    emu_tools.require_tools()
     return path
 
 
@@ -170,7 +170,7 @@ def test_emulate_measures_a_real_model(digits_tflite):
     from pipeline.analysis.tflite_model import analyze_tflite
 
     # The default work folder keeps the TFLM library build between runs (it takes minutes).
-    result = emu.emulate(digits_tflite, _tflm_dir(), runs=3, warmup=1)
+    result = emu_stage.emulate(digits_tflite, _tflm_dir(), runs=3, warmup=1)
     analysis = analyze_tflite(digits_tflite)
 
     assert [layer.op for layer in result.layers] == list(analysis.operators)
@@ -183,7 +183,7 @@ def test_emulate_measures_a_real_model(digits_tflite):
     layer_sum = sum(layer.instructions for layer in result.layers)
     assert 0.9 * result.instructions <= layer_sum <= result.instructions
     # CMSIS-NN pointwise convolutions need a handful of instructions per MAC, not hundreds.
-    kinds = emu.instructions_by_kind(result.layers)
+    kinds = emu_stage.instructions_by_kind(result.layers)
     assert 0.5 < kinds["pointwise"]["instructions_per_mac"] < 10
     assert 0 < result.arena_used_bytes <= result.arena_size_bytes
     assert abs(result.arena_error_pct) < 1  # the 32-bit prediction (pipeline/analysis/arena.py)
@@ -193,7 +193,7 @@ def test_emulate_measures_a_real_model(digits_tflite):
     assert INTERFACE_KEYS <= set(data)
     assert Path(data["run_result"]).is_file()
     # protocol v2: the firmware's CRC-32 of the output tensor, kept in the run's record too
-    from pipeline.targets.serial_reader import load_run_result
+    from pipeline.serial_link.reader import load_run_result
 
     run = load_run_result(data["run_result"])
     assert isinstance(data["output_crc32"], int) and data["output_crc32"] == run.output_crc32

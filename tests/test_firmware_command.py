@@ -4,9 +4,10 @@ import shlex
 import shutil
 import subprocess
 
-from pipeline.commands.firmware import CHECKOUT_PLACEHOLDER, package_checkout, pio_commands
+from pipeline.commands.firmware import CHECKOUT_PLACEHOLDER, pio_commands
+from pipeline.project import source_checkout
 
-REPO = package_checkout()
+REPO = source_checkout()
 
 
 def test_outside_the_project_the_commands_name_it(tmp_path, monkeypatch):

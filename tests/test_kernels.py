@@ -18,9 +18,9 @@ import kernel_reference as ref
 import kernel_vectors as kv
 from cbuild import require_emulator_tools, require_tool
 from pipeline.analysis import kernel_plan
-from pipeline.codegen import kernels as kernel_sets
+from pipeline import kernel_sets
 from pipeline.errors import PipelineError
-from pipeline.targets import emulate as emu
+from pipeline.emulator import build as emu_build, qemu as emu_qemu, stage as emu_stage, toolchain as emu_tools
 
 REPO = Path(__file__).resolve().parents[1]
 KERNELS_DIR = REPO / "firmware" / "kernels"
@@ -128,12 +128,12 @@ def test_portable_kernels_match_the_reference(vectors, cases, tmp_path):
 def qemu_kernel_run(vectors, tmp_path_factory) -> list[str]:
     require_emulator_tools("the DSP-path test")
     tree = tmp_path_factory.mktemp("kernel-qemu")
-    emu._run_step(["cmake", "-S", str(emu.PORT_DIR), "-B", str(tree), "-G", "Ninja",
-                   f"-DCMAKE_TOOLCHAIN_FILE={emu.TOOLCHAIN_FILE}",
+    emu_build._run_step(["cmake", "-S", str(emu_build.port_dir()), "-B", str(tree), "-G", "Ninja",
+                   f"-DCMAKE_TOOLCHAIN_FILE={emu_build.toolchain_file()}",
                    f"-DTINYML_KERNEL_VECTORS_DIR={vectors}"], "configure", 300)
-    emu.build_target(tree, "qemu_kernel_tests")
+    emu_build.build_target(tree, "qemu_kernel_tests")
     proc = subprocess.run(
-        ["qemu-system-arm", "-M", emu.QEMU_MACHINE, "-nographic", "-monitor", "none",
+        ["qemu-system-arm", "-M", emu_qemu.QEMU_MACHINE, "-nographic", "-monitor", "none",
          "-icount", "shift=0", "-semihosting-config", "enable=on,target=native",
          "-serial", "stdio", "-kernel", str(tree / "qemu_kernel_tests.elf")],
         stdin=subprocess.DEVNULL, capture_output=True, text=True, timeout=300)
@@ -178,9 +178,9 @@ def test_scratch_need_is_none():
 # --- real models with TFLM: both kernel sets give the same outputs ---------------------------------
 
 def _tflm_dir() -> str:
-    path = os.environ.get(emu.TFLM_ENV)
+    path = os.environ.get(emu_tools.TFLM_ENV)
     if not path:
-        pytest.skip(f"{emu.TFLM_ENV} not set: comparing kernel sets needs a local checkout of "
+        pytest.skip(f"{emu_tools.TFLM_ENV} not set: comparing kernel sets needs a local checkout of "
                     "tensorflow/tflite-micro-arduino-examples (see DEVELOPERS.md)")
     require_emulator_tools("the DSP-path test")
     return path
@@ -196,7 +196,7 @@ def test_both_kernel_sets_give_identical_outputs(tflite):
     tflm = _tflm_dir()
     if tflite is None:
         pytest.skip("set TINYML_KERNEL_CHECK_MODELS to the .tflite files to compare")
-    from pipeline.targets.output_check import check_outputs
+    from pipeline.emulator.output_check import check_outputs
 
     cmsis = check_outputs(tflite, "cmsis-nn", tflm)
     ours = check_outputs(tflite, "tinyml", tflm)
@@ -236,13 +236,13 @@ def test_report_shows_both_kernel_sets_side_by_side():
 
 
 def test_emulate_json_names_the_kernel_set_and_each_layers_kernel():
-    result = emu.EmulationResult(
+    result = emu_stage.EmulationResult(
         model="m", tflite_path="m.tflite", kernel_opt="-O2", runs=1, instructions=10,
         instructions_min=10, instructions_max=10,
-        layers=(emu.EmulatedLayer(0, "DEPTHWISE_CONV_2D", 10, "depthwise", 9,
+        layers=(emu_stage.EmulatedLayer(0, "DEPTHWISE_CONV_2D", 10, "depthwise", 9,
                                   kernel="tinyml_dwconv3x3_s8"),),
         arena_size_bytes=64, arena_used_bytes=32, arena_predicted_bytes=32, macs=9,
-        size=emu.FirmwareSize(1, 2, 3), elf_path="e", run_result_path="r", kernels="tinyml")
+        size=emu_build.FirmwareSize(1, 2, 3), elf_path="e", run_result_path="r", kernels="tinyml")
     data = result.to_dict()
     assert data["kernels"] == "tinyml" and "output_crc32" in data
     assert data["layers"][0]["kernel"] == "tinyml_dwconv3x3_s8"

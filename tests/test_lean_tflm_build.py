@@ -13,11 +13,11 @@ from types import SimpleNamespace
 import pytest
 
 from pipeline.errors import PipelineError
-from pipeline.targets import emulate as emu
-from pipeline.targets import kernel_sources
-from pipeline.targets.build_progress import progress_of, run_build
-from pipeline.targets.emulate_zoo import EmulationPlan, emulate_models, plan_emulation
-from pipeline.targets.tflm_library import install_tflm, tflm_lib_dep
+from pipeline.emulator import build as emu_build, qemu as emu_qemu, stage as emu_stage, toolchain as emu_tools
+from pipeline.emulator import kernel_sources
+from pipeline.emulator.build_progress import progress_of, run_build
+from pipeline.emulator.zoo import EmulationPlan, emulate_models, plan_emulation
+from pipeline.emulator.tflm_library import install_tflm, tflm_lib_dep
 
 REPO = Path(__file__).resolve().parents[1]
 
@@ -85,7 +85,7 @@ def test_only_the_resolvers_kernels_are_selected(tmp_path):
 def test_no_model_means_the_whole_library(tmp_path):
     src = make_library(tmp_path / "tflm")
     assert kernel_sources.models_kernel_sources(src, tmp_path / "none") is None
-    assert emu._kernel_list(None, tmp_path) == ""
+    assert emu_build._kernel_list(None, tmp_path) == ""
 
 
 def test_configure_passes_the_kernel_list_to_cmake(tmp_path, monkeypatch):
@@ -94,8 +94,8 @@ def test_configure_passes_the_kernel_list_to_cmake(tmp_path, monkeypatch):
     (tmp_path / "work" / "models" / "a").mkdir(parents=True)
     (tmp_path / "work" / "models" / "a" / "model_ops.h").write_text(MODEL_OPS)
     seen = []
-    monkeypatch.setattr(emu, "_run_step", lambda command, what, timeout: seen.append(command) or "")
-    emu.configure(tmp_path / "work", root)
+    monkeypatch.setattr(emu_build, "_run_step", lambda command, what, timeout: seen.append(command) or "")
+    emu_build.configure(tmp_path / "work", root)
     (option,) = [a for a in seen[0] if a.startswith("-DTFLM_KERNEL_SOURCES=")]
     assert "cmsis_nn/conv.cpp" in option and "softmax" not in option
 
@@ -151,9 +151,9 @@ def test_offline_platformio_install_is_one_line():
 
 @pytest.fixture
 def no_library(monkeypatch, tmp_path):
-    monkeypatch.delenv(emu.TFLM_ENV, raising=False)
-    monkeypatch.setattr(emu, "require_tools", lambda: None)
-    monkeypatch.setattr(emu, "platformio_tflm_dirs", lambda project_dir=None: [])
+    monkeypatch.delenv(emu_tools.TFLM_ENV, raising=False)
+    monkeypatch.setattr(emu_tools, "require_tools", lambda: None)
+    monkeypatch.setattr(emu_tools, "platformio_tflm_dirs", lambda project_dir=None: [])
     return tmp_path
 
 
@@ -174,7 +174,7 @@ def test_missing_toolchain_skips_without_asking_platformio(monkeypatch):
     def missing():
         raise PipelineError("qemu-system-arm not found: install the Debian package qemu-system-arm")
 
-    monkeypatch.setattr(emu, "require_tools", missing)
+    monkeypatch.setattr(emu_tools, "require_tools", missing)
     plan = plan_emulation(None, installer=lambda *a: pytest.fail("must not install"))
     assert plan.skipped.startswith("qemu-system-arm not found")
 
@@ -187,7 +187,7 @@ def test_a_named_library_that_is_wrong_is_not_downloaded_over(no_library):
 
 def test_installed_library_is_used(no_library, monkeypatch, tmp_path):
     installed = []
-    monkeypatch.setattr(emu, "resolve_tflm_dir", lambda d, project=None: (
+    monkeypatch.setattr(emu_tools, "resolve_tflm_dir", lambda d, project=None: (
         tmp_path / "lib" if installed else (_ for _ in ()).throw(PipelineError("no TFLM library given"))))
     plan = plan_emulation(None, installer=lambda project, env: installed.append(env), log=StringIO())
     assert installed == ["nano33ble"] and plan.tflm_root == tmp_path / "lib"
@@ -208,7 +208,7 @@ def test_only_fitting_models_are_emulated_and_kept_results_stay(tmp_path, monkey
             raise PipelineError("firmware reported alloc_failed")
         return SimpleNamespace(to_dict=lambda: {"instructions": 1})
 
-    monkeypatch.setattr(emu, "emulate", fake_emulate)
+    monkeypatch.setattr(emu_stage, "emulate", fake_emulate)
     done = emulate_models(models, EmulationPlan(tmp_path, None), log=StringIO())
     assert calls == ["a"] and [(m.name, m.kept) for m in done] == [("a", False), ("c", True)]
     assert done[0].error == "firmware reported alloc_failed"
@@ -237,7 +237,7 @@ def test_real_platformio_offline_fails_fast_in_one_line(tmp_path):
 def test_run_emulate_with_a_wrong_library_fails_before_training(tmp_path, capsys, monkeypatch):
     from pipeline.cli import main
 
-    monkeypatch.setattr(emu, "require_tools", lambda: None)
+    monkeypatch.setattr(emu_tools, "require_tools", lambda: None)
     zoo = tmp_path / "zoo.toml"
     zoo.write_text('[[model]]\nname = "m"\nconv = "separable"\nalpha = 0.25\nresolution = 16\n'
                    'blocks = 1\nchannels = 1\nclasses = 10\nepochs = 1\n')

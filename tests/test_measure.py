@@ -11,10 +11,11 @@ from types import SimpleNamespace
 import pytest
 
 import cbuild
-from pipeline.targets import device
+from pipeline.device import usb as device
+from pipeline import project
 from pipeline.board import load_board
 from pipeline.errors import PipelineError
-from pipeline.targets.measure import MeasureOptions, measure_models
+from pipeline.device.measure import MeasureOptions, measure_models
 
 BOARD = load_board()
 
@@ -53,10 +54,10 @@ def test_upload_failure_says_what_was_tried(monkeypatch):
 
 
 def test_platformio_missing(monkeypatch):
-    monkeypatch.setattr(device.shutil, "which", lambda name: None)
+    monkeypatch.setattr(project.shutil, "which", lambda name: None)
     monkeypatch.setitem(sys.modules, "platformio", None)
     with pytest.raises(PipelineError, match="pip install platformio"):
-        device.platformio_command()
+        project.platformio_command()
 
 
 class RelayServer:
@@ -183,13 +184,13 @@ def test_board_record_has_cycles_board_instructions_and_the_crc(tmp_path, fake_b
 
 
 def emulated_json(instructions: int, **extra) -> dict:
-    from pipeline.targets import emulate as emu
+    from pipeline.emulator import build as emu_build, qemu as emu_qemu, stage as emu_stage, toolchain as emu_tools
 
-    result = emu.EmulationResult(
+    result = emu_stage.EmulationResult(
         model="fake_model", tflite_path="fake_model.tflite", kernel_opt="-O2", runs=3,
         instructions=instructions, instructions_min=instructions, instructions_max=instructions,
         layers=(), arena_size_bytes=4096, arena_used_bytes=2000, arena_predicted_bytes=2050,
-        macs=40_000, size=emu.FirmwareSize(100_000, 200, 300), elf_path="fw.elf",
+        macs=40_000, size=emu_build.FirmwareSize(100_000, 200, 300), elf_path="fw.elf",
         run_result_path="r.json")
     return {**result.to_dict(), **extra}
 

@@ -14,7 +14,7 @@ from pathlib import Path
 import pytest
 
 from pipeline.codegen import generate as codegen
-from pipeline.targets.protocol import PROTOCOL_VERSION
+from pipeline.serial_link.protocol import PROTOCOL_VERSION
 from pipeline.analysis import tflm_ops
 from pipeline.board import load_board
 

@@ -7,7 +7,7 @@ from pathlib import Path
 import pytest
 
 from pipeline.errors import PipelineError
-from pipeline.targets.protocol import (
+from pipeline.serial_link.protocol import (
     ArenaRecord,
     CacheRecord,
     CorruptLineError,
@@ -332,7 +332,7 @@ def test_value_ending_in_the_magic_is_not_a_record_start():
 
 
 def test_board_instructions_from_the_counters_less_the_sampler():
-    from pipeline.targets.dwt import board_instructions
+    from pipeline.perf.dwt import board_instructions
 
     result = parse_text("".join(v2_run_lines()))
     counted = board_instructions(result)
@@ -346,7 +346,7 @@ def test_board_instructions_from_the_counters_less_the_sampler():
 @pytest.mark.parametrize("change, why", [({"overruns": 1}, "a wrap may be lost"),
                                          ({"samples": 1}, "the sampler's interrupt did not run")])
 def test_counters_are_unreliable_when_the_sampler_fell_behind(change, why):
-    from pipeline.targets.dwt import board_instructions
+    from pipeline.perf.dwt import board_instructions
 
     lines = v2_run_lines()
     lines[7] = encode_record("SAMPLER", {**SAMPLER, **change})

@@ -15,9 +15,9 @@ import re
 import pytest
 from cbuild import require_emulator_tools
 
-from pipeline.targets import emulate as emu
+from pipeline.emulator import build as emu_build, qemu as emu_qemu, stage as emu_stage, toolchain as emu_tools
 from pipeline.errors import PipelineError
-from pipeline.targets.protocol import parse_line
+from pipeline.serial_link.protocol import parse_line
 
 # Instruction overhead a LAYER measurement may add to its loop: the clock reads around it (about
 # 30 instructions each), one SysTick tick of quantisation at each end (40 each), and the SysTick
@@ -31,16 +31,16 @@ LAYER_OVERHEAD_MAX = 250
 def selftest_tree(tmp_path_factory):
     require_emulator_tools("QEMU port test")
     work = tmp_path_factory.mktemp("qemu-port")
-    tree = emu.configure(work, None)
+    tree = emu_build.configure(work, None)
     for target in ("qemu_selftest", "qemu_selftest_halted", "qemu_selftest_fault",
                    "qemu_selftest_hang"):
-        emu.build_target(tree, target)
+        emu_build.build_target(tree, target)
     return tree
 
 
 @pytest.fixture(scope="module")
 def selftest_run(selftest_tree):
-    return emu.run_firmware(selftest_tree / "qemu_selftest.elf", timeout_s=60)
+    return emu_qemu.run_firmware(selftest_tree / "qemu_selftest.elf", timeout_s=60)
 
 
 def test_selftest_prints_a_complete_protocol_run(selftest_run):
@@ -77,14 +77,14 @@ def test_summary_is_the_sum_of_the_loops_and_micros_are_virtual_time(selftest_ru
 
 
 def test_firmware_text_size_is_read_from_the_elf(selftest_tree):
-    size = emu.firmware_size(selftest_tree / "qemu_selftest.elf")
+    size = emu_build.firmware_size(selftest_tree / "qemu_selftest.elf")
     assert 1000 < size.text_bytes < 64_000
     assert size.flash_bytes == size.text_bytes + size.data_bytes
 
 
 def test_tflm_halted_is_reported_with_the_last_lines(selftest_tree):
     with pytest.raises(PipelineError) as caught:
-        emu.run_firmware(selftest_tree / "qemu_selftest_halted.elf", timeout_s=30)
+        emu_qemu.run_firmware(selftest_tree / "qemu_selftest_halted.elf", timeout_s=30)
     message = str(caught.value)
     assert "halted" in message and "HALTED" in message
     assert "TML2 ARENA" in message  # the last lines seen before the abort
@@ -92,13 +92,13 @@ def test_tflm_halted_is_reported_with_the_last_lines(selftest_tree):
 
 def test_fault_ends_the_emulator_and_is_reported(selftest_tree):
     with pytest.raises(PipelineError) as caught:
-        emu.run_firmware(selftest_tree / "qemu_selftest_fault.elf", timeout_s=30)
+        emu_qemu.run_firmware(selftest_tree / "qemu_selftest_fault.elf", timeout_s=30)
     assert "FAULT HardFault" in str(caught.value)
 
 
 def test_hanging_firmware_is_stopped_at_the_time_limit(selftest_tree):
     with pytest.raises(PipelineError) as caught:
-        emu.run_firmware(selftest_tree / "qemu_selftest_hang.elf", timeout_s=3)
+        emu_qemu.run_firmware(selftest_tree / "qemu_selftest_hang.elf", timeout_s=3)
     message = str(caught.value)
     assert "time limit of 3 s" in message
     assert "TML2 START" in message
@@ -108,7 +108,7 @@ def test_raw_uart_lines_carry_valid_checksums(selftest_tree):
     """The firmware's bytes as they leave UART0, parsed line by line (not through the assembler)."""
     import serial
 
-    qemu = emu.start_qemu(selftest_tree / "qemu_selftest.elf")
+    qemu = emu_qemu.start_qemu(selftest_tree / "qemu_selftest.elf")
     try:
         link = serial.serial_for_url(qemu.url, timeout=30)
         data = b""

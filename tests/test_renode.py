@@ -18,7 +18,7 @@ import pytest
 import serial
 
 from pipeline.commands.analyze import analyze
-from pipeline.targets.serial_reader import read_run_from
+from pipeline.serial_link.reader import read_run_from
 
 REPO = Path(__file__).resolve().parents[1]
 SUITE = REPO / "tests" / "renode" / "benchmark.robot"

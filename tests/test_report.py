@@ -9,7 +9,7 @@ from PIL import Image
 from pipeline.board import load_board
 from pipeline.report import plots
 from pipeline.report.render import write_report
-from pipeline.results import FAILED_RESULT, HOST_RESULT, RUN_MANIFEST, EMULATED_RESULT
+from pipeline.store import FAILED_RESULT, HOST_RESULT, RUN_MANIFEST, EMULATED_RESULT
 from results_fixtures import SEP_MACS, STD_MACS, result
 
 DATA = {"source": "my_photos", "digest": "abc123", "class_names": ["cat", "dog"], "train_samples": 40,

@@ -10,10 +10,10 @@ import numpy as np
 import pytest
 from PIL import Image
 
-from pipeline import run as run_module
+from pipeline import driver as run_module
 from pipeline.board import load_board
 from pipeline.model.specs import ModelSpec
-from pipeline.results import (EMULATED_RESULT, FAILED_RESULT, HOST_RESULT, MEASURED_RESULT, load_run,
+from pipeline.store import (EMULATED_RESULT, FAILED_RESULT, HOST_RESULT, MEASURED_RESULT, load_run,
                               model_dir)
 from results_fixtures import result as fixture_result
 

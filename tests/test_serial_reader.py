@@ -14,7 +14,7 @@ from pathlib import Path
 import pytest
 
 from pipeline.errors import PipelineError
-from pipeline.targets.protocol import (
+from pipeline.serial_link.protocol import (
     CorruptLineError,
     DeviceResetError,
     ErrorRecord,
@@ -23,7 +23,7 @@ from pipeline.targets.protocol import (
     encode_record,
     parse_text,
 )
-from pipeline.targets.serial_reader import (
+from pipeline.serial_link.reader import (
     DeviceHaltedError,
     PortVanishedError,
     ReadTimeoutError,
@@ -316,7 +316,7 @@ def test_failed_save_keeps_the_previous_result(tmp_path, monkeypatch):
     def broken_fsync(fd):
         raise OSError("disk full")
 
-    monkeypatch.setattr("pipeline.results.os.fsync", broken_fsync)  # fails mid-write
+    monkeypatch.setattr("pipeline.files.os.fsync", broken_fsync)  # fails mid-write
     with pytest.raises(OSError, match="disk full"):
         save_run_result(result, path)
     assert path.read_text() == before

@@ -146,7 +146,7 @@ def test_unnamed_tensors_are_shown_by_index():
 
 
 def test_a_model_too_large_for_the_emulator_is_refused_before_the_build(tmp_path):
-    from pipeline.targets.emulate_arena import check_model_for_emulator
+    from pipeline.emulator.arena_retry import check_model_for_emulator
 
     path = tmp_path / "big.tflite"
     data = _dense_model_bytes(units=2200)  # ~4.8 MB of int8 weights > 4 MB of code memory
@@ -168,7 +168,7 @@ def _dense_model_bytes(units: int) -> bytes:
 def test_qemu_fatal_error_is_reported_by_its_first_line():
     import io
 
-    from pipeline.targets.emulate import _StderrPump
+    from pipeline.emulator.qemu import _StderrPump
 
     pump = _StderrPump(io.StringIO("qemu: fatal: Lockup: can't escalate 3 to HardFault (current priority -1)\n"
                                    "R00=00000000 R01=00000000 R02=00000000 R03=00000000\n"
@@ -180,7 +180,7 @@ def test_qemu_fatal_error_is_reported_by_its_first_line():
 @needs_tflm
 @pytest.mark.parametrize("name", list(suite_models.SUITE))
 def test_emulated_arena_matches_the_prediction(suite, name, tmp_path):
-    from pipeline.targets.emulate import emulate
+    from pipeline.emulator.stage import emulate
 
     result = emulate(suite[name][0], TFLM_DIR, runs=1, warmup=0)
     assert abs(result.arena_error_pct) <= 1.0, result.to_dict()
@@ -190,7 +190,7 @@ def test_emulated_arena_matches_the_prediction(suite, name, tmp_path):
 @needs_tflm
 @pytest.mark.skipif(not local_models(), reason="set TINYML_SUITE_MODELS to .tflite files/folders")
 def test_local_models_emulated_arena_matches_the_prediction():
-    from pipeline.targets.emulate import emulate
+    from pipeline.emulator.stage import emulate
 
     for path in local_models():
         try:
@@ -203,7 +203,7 @@ def test_local_models_emulated_arena_matches_the_prediction():
 
 def test_firmware_reserves_a_recorded_emulated_arena_and_says_so(suite, tmp_path, monkeypatch):
     """Measurements win: a measurement `tinyml emulate` recorded for the same model bytes."""
-    import pipeline.results as results
+    import pipeline.store as results
     from pipeline.codegen.generate import generate_from_file
 
     monkeypatch.setattr(results, "ARENA_RECORDS_DIR", tmp_path / "records")
@@ -217,7 +217,7 @@ def test_firmware_reserves_a_recorded_emulated_arena_and_says_so(suite, tmp_path
     assert measured.source == "emulated" and measured.predicted_bytes == predicted.predicted_bytes + 5_000
     env = {**os.environ, "PYTHONPATH": str(ROOT)}
     proc = subprocess.run([sys.executable, "-c", (
-        "import sys, pipeline.results as r; from pathlib import Path; "
+        "import sys, pipeline.store as r; from pathlib import Path; "
         f"r.ARENA_RECORDS_DIR = Path({str(tmp_path / 'records')!r}); "
         "from pipeline.cli import main; sys.exit(main(sys.argv[1:]))"),
         "firmware", str(path), "--out", str(tmp_path / "c")], capture_output=True, text=True, env=env, cwd=ROOT)

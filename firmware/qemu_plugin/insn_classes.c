@@ -1,6 +1,6 @@
 // QEMU TCG plugin: executed Thumb-2 instructions by timing class, per layer, for one inference of
 // the benchmark firmware, plus the instruction fetch stream through a model of a set-associative
-// instruction cache and the data reads from flash. pipeline/targets/cycles.py turns the counts
+// instruction cache and the data reads from flash. pipeline/perf/cycles.py turns the counts
 // into Cortex-M4 cycles; this file counts, it does not time.
 //
 // Arguments (-plugin libinsn_classes.so,arg=value,...), addresses in hex from the ELF's symbols:

@@ -1,5 +1,5 @@
 // Classifies ARMv7E-M Thumb-2 instructions from their bytes into the classes the Cortex-M4
-// Technical Reference Manual times differently (pipeline/targets/cycles.py holds the cycles).
+// Technical Reference Manual times differently (pipeline/perf/cycles.py holds the cycles).
 // Plain C, no QEMU types: the plugin (insn_classes.c) calls it at translation time.
 #pragma once
 #include <stdbool.h>

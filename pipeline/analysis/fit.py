@@ -85,7 +85,7 @@ def plan_for_prediction(prediction) -> ArenaPlan:
 def plan_model_arena(data: bytes, name: str, arena_bytes: int | None = None,
                      recorded_bytes: int | None = None) -> ArenaPlan:
     """The arena to reserve: given (--arena-bytes), else the emulated measurement recorded for
-    these model bytes (pipeline.results.recorded_emulated_arena), else the prediction
+    these model bytes (pipeline.store.recorded_emulated_arena), else the prediction
     (pipeline.analysis.arena); the plan's `source` says which."""
     from pipeline.analysis.arena import predict_arena
 

@@ -16,7 +16,7 @@ from dataclasses import dataclass
 
 import numpy as np
 
-from pipeline.codegen.kernels import CMSIS_NN, TINYML, check_kernels
+from pipeline.kernel_sets import CMSIS_NN, TINYML, check_kernels
 
 DEPTHWISE_KERNEL = "tinyml_dwconv3x3_s8"
 SMALLK_KERNEL = "tinyml_conv_smallk_s8"

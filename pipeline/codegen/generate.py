@@ -22,7 +22,7 @@ from typing import Protocol, Sequence
 
 from pipeline.analysis import tflm_ops
 from pipeline.analysis.tflite_model import check_tflm_limits
-from pipeline.codegen import kernels as kernel_sets
+from pipeline import kernel_sets
 from pipeline.errors import PipelineError
 from pipeline.analysis.fit import ArenaPlan, fit_verdict, plan_arena, plan_model_arena  # noqa: F401 (re-exported)
 
@@ -315,15 +315,6 @@ def generate_firmware_sources(analysis: AnalysisLike, model_bytes: bytes,
 DEFAULT_GENERATED_DIR = Path("firmware") / "generated"
 
 
-def find_project_root(start: Path | None = None) -> Path | None:
-    """The folder holding platformio.ini and firmware/: the current folder or a parent of it."""
-    start = (start or Path.cwd()).resolve()
-    for folder in (start, *start.parents):
-        if (folder / "platformio.ini").is_file() and (folder / "firmware").is_dir():
-            return folder
-    return None
-
-
 def generate_from_file(tflite: Path, board: BoardLike, out_dir: Path, *, name: str | None = None,
                        arena_bytes: int | None = None, use_recorded: bool = True,
                        kernels: str = kernel_sets.DEFAULT_KERNELS) -> GeneratedSources:
@@ -331,7 +322,7 @@ def generate_from_file(tflite: Path, board: BoardLike, out_dir: Path, *, name: s
     messages as `tinyml analyze`), plans its arena (plan_model_arena) and (re)writes its sources
     into `out_dir`."""
     from pipeline.analysis.tflite_model import load_int8_model
-    from pipeline.results import recorded_emulated_arena
+    from pipeline.store import recorded_emulated_arena
 
     tflite = Path(tflite)
     kernel_sets.check_kernels(kernels)

@@ -23,7 +23,7 @@ def analyze(path: Path, with_arena: bool = True, board_key: str = DEFAULT_BOARD)
     from pipeline.analysis.fit import check_fit, fit_verdict, plan_model_arena
     from pipeline.analysis.tflite_model import load_int8_model
     from pipeline.board import load_board
-    from pipeline.results import recorded_emulated_arena
+    from pipeline.store import recorded_emulated_arena
 
     board = load_board(board_key)
     data, analysis = load_int8_model(path)

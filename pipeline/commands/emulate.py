@@ -9,27 +9,31 @@ import argparse
 import json
 import sys
 
-from pipeline.targets import emulate as emu
-from pipeline.codegen.kernels import add_kernels_argument
+from pipeline.emulator import stage as emu
+from pipeline.emulator.build import DEFAULT_KERNEL_OPT, KERNEL_OPT_LEVELS, default_work_dir
+from pipeline.emulator.qemu import DEFAULT_TIMEOUT_S, QEMU_MACHINE
+from pipeline.emulator import toolchain
+from pipeline.emulator.toolchain import TFLM_ENV
+from pipeline.kernel_sets import add_kernels_argument
 from pipeline.errors import ModelError, PipelineError
 
 
 def add_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("tflite", nargs="+", metavar="FILE.tflite", help="int8 .tflite model(s)")
     parser.add_argument("--tflm-dir", default=None,
-                        help=f"root of the TFLM Arduino library checkout (default: ${emu.TFLM_ENV})")
+                        help=f"root of the TFLM Arduino library checkout (default: ${TFLM_ENV})")
     parser.add_argument("--json", action="store_true", help="print JSON instead of a table")
-    parser.add_argument("--timeout", type=float, default=emu.DEFAULT_TIMEOUT_S, metavar="S",
+    parser.add_argument("--timeout", type=float, default=DEFAULT_TIMEOUT_S, metavar="S",
                         help="wall-time limit of one emulator run in seconds "
-                             f"(default {emu.DEFAULT_TIMEOUT_S:g})")
-    parser.add_argument("--kernel-opt", default=emu.DEFAULT_KERNEL_OPT,
-                        choices=emu.KERNEL_OPT_LEVELS,
+                             f"(default {DEFAULT_TIMEOUT_S:g})")
+    parser.add_argument("--kernel-opt", default=DEFAULT_KERNEL_OPT,
+                        choices=KERNEL_OPT_LEVELS,
                         help="optimisation of TFLM kernels and CMSIS-NN (default %(default)s)")
     parser.add_argument("--runs", type=int, default=10, help="timed invokes (default 10)")
     parser.add_argument("--warmup", type=int, default=2, help="untimed invokes first (default 2)")
     add_kernels_argument(parser)
     parser.add_argument("--work-dir", default=None,
-                        help=f"build folder (default {emu.DEFAULT_WORK_DIR})")
+                        help=f"build folder (default {default_work_dir()})")
 
 
 def run(args: argparse.Namespace) -> int:
@@ -37,19 +41,19 @@ def run(args: argparse.Namespace) -> int:
 
     from pipeline.board import DEFAULT_BOARD, load_board
     from pipeline.report.render import write_report
-    from pipeline.codegen.kernels import result_file_name
-    from pipeline.results import EMULATED_RESULT, report_board, results_folder, write_json
+    from pipeline.kernel_sets import result_file_name
+    from pipeline.store import EMULATED_RESULT, report_board, results_folder, write_json
 
     if args.runs < 1 or args.warmup < 0:
         raise PipelineError(f"--runs {args.runs} --warmup {args.warmup}: use at least 1 run and 0 or "
                             "more warm-up invokes")
     if len(args.tflite) == 1:  # a bad model says so before the environment is looked at
-        from pipeline.targets.emulate_arena import check_model_for_emulator
+        from pipeline.emulator.arena_retry import check_model_for_emulator
 
         check_model_for_emulator(args.tflite[0])
     # Environment problems are the same for every model: report them once, before any build.
-    emu.require_tools()
-    emu.resolve_tflm_dir(args.tflm_dir)
+    toolchain.require_tools()
+    toolchain.resolve_tflm_dir(args.tflm_dir)
     failed = 0
     outs = set()
     for path in args.tflite:
@@ -85,7 +89,7 @@ def run(args: argparse.Namespace) -> int:
 def format_result(result: emu.EmulationResult) -> str:
     """A human-readable block: summary lines and the per-layer table."""
     lines = [
-        f"{result.model}: emulated Cortex-M4 (QEMU {emu.QEMU_MACHINE}, kernels {result.kernels}, "
+        f"{result.model}: emulated Cortex-M4 (QEMU {QEMU_MACHINE}, kernels {result.kernels}, "
         f"TFLM kernels {result.kernel_opt}); instructions, not cycles",
         f"  instructions/inference  median {result.instructions:,}  min {result.instructions_min:,}"
         f"  max {result.instructions_max:,}  ({result.runs} runs)",
@@ -93,7 +97,7 @@ def format_result(result: emu.EmulationResult) -> str:
     if result.macs:
         lines.append(f"  MACs {result.macs:,}  instructions/MAC {result.instructions / result.macs:.2f}")
     if result.estimate is not None:
-        from pipeline.targets.cycles import macs_per_cycle
+        from pipeline.perf.cycles import macs_per_cycle
         est = result.estimate
         lines.append(
             f"  estimated Cortex-M4 @ {est.clock_hz / 1e6:g} MHz (docs/cycle_model.md): cache on "

@@ -11,8 +11,9 @@ import shlex
 from pathlib import Path
 
 from pipeline.board import DEFAULT_BOARD, load_board
-from pipeline.codegen.generate import DEFAULT_GENERATED_DIR, find_project_root, generate_from_file
-from pipeline.codegen.kernels import DEFAULT_KERNELS, add_kernels_argument
+from pipeline.codegen.generate import DEFAULT_GENERATED_DIR, generate_from_file
+from pipeline.project import find_checkout, source_checkout
+from pipeline.kernel_sets import DEFAULT_KERNELS, add_kernels_argument
 from pipeline.errors import PipelineError
 
 DEFAULT_OUT = DEFAULT_GENERATED_DIR
@@ -40,12 +41,6 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
 CHECKOUT_PLACEHOLDER = "TINYML_CHECKOUT"
 
 
-def package_checkout() -> Path | None:
-    """The firmware project this package runs from (an editable install or a source checkout)."""
-    root = Path(__file__).resolve().parents[2]
-    return root if (root / "platformio.ini").is_file() and (root / "firmware").is_dir() else None
-
-
 def pio_commands(project_root: Path | None, pio_env: str, out_dir: Path) -> list[tuple[str, str]]:
     """(label, shell command) pairs that build and upload the firmware with these sources, valid
     from the current folder: `-d` names the project when it is not the current folder."""
@@ -67,7 +62,7 @@ def pio_commands(project_root: Path | None, pio_env: str, out_dir: Path) -> list
 def generate(tflite: Path, board, out: Path | None = None, name: str | None = None,
              arena_bytes: int | None = None, kernels: str = DEFAULT_KERNELS):
     """(sources, project root): the generated folder is `out`, else the project's default one."""
-    project_root = find_project_root() or package_checkout()
+    project_root = find_checkout() or source_checkout()
     if out is None and project_root is None:
         raise PipelineError("no platformio.ini with a firmware/ folder here or above: run inside "
                             "the project checkout or pass --out DIR")

@@ -5,7 +5,7 @@ import argparse
 from pathlib import Path
 
 from pipeline.board import DEFAULT_BOARD, load_board
-from pipeline.codegen.kernels import add_kernels_argument
+from pipeline.kernel_sets import add_kernels_argument
 from pipeline.errors import PipelineError
 
 
@@ -17,7 +17,7 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
 
 
 def run(args: argparse.Namespace) -> int:
-    from pipeline.targets.measure import flash_with_platformio
+    from pipeline.device.measure import flash_with_platformio
 
     if not args.tflite.is_file():
         raise PipelineError(f"{args.tflite} not found: pass an int8 .tflite file")

@@ -7,7 +7,7 @@ import sys
 from pathlib import Path
 
 from pipeline.board import DEFAULT_BOARD, load_board
-from pipeline.codegen.kernels import add_kernels_argument
+from pipeline.kernel_sets import add_kernels_argument
 from pipeline.errors import PipelineError
 
 
@@ -25,8 +25,8 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
 
 def _versus_emulated(tflites: list[Path], results) -> dict:
     """Per measured model: board vs estimate and emulated instructions (emulated.json beside it)."""
-    from pipeline.results import EMULATED_RESULT, read_json, results_folder
-    from pipeline.targets.board_vs_estimate import compare
+    from pipeline.store import EMULATED_RESULT, read_json, results_folder
+    from pipeline.perf.board_vs_estimate import compare
 
     versus = {}
     for tflite, m in zip(tflites, results):
@@ -37,10 +37,10 @@ def _versus_emulated(tflites: list[Path], results) -> dict:
 
 
 def run(args: argparse.Namespace) -> int:
-    from pipeline.targets.board_vs_estimate import format_lines
-    from pipeline.targets.measure import MeasureOptions, measure_models
+    from pipeline.perf.board_vs_estimate import format_lines
+    from pipeline.device.measure import MeasureOptions, measure_models
     from pipeline.report.render import write_report
-    from pipeline.results import report_board, results_folder
+    from pipeline.store import report_board, results_folder
 
     board = load_board(args.board)
     missing = [str(p) for p in args.tflite if not p.is_file()]

@@ -6,10 +6,10 @@ import sys
 from pathlib import Path
 
 from pipeline.board import DEFAULT_BOARD, load_board
-from pipeline.codegen.kernels import add_kernels_argument
+from pipeline.kernel_sets import add_kernels_argument
 from pipeline.errors import PipelineError
 from pipeline.model.specs import DEFAULT_ZOO, load_zoo
-from pipeline.results import DEFAULT_OUT, RUN_MANIFEST, check_output_folder, read_json, tflite_path, write_json
+from pipeline.store import DEFAULT_OUT, RUN_MANIFEST, check_output_folder, read_json, tflite_path, write_json
 
 
 def add_arguments(parser: argparse.ArgumentParser) -> None:
@@ -41,7 +41,7 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
 
 def check_device(device: str, board) -> None:
     """The board is looked for before any training, not after the whole offline job."""
-    from pipeline.targets.device import find_board_port
+    from pipeline.device.usb import find_board_port
 
     if device == "auto":
         try:
@@ -74,9 +74,9 @@ def run(args: argparse.Namespace) -> int:
         check_device(args.device, board)
 
     from pipeline.report.render import write_report
-    from pipeline.run import RunOptions, load_run_data, run_zoo
+    from pipeline.driver import RunOptions, load_run_data, run_zoo
 
-    from pipeline.targets.emulate_zoo import emulate_models, plan_emulation
+    from pipeline.emulator.zoo import emulate_models, plan_emulation
 
     options = RunOptions(out=args.out, data=args.data, epochs=args.epochs, force=args.force)
     data = load_run_data(specs, options)
@@ -108,7 +108,7 @@ def run(args: argparse.Namespace) -> int:
         print(f"{m.name}: emulation failed: {m.error}", file=sys.stderr)
     measure_failed = []
     if args.device:
-        from pipeline.targets.measure import MeasureOptions, measure_models
+        from pipeline.device.measure import MeasureOptions, measure_models
 
         fitting = [tflite_path(args.out, m) for m in results if m["status"] == "ok" and m["fits"]]
         options = MeasureOptions(port=None if args.device == "auto" else args.device,

@@ -1,5 +1,5 @@
 """Report section: latency in milliseconds on the board's clock. Estimated Cortex-M4 cycles from
-the emulated run (emulated.json `estimated_cycles`, pipeline/targets/cycles.py), replaced by the
+the emulated run (emulated.json `estimated_cycles`, pipeline/perf/cycles.py), replaced by the
 board's measured cycles (measured.json `cycles`) where a board ran, with the estimate's error
 beside them. Pure functions of the model dicts render.py loads."""
 from __future__ import annotations

@@ -1,7 +1,7 @@
 // Cycle-model calibration firmware (no TFLM): known instruction sequences, each bracketed by the
 // layer trace marks inside one invoke mark, so the instruction-class plugin counts every sequence
 // as one "layer". tests/test_cycle_calibration.py computes each sequence's Cortex-M4 cycles by
-// hand from the TRM's timing rules and checks that pipeline/targets/cycles.py returns exactly
+// hand from the TRM's timing rules and checks that pipeline/perf/cycles.py returns exactly
 // those numbers from the plugin's counts. The sequences are written in assembly so that the
 // compiler cannot change them; the test's expectations count every instruction listed here.
 #include <stdint.h>

@@ -1,5 +1,5 @@
 # Lean TFLM build: of tensorflow/lite/micro/kernels/ only the sources in TFLM_KERNEL_SOURCES (paths
-# relative to TFLM_SRC), which pipeline/targets/kernel_sources.py derives from the models' generated
+# relative to TFLM_SRC), which pipeline/emulator/kernel_sources.py derives from the models' generated
 # model_ops.h: the kernels their resolvers register, their *_common.cpp and kernel_util.cpp.
 # Also left out: the all-ops resolver (it references every kernel; the generated resolver replaces
 # it) and TFLM's own test doubles. Input/output: the list `tflm_sources` of tflm_library.cmake.

@@ -17,7 +17,7 @@ from typing import Callable
 import serial
 
 from pipeline.errors import PipelineError
-from pipeline.targets.protocol import (
+from pipeline.serial_link.protocol import (
     ProtocolError,
     RunAssembler,
     RunResult,
@@ -25,7 +25,7 @@ from pipeline.targets.protocol import (
     parse_versioned_line,
     shown,
 )
-from pipeline.results import write_json
+from pipeline.files import write_json
 
 DEFAULT_BAUDRATE = 115200
 # How long one port read may block; the overall deadline is checked between reads.

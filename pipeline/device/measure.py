@@ -9,9 +9,10 @@ from pathlib import Path
 from typing import Callable
 
 from pipeline.board import Board
-from pipeline.targets.device import find_board_port, measured_record, upload, wait_for_path, wait_for_port
+from pipeline.device.record import measured_record
+from pipeline.device.usb import find_board_port, upload, wait_for_path, wait_for_port
 from pipeline.errors import PipelineError
-from pipeline.results import MEASURED_RESULT, read_json, results_folder, write_json
+from pipeline.store import MEASURED_RESULT, read_json, results_folder, write_json
 
 DEFAULT_TIMEOUT_S = 60.0
 
@@ -36,7 +37,7 @@ class Measurement:
 def measure_one(tflite: Path, board: Board, options: MeasureOptions,
                 flash: Callable[[Path, str | None], str] | None = None) -> dict:
     from pipeline.codegen.generate import c_identifier
-    from pipeline.targets.serial_reader import read_run
+    from pipeline.serial_link.reader import read_run
 
     expected = c_identifier(tflite.stem)
     port = options.port
@@ -57,12 +58,13 @@ def measure_one(tflite: Path, board: Board, options: MeasureOptions,
 
 def flash_with_platformio(board: Board, kernels: str = "cmsis-nn") -> Callable[[Path, str | None], str]:
     def flash(tflite: Path, port: str | None) -> str:
-        from pipeline.codegen.generate import DEFAULT_GENERATED_DIR, find_project_root, generate_from_file
+        from pipeline.codegen.generate import DEFAULT_GENERATED_DIR, generate_from_file
+        from pipeline.project import find_checkout
 
         auto = port is None
         if auto:  # fail before a long build when no board is attached
             port = find_board_port(board)
-        project_root = find_project_root()
+        project_root = find_checkout()
         if project_root is None:
             raise PipelineError("no platformio.ini with a firmware/ folder here or above: run "
                                 "`tinyml flash`/`measure` inside the project checkout")
@@ -76,7 +78,7 @@ def flash_with_platformio(board: Board, kernels: str = "cmsis-nn") -> Callable[[
 
 def measure_models(tflites: list[Path], board: Board, options: MeasureOptions,
                    flash: Callable[[Path, str | None], str] | None = None, log=sys.stderr) -> list[Measurement]:
-    from pipeline.codegen.kernels import result_file_name
+    from pipeline.kernel_sets import result_file_name
 
     if options.flash and flash is None:
         flash = flash_with_platformio(board, options.kernels)

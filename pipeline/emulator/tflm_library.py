@@ -3,7 +3,7 @@ the one platformio.ini pins (its lib_deps), never a download of our own.
 
 `pio pkg install -e <env> -l <lib_deps entry> --no-save --skip-dependencies` puts the library
 where `pio run` would (.pio/libdeps/<env>/Arduino_TensorFlowLite), which
-pipeline.targets.emulate.resolve_tflm_dir already looks at. Without network PlatformIO fails in
+pipeline.emulator.toolchain.resolve_tflm_dir already looks at. Without network PlatformIO fails in
 seconds (git cannot resolve github.com); that becomes one line saying what to do.
 """
 from __future__ import annotations
@@ -14,6 +14,7 @@ from pathlib import Path
 from typing import Callable
 
 from pipeline.errors import PipelineError
+from pipeline.project import platformio_command
 
 TFLM_LIB_MARKERS = ("tflite-micro-arduino-examples", "Arduino_TensorFlowLite")
 INSTALL_TIMEOUT_S = 900
@@ -41,8 +42,6 @@ def tflm_lib_dep(project_dir: Path, env: str) -> str:
 
 
 def install_command(project_dir: Path, env: str, spec: str) -> list[str]:
-    from pipeline.targets.device import platformio_command
-
     return platformio_command() + ["pkg", "install", "-d", str(project_dir), "-e", env,
                                    "-l", spec, "--no-save", "--skip-dependencies"]
 

@@ -1,4 +1,4 @@
-"""Cortex-M4 cycle estimate from executed instruction classes (pipeline/targets/insn_classes.py):
+"""Cortex-M4 cycle estimate from executed instruction classes (pipeline/perf/counts.py):
 the timing table of the Cortex-M4 Technical Reference Manual (r0p1, 3.3) plus a flash model of the
 nRF52840 at 64 MHz with its NVMC instruction cache off or on. Estimates, not measurements:
 docs/cycle_model.md lists every assumption and where each number comes from.
@@ -11,7 +11,7 @@ from __future__ import annotations
 
 from dataclasses import asdict, dataclass, fields, replace
 
-from pipeline.targets.insn_classes import CacheGeometry, ClassCounts
+from pipeline.perf.counts import CacheGeometry, ClassCounts
 
 
 @dataclass(frozen=True)

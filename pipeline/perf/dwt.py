@@ -8,7 +8,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
-from pipeline.targets.protocol import RunResult
+from pipeline.serial_link.protocol import RunResult
 
 
 @dataclass(frozen=True)

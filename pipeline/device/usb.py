@@ -1,10 +1,8 @@
-"""Device loop: find the board, flash it with PlatformIO, read one benchmark run over serial and
-turn it into the `measured` record of the report."""
+"""The board on USB: find its serial port by VID:PID, upload firmware with PlatformIO, wait for it
+to come back after the reset."""
 from __future__ import annotations
 
-import shutil
 import subprocess
-import sys
 import time
 from pathlib import Path
 
@@ -12,9 +10,8 @@ from serial.tools import list_ports
 
 from pipeline.board import Board
 from pipeline.errors import PipelineError
-from pipeline.targets.protocol import RunResult
+from pipeline.project import platformio_command, project_root
 
-REPO_ROOT = Path(__file__).resolve().parents[2]
 REENUMERATE_TIMEOUT_S = 15.0
 
 
@@ -61,21 +58,9 @@ def wait_for_path(port: str, timeout_s: float = REENUMERATE_TIMEOUT_S) -> str:
     return port
 
 
-def platformio_command() -> list[str]:
-    """`pio` on PATH, else the platformio package of this Python."""
-    if shutil.which("pio"):
-        return ["pio"]
-    try:
-        import platformio  # noqa: F401
-    except ImportError:
-        raise PipelineError("PlatformIO is not installed: pip install platformio (or install the "
-                            "PlatformIO IDE), then retry") from None
-    return [sys.executable, "-m", "platformio"]
-
-
-def upload(env: str, port: str | None, project_dir: Path = REPO_ROOT, runner=subprocess.run) -> None:
+def upload(env: str, port: str | None, project_dir: Path | None = None, runner=subprocess.run) -> None:
     """`pio run -e ENV -t upload`: PlatformIO does the 1200-bps touch and bossac for the Nano."""
-    command = platformio_command() + ["run", "-d", str(project_dir), "-e", env, "-t", "upload"]
+    command = platformio_command() + ["run", "-d", str(project_dir or project_root()), "-e", env, "-t", "upload"]
     if port:
         command += ["--upload-port", port]
     proc = runner(command, capture_output=True, text=True)
@@ -89,39 +74,3 @@ def upload(env: str, port: str | None, project_dir: Path = REPO_ROOT, runner=sub
                                              "Name or service not known"))
                 else "see the output of the command above")
         raise PipelineError(f"upload failed: `{' '.join(command)}` exited {proc.returncode} ({last}); {hint}")
-
-
-def measured_record(run: RunResult, source: str) -> dict:
-    """The `measured` object of report.json for one run read from a device."""
-    if run.error is not None:
-        raise PipelineError(f"{run.model}: the device reported {run.error.code}: {run.error.detail}")
-    summary = run.summary
-    record = {
-        "source": source, "unit": run.unit, "clock_hz": run.clock_hz, "firmware": run.firmware_version,
-        "runs": summary.runs, "ticks": summary.ticks_median, "ticks_min": summary.ticks_min,
-        "ticks_max": summary.ticks_max, "us": summary.us_median, "us_min": summary.us_min,
-        "us_max": summary.us_max, "arena_used_bytes": run.arena_used, "arena_size_bytes": run.arena_size,
-        "layers": [{"op": layer.op, "ticks": layer.ticks} for layer in run.layers],
-    }
-    if run.unit == "cycles":  # only a real clock counts cycles; emulators count instructions
-        record.update(cycles=summary.ticks_median, cycles_min=summary.ticks_min, cycles_max=summary.ticks_max)
-    record.update(board_v2_fields(run))
-    return record
-
-
-def board_v2_fields(run: RunResult) -> dict:
-    """Protocol-v2 additions of the `measured` record: cache, DWT counters and the board's
-    instruction count (null where the device did not count them), the output's CRC-32."""
-    from dataclasses import asdict
-
-    from pipeline.targets.dwt import board_instructions
-
-    counted = board_instructions(run)
-    return {
-        "protocol_version": run.protocol_version,
-        "cache": asdict(run.cache) if run.cache else None,
-        "dwt": ({**asdict(run.counters), **counted.to_dict()} if counted
-                else asdict(run.counters) if run.counters else None),
-        "board_instructions": counted.instructions if counted else None,
-        "output_crc32": run.output_crc32,
-    }

@@ -36,7 +36,7 @@ def _round(value: float | None) -> float | None:
 
 
 def compare(measured: dict, emulated: dict | None) -> BoardVsEstimate:
-    """`measured`: the device record (pipeline.targets.device.measured_record); `emulated`: the
+    """`measured`: the device record (pipeline.device.usb.measured_record); `emulated`: the
     model's emulated.json or None."""
     cache = (measured.get("cache") or {}).get("state")
     estimate_key = "cache_off" if cache == "off" else "cache_on"

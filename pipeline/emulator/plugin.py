@@ -2,73 +2,27 @@
 (firmware/qemu_plugin, host gcc, Debian's qemu-system-arm 7.2 API), finds the firmware's trace
 marks in the ELF's symbol table, and reads the counts the plugin writes for one invoke.
 
-The plugin only counts; pipeline/targets/cycles.py turns counts into Cortex-M4 cycles.
+The plugin only counts; pipeline/perf/cycles.py turns counts into Cortex-M4 cycles.
 """
 from __future__ import annotations
 
 import json
 import shutil
 import subprocess
-from dataclasses import dataclass
 from pathlib import Path
 
+from pipeline.emulator.qemu import QEMU_MACHINE
 from pipeline.errors import PipelineError
+from pipeline.perf.counts import CacheGeometry, ClassCounts, InvokeClassCounts
+from pipeline.project import firmware_dir
 
-REPO_ROOT = Path(__file__).resolve().parents[2]
-PLUGIN_SOURCE_DIR = REPO_ROOT / "firmware" / "qemu_plugin"
 PLUGIN_SOURCES = ("insn_classes.c", "thumb_classes.c")
 PLUGIN_HEADERS = ("qemu_plugin_api.h", "thumb_classes.h")
 OUTPUT_FORMAT = "tinyml-insn-classes-1"
 TRACE_MARKS = ("tinyml_trace_invoke_begin", "tinyml_trace_invoke_end",
                "tinyml_trace_layer_begin", "tinyml_trace_layer_end")
-# Primary classes: each executed instruction is in exactly one (thumb_classes.h).
-PRIMARY_CLASSES = ("alu", "it", "mul", "div", "load", "load_pipelined", "store", "store_reg",
-                   "ldrd_strd", "ldm_stm", "load_pc", "table_branch", "branch", "branch_cond",
-                   "fp_alu", "fp_mac", "fp_div", "fp_load_store", "fp_ldm_stm", "system")
-
-
 class PluginUnavailable(Exception):
     """The estimate cannot be made here (no host compiler, QEMU without plugins, ...)."""
-
-
-@dataclass(frozen=True)
-class CacheGeometry:
-    size_bytes: int
-    ways: int
-    line_bytes: int
-
-
-@dataclass(frozen=True)
-class ClassCounts:
-    """Counts of one segment (a layer, or the invoke outside layers): class name -> count."""
-    counts: dict
-
-    def __getitem__(self, name: str) -> int:
-        return int(self.counts.get(name, 0))
-
-    @property
-    def instructions(self) -> int:
-        return sum(self[name] for name in PRIMARY_CLASSES)
-
-    def __add__(self, other: "ClassCounts") -> "ClassCounts":
-        names = set(self.counts) | set(other.counts)
-        return ClassCounts({n: self[n] + other[n] for n in names})
-
-
-@dataclass(frozen=True)
-class InvokeClassCounts:
-    """One invoke: per profiled layer (execution order) and the rest of Invoke()."""
-    layers: tuple[ClassCounts, ...]
-    outside_layers: ClassCounts
-    cache: CacheGeometry
-    flash_end: int
-
-    @property
-    def total(self) -> ClassCounts:
-        total = self.outside_layers
-        for layer in self.layers:
-            total = total + layer
-        return total
 
 
 def build_plugin(build_dir: Path) -> Path:
@@ -77,12 +31,13 @@ def build_plugin(build_dir: Path) -> Path:
     if compiler is None:
         raise PluginUnavailable("no host C compiler (gcc) to build the QEMU plugin")
     library = build_dir / "libinsn_classes.so"
-    sources = [PLUGIN_SOURCE_DIR / name for name in PLUGIN_SOURCES + PLUGIN_HEADERS]
+    source_dir = firmware_dir() / "qemu_plugin"
+    sources = [source_dir / name for name in PLUGIN_SOURCES + PLUGIN_HEADERS]
     if library.is_file() and all(library.stat().st_mtime >= s.stat().st_mtime for s in sources):
         return library
     build_dir.mkdir(parents=True, exist_ok=True)
     command = [compiler, "-O2", "-Wall", "-shared", "-fPIC", "-o", str(library)] + [
-        str(PLUGIN_SOURCE_DIR / name) for name in PLUGIN_SOURCES]
+        str(source_dir / name) for name in PLUGIN_SOURCES]
     done = subprocess.run(command, capture_output=True, text=True)
     if done.returncode != 0:
         raise PluginUnavailable(f"the QEMU plugin did not compile: {done.stderr.strip()[:300]}")
@@ -141,8 +96,6 @@ def read_counts(path: Path) -> InvokeClassCounts:
 def run_counted(elf: Path, library: Path, out: Path, *, invoke: int, cache: CacheGeometry,
                 flash_end: int, timeout_s: float = 120.0) -> InvokeClassCounts:
     """Runs a firmware that needs no serial reader (the calibration firmware) under the plugin."""
-    from pipeline.targets.emulate import QEMU_MACHINE
-
     out.unlink(missing_ok=True)
     command = ["qemu-system-arm", "-M", QEMU_MACHINE, "-nographic", "-monitor", "none",
                "-serial", "null", "-icount", "shift=0",

@@ -1,22 +1,20 @@
 """The cycle estimate inside `tinyml emulate`: prepares the instruction-class plugin for a QEMU
 run of the benchmark firmware (one timed invoke: the first after the warm-up) and turns what it
-counted into the `estimated_cycles` / `estimated_ms` fields. Kept apart from emulate.py, which
+counted into the `estimated_cycles` / `estimated_ms` fields. Kept apart from stage.py, which
 only passes the extra QEMU arguments through and stores the result."""
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from pathlib import Path
 
-from pipeline.targets import cycles
-from pipeline.targets.insn_classes import (InvokeClassCounts, PluginUnavailable, build_plugin,
-                                           plugin_arguments, read_counts)
+from pipeline.board import DEFAULT_BOARD, load_board
+from pipeline.emulator.plugin import PluginUnavailable, build_plugin, plugin_arguments, read_counts
+from pipeline.perf import cycles
+from pipeline.perf.counts import InvokeClassCounts
+
 
 def board_model() -> cycles.CycleModel:
     """The timing model at the clock of the board the estimate is for (pipeline/boards)."""
-    from dataclasses import replace
-
-    from pipeline.board import DEFAULT_BOARD, load_board
-
     return replace(cycles.DEFAULT_MODEL, clock_hz=load_board(DEFAULT_BOARD).clock_hz)
 
 

@@ -10,7 +10,13 @@ import time
 from dataclasses import dataclass
 from pathlib import Path
 
+from pipeline.board import load_board
+from pipeline.codegen.generate import c_identifier, generate_from_file
+from pipeline.emulator.build import build_target, configure, default_work_dir
+from pipeline.emulator.qemu import EMULATOR_BOARD, start_qemu
+from pipeline.emulator.toolchain import require_tools, resolve_tflm_dir
 from pipeline.errors import PipelineError
+from pipeline.kernel_sets import check_kernels, model_folder_suffix
 
 
 @dataclass(frozen=True)
@@ -40,23 +46,18 @@ def _read_lines(port: int, deadline: float) -> list[str]:
 def check_outputs(tflite_path: str | os.PathLike, kernels: str, tflm_dir=None, *,
                   work_dir: str | os.PathLike | None = None,
                   timeout_s: float = 120.0) -> tuple[OutputCheck, ...]:
-    from pipeline.board import load_board
-    from pipeline.codegen.generate import c_identifier, generate_from_file
-    from pipeline.codegen.kernels import check_kernels, model_folder_suffix
-    from pipeline.targets import emulate as emu
-
     check_kernels(kernels)
-    emu.require_tools()
-    root = emu.resolve_tflm_dir(tflm_dir)
+    require_tools()
+    root = resolve_tflm_dir(tflm_dir)
     path = Path(tflite_path)
-    work = (Path(work_dir) if work_dir else emu.DEFAULT_WORK_DIR).resolve()
+    work = (Path(work_dir) if work_dir else default_work_dir()).resolve()
     generated = generate_from_file(
-        path, load_board(emu.EMULATOR_BOARD),
+        path, load_board(EMULATOR_BOARD),
         work / "models" / (c_identifier(path.stem) + model_folder_suffix(kernels)), kernels=kernels)
-    tree = emu.configure(work, root)
+    tree = configure(work, root)
     target = f"fwcheck_{generated.out_dir.name}"
-    emu.build_target(tree, target)
-    qemu = emu.start_qemu(tree / f"{target}.elf")
+    build_target(tree, target)
+    qemu = start_qemu(tree / f"{target}.elf")
     try:
         lines = _read_lines(qemu.port, time.monotonic() + timeout_s)
     finally:

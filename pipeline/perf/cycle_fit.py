@@ -9,8 +9,8 @@ from __future__ import annotations
 from dataclasses import dataclass
 
 from pipeline.errors import PipelineError
-from pipeline.targets import cycles
-from pipeline.targets.insn_classes import ClassCounts
+from pipeline.perf import cycles
+from pipeline.perf.counts import ClassCounts
 
 
 @dataclass(frozen=True)

@@ -1,6 +1,6 @@
 # Toolchain file: Debian's gcc-arm-none-eabi (with libnewlib-arm-none-eabi and
 # libstdc++-arm-none-eabi-newlib) for a bare-metal Cortex-M4.
-# Usage: cmake -DCMAKE_TOOLCHAIN_FILE=cmake/arm-none-eabi.cmake ...
+# Usage: cmake -DCMAKE_TOOLCHAIN_FILE=firmware/ports/qemu_mps2/arm-none-eabi.cmake ...
 set(CMAKE_SYSTEM_NAME Generic)
 set(CMAKE_SYSTEM_PROCESSOR arm)
 

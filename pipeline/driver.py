@@ -22,7 +22,7 @@ from pipeline.errors import PipelineError
 from pipeline.model.specs import ModelSpec
 from pipeline.native_output import import_tensorflow_quietly
 from pipeline.provenance import pipeline_versions
-from pipeline.results import (EMULATED_RESULT, FAILED_RESULT, HOST_RESULT, MEASURED_RESULT, RUN_MANIFEST,
+from pipeline.store import (EMULATED_RESULT, FAILED_RESULT, HOST_RESULT, MEASURED_RESULT, RUN_MANIFEST,
                               model_dir, read_json, recorded_emulated_arena, relative_tflite, write_atomic,
                               write_json)
 

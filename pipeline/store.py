@@ -5,12 +5,11 @@ Paths inside the files are relative to the output folder: the folder can be move
 --out given from another working folder finds the same results."""
 from __future__ import annotations
 
-import json
-import os
 import tempfile
 from pathlib import Path
 
 from pipeline.errors import PipelineError
+from pipeline.files import read_json, write_atomic, write_json  # noqa: F401 (re-exported)
 
 DEFAULT_OUT = Path("out")
 RUN_MANIFEST = "run.json"          # tinyml run: the selection, data, board and versions of the last run
@@ -18,7 +17,7 @@ HOST_RESULT = "result.json"        # tinyml run: the last good analysis, accurac
 FAILED_RESULT = "failed.json"      # tinyml run: the last failed attempt (the good result stays)
 EMULATED_RESULT = "emulated.json"  # tinyml emulate: QEMU Cortex-M4 instructions and arena
 MEASURED_RESULT = "measured.json"  # tinyml measure: board (or Renode) cycles and arena
-# The same with the project's kernels (--kernels tinyml; pipeline.codegen.kernels.result_file_name).
+# The same with the project's kernels (--kernels tinyml; pipeline.kernel_sets.result_file_name).
 EMULATED_TINYML_RESULT = "emulated_tinyml.json"
 MEASURED_TINYML_RESULT = "measured_tinyml.json"
 
@@ -56,36 +55,6 @@ def check_output_folder(out: Path) -> None:
         except OSError as exc:
             raise PipelineError(f"--out {out}: cannot write in {folder} ({exc.strerror}): pass a "
                                 "folder you can write to") from None
-
-
-def write_atomic(path: Path, data: bytes | str) -> None:
-    """Write to a temporary file beside the target, then rename: readers never see half a file."""
-    path = Path(path)
-    path.parent.mkdir(parents=True, exist_ok=True)
-    fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.")
-    umask = os.umask(0)
-    os.umask(umask)
-    os.chmod(tmp, 0o666 & ~umask)  # mkstemp makes it private; results are not secrets
-    try:
-        with os.fdopen(fd, "wb") as f:
-            f.write(data.encode() if isinstance(data, str) else data)
-            f.flush()
-            os.fsync(f.fileno())  # on disk before the rename makes it visible
-        os.replace(tmp, path)
-    except BaseException:
-        os.unlink(tmp)
-        raise
-
-
-def write_json(path: Path, obj) -> None:
-    write_atomic(path, json.dumps(obj, indent=2, sort_keys=False) + "\n")
-
-
-def read_json(path: Path):
-    try:
-        return json.loads(Path(path).read_text())
-    except (OSError, json.JSONDecodeError):
-        return None
 
 
 def results_folder(tflite: Path) -> Path | None:

@@ -14,9 +14,12 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import TextIO
 
-from pipeline.codegen.kernels import result_file_name
+from pipeline.kernel_sets import result_file_name
+from pipeline.emulator import stage, toolchain
+from pipeline.emulator.tflm_library import install_tflm
 from pipeline.errors import PipelineError
-from pipeline.results import EMULATED_RESULT, write_json
+from pipeline.project import project_root
+from pipeline.store import EMULATED_RESULT, write_json
 
 
 @dataclass(frozen=True)
@@ -30,23 +33,20 @@ def plan_emulation(requested: bool | None, tflm_dir: str | None = None, *,
                    installer=None, log: TextIO = sys.stderr) -> EmulationPlan:
     """requested: True (--emulate: a missing prerequisite raises), None (default: skip with a
     reason), False (--no-emulate)."""
-    from pipeline.targets import emulate as emu
-    from pipeline.targets.tflm_library import install_tflm
-
     if requested is False:
         return EmulationPlan(None, "--no-emulate")
     try:
-        emu.require_tools()
+        toolchain.require_tools()
         try:
-            root = emu.resolve_tflm_dir(tflm_dir)
+            root = toolchain.resolve_tflm_dir(tflm_dir)
         except PipelineError as missing:
-            if tflm_dir or os.environ.get(emu.TFLM_ENV):
+            if tflm_dir or os.environ.get(toolchain.TFLM_ENV):
                 raise  # the user named a library: a wrong one is their error, not a download
-            project = project_dir or emu.REPO_ROOT
+            project = project_dir or project_root()
             print(f"emulation: {missing}; asking PlatformIO to install the pinned library "
                   "(platformio.ini lib_deps)", file=log, flush=True)
             (installer or install_tflm)(project, env)
-            root = emu.resolve_tflm_dir(None, project)
+            root = toolchain.resolve_tflm_dir(None, project)
     except PipelineError as exc:
         if requested:
             raise
@@ -67,8 +67,6 @@ def emulate_models(results: list[dict], plan: EmulationPlan, *, force: bool = Fa
     """Emulates each model of `results` (run_zoo's records) that built and fits, writing its
     emulated.json; a model emulated before (and not rebuilt since: run_zoo drops stale records)
     is kept unless `force`. One model's failure does not stop the others."""
-    from pipeline.targets import emulate as emu
-
     if plan.tflm_root is None:
         return []
     done = []
@@ -82,7 +80,7 @@ def emulate_models(results: list[dict], plan: EmulationPlan, *, force: bool = Fa
             continue
         print(f"emulating {record['name']} in QEMU ...", file=log, flush=True)
         try:
-            result = emu.emulate(tflite, plan.tflm_root, work_dir=work_dir, kernels=kernels)
+            result = stage.emulate(tflite, plan.tflm_root, work_dir=work_dir, kernels=kernels)
         except PipelineError as exc:
             done.append(EmulatedModel(record["name"], str(exc)))
             continue
