@@ -1,11 +1,11 @@
 """Target boards as data files (budgets, clock, USB ids), separate from tool options."""
 from __future__ import annotations
 
-import tomllib
 from dataclasses import dataclass
 from pathlib import Path
 
 from pipeline.errors import PipelineError
+from pipeline.tomlcompat import tomllib
 
 BOARDS_DIR = Path(__file__).parent / "boards"
 DEFAULT_BOARD = "nano33ble"

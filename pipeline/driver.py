@@ -22,8 +22,9 @@ from pipeline.errors import PipelineError
 from pipeline.model.specs import ModelSpec
 from pipeline.native_output import import_tensorflow_quietly
 from pipeline.provenance import pipeline_versions
+from pipeline.files import write_atomic
 from pipeline.store import (EMULATED_RESULT, FAILED_RESULT, HOST_RESULT, MEASURED_RESULT, RUN_MANIFEST,
-                              model_dir, read_json, recorded_emulated_arena, relative_tflite, write_atomic,
+                              MEASUREMENTS, measurement_store, model_dir, read_json, relative_tflite,
                               write_json)
 
 
@@ -100,7 +101,8 @@ def blocks_formula_ratio(rows: list[dict]) -> float | None:
             / sum(r["block_standard_equivalent_macs"] for r in blocks))
 
 
-def process_model(spec: ModelSpec, base_data, epochs: int, board: Board) -> tuple[dict, bytes]:
+def process_model(spec: ModelSpec, base_data, epochs: int, board: Board,
+                  measurements=None) -> tuple[dict, bytes]:
     """(result, .tflite bytes) of one model; nothing is written here."""
     from pipeline.analysis.arena import predict_arena
     from pipeline.analysis.keras_analysis import keras_layer_costs, match_layers
@@ -123,7 +125,7 @@ def process_model(spec: ModelSpec, base_data, epochs: int, board: Board) -> tupl
         # The verdict `tinyml firmware` and `tinyml analyze` give: the reserved arena, margin
         # included, found before TFLM runs (it can abort): a model that does not fit says so first.
         plan = plan_model_arena(quantized.tflite, spec.name,
-                                recorded_bytes=recorded_emulated_arena(analysis.sha256))
+                                recorded_bytes=measurements.arena_bytes(analysis.sha256) if measurements else None)
         verdict = fit_verdict(board, analysis.model_bytes, plan)
     with stage("tflm"):
         inp = analysis.inputs[0]
@@ -244,7 +246,8 @@ def run_zoo(specs: list[ModelSpec], options: RunOptions, board: Board,
                 import_tensorflow_quietly()
                 tensorflow_ready = True
             try:
-                result, tflite = process_model(spec, base_data, epochs, board)
+                result, tflite = process_model(spec, base_data, epochs, board,
+                                               measurement_store(folder=Path(options.out) / MEASUREMENTS))
                 result["cache_key"] = key
                 _store_good(folder, spec.name, result, tflite)
             except StageFailure as exc:

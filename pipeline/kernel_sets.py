@@ -49,10 +49,3 @@ def result_file_name(name: str, kernels: str) -> str:
         return name
     stem, dot, ext = name.rpartition(".")
     return f"{stem}_{kernels.replace('-', '_')}{dot}{ext}"
-
-
-def add_kernels_argument(parser) -> None:
-    """The `--kernels` option of firmware, emulate, flash, measure and run."""
-    parser.add_argument("--kernels", choices=KERNEL_SETS, default=DEFAULT_KERNELS,
-                        help="int8 conv kernels: cmsis-nn (the library's, default) or tinyml (the "
-                             "project's depthwise 3x3 and first-layer kernels, CMSIS-NN elsewhere)")

@@ -2,7 +2,7 @@
 
 The firmware sources (`firmware/`), `platformio.ini` and the model files (`models/`) are the
 project. A source checkout or an editable install uses them in place; a wheel carries a copy in
-`pipeline/project/` (pyproject.toml maps the folders there). Builds and downloads go to the user's
+`pipeline/bundled/` (pyproject.toml maps the folders there). Builds and downloads go to the user's
 cache folder, never into the installed package or the checkout's source tree."""
 from __future__ import annotations
 
@@ -24,7 +24,7 @@ def _is_project(folder: Path) -> bool:
 def project_root() -> Path:
     """The firmware project this package runs with: the checkout it was installed from (editable
     install), else the copy inside the wheel."""
-    for folder in (PACKAGE.parent, PACKAGE / "project"):
+    for folder in (PACKAGE.parent, PACKAGE / "bundled"):
         if _is_project(folder):
             return folder
     raise PipelineError(f"the firmware project is missing from {PACKAGE}: reinstall tinyml-deploy")

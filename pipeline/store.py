@@ -6,10 +6,12 @@ Paths inside the files are relative to the output folder: the folder can be move
 from __future__ import annotations
 
 import tempfile
+from dataclasses import dataclass
 from pathlib import Path
 
 from pipeline.errors import PipelineError
-from pipeline.files import read_json, write_atomic, write_json  # noqa: F401 (re-exported)
+from pipeline.files import read_json, write_json
+from pipeline.project import cache_dir
 
 DEFAULT_OUT = Path("out")
 RUN_MANIFEST = "run.json"          # tinyml run: the selection, data, board and versions of the last run
@@ -129,20 +131,42 @@ def load_run(out: Path) -> tuple[dict | None, list[dict], list[dict]]:
     return manifest, selected, others
 
 
-# Arena measurements of `tinyml emulate`, one file per model content (sha256), in the git-ignored
-# emulate build folder: `tinyml firmware` reserves a measured arena over a predicted one.
-ARENA_RECORDS_DIR = Path(__file__).resolve().parents[1] / "build" / "emulate" / "arena"
+MEASUREMENTS = "measurements"  # folder of MeasurementStore records in an output folder
 
 
-def record_emulated_arena(sha256: str, arena_used_bytes: int, model: str,
-                          records_dir: Path | None = None) -> None:
-    write_json(Path(records_dir or ARENA_RECORDS_DIR) / f"{sha256}.json",
-               {"model": model, "sha256": sha256, "arena_used_bytes": int(arena_used_bytes)})
+@dataclass(frozen=True)
+class MeasurementStore:
+    """What `tinyml emulate` measured about a model, by the sha256 of its bytes: the arena TFLM
+    really used, which `tinyml firmware` (and the fit verdict) then reserve instead of the
+    prediction. Analysis reads a measurement only when a command hands it one from here."""
+    folder: Path
+
+    def _arena_file(self, sha256: str) -> Path:
+        return self.folder / "arena" / f"{sha256}.json"
+
+    def arena_bytes(self, sha256: str) -> int | None:
+        record = read_json(self._arena_file(sha256))
+        if not isinstance(record, dict) or record.get("sha256") != sha256:
+            return None
+        used = record.get("arena_used_bytes")
+        return used if isinstance(used, int) and not isinstance(used, bool) and used > 0 else None
+
+    def record_arena(self, sha256: str, arena_used_bytes: int, model: str) -> Path:
+        path = self._arena_file(sha256)
+        write_json(path, {"model": model, "sha256": sha256, "arena_used_bytes": int(arena_used_bytes)})
+        return path
 
 
-def recorded_emulated_arena(sha256: str, records_dir: Path | None = None) -> int | None:
-    record = read_json(Path(records_dir or ARENA_RECORDS_DIR) / f"{sha256}.json")
-    if not record or record.get("sha256") != sha256:
-        return None
-    used = record.get("arena_used_bytes")
-    return used if isinstance(used, int) and used > 0 else None
+def run_output_folder(tflite: Path) -> Path | None:
+    """OUT when `tflite` is OUT/models/<name>/<name>.tflite of a `tinyml run` output folder."""
+    folder = results_folder(tflite)
+    return folder.parent.parent if folder is not None else None
+
+
+def measurement_store(tflite: Path | None = None, folder: Path | None = None) -> MeasurementStore:
+    """The store a command uses: the folder given (--measurements), else the output folder's of a
+    model `tinyml run` built, else the user cache's (pipeline.project.cache_dir)."""
+    if folder is not None:
+        return MeasurementStore(Path(folder))
+    out = run_output_folder(tflite) if tflite is not None else None
+    return MeasurementStore((out if out is not None else cache_dir()) / MEASUREMENTS)

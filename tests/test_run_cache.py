@@ -26,7 +26,7 @@ def built(monkeypatch):
     """Fake stages: records each build; a name in `fail` fails at the training stage."""
     log = {"built": [], "fail": set()}
 
-    def fake_process(spec, data, epochs, board):
+    def fake_process(spec, data, epochs, board, measurements=None):
         log["built"].append(spec.name)
         if spec.name in log["fail"]:
             raise run_module.StageFailure("train", f"{spec.name}: training diverged")

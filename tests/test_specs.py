@@ -84,16 +84,17 @@ def test_classes_are_optional_and_follow_the_data(tmp_path):
     assert all(s.classes is None for s in load_zoo())
 
 
-def test_default_zoo_is_package_data():
-    import tomllib
+def test_default_zoo_is_models_zoo_and_ships_with_the_package():
     from pathlib import Path
 
     from pipeline.model import specs
+    from pipeline.tomlcompat import tomllib
 
-    assert specs.DEFAULT_ZOO.is_file() and specs.DEFAULT_ZOO.parent == Path(specs.__file__).parent
-    pyproject = tomllib.loads((Path(__file__).resolve().parents[1] / "pyproject.toml").read_text())
-    package_data = pyproject["tool"]["setuptools"]["package-data"]["pipeline"]
-    assert specs.DEFAULT_ZOO.relative_to(Path(specs.__file__).parents[1]).as_posix() in package_data
+    repo = Path(__file__).resolve().parents[1]
+    assert specs.default_zoo() == repo / "models" / "zoo.toml" and specs.default_zoo().is_file()
+    setuptools = tomllib.loads((repo / "pyproject.toml").read_text())["tool"]["setuptools"]
+    assert setuptools["package-dir"]["pipeline.bundled.models"] == "models"
+    assert "*.toml" in setuptools["package-data"]["pipeline.bundled.models"]
 
 
 def test_duplicate_names_and_bad_toml(tmp_path):

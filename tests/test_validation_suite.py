@@ -94,9 +94,9 @@ def test_analyze_and_firmware_give_one_verdict(suite, tmp_path):
 
     board = load_board("nano33ble")
     for name, (path, _) in suite.items():
-        result = analyze(path)
+        result = analyze(path, measurements=tmp_path / "no-measurements")
         try:
-            generated = generate_from_file(path, board, tmp_path / name, use_recorded=False)
+            generated = generate_from_file(path, board, tmp_path / name)
         except PipelineError as exc:
             assert not result["fits"] and "does not fit" in str(exc), name
             continue
@@ -201,26 +201,24 @@ def test_local_models_emulated_arena_matches_the_prediction():
         assert abs(result.arena_error_pct) <= 1.0, json.dumps(result.to_dict())[:400]
 
 
-def test_firmware_reserves_a_recorded_emulated_arena_and_says_so(suite, tmp_path, monkeypatch):
-    """Measurements win: a measurement `tinyml emulate` recorded for the same model bytes."""
-    import pipeline.store as results
+def test_firmware_reserves_a_recorded_emulated_arena_and_says_so(suite, tmp_path):
+    """Measurements win: a measurement `tinyml emulate` recorded for the same model bytes, read
+    from the store the command is handed."""
     from pipeline.codegen.generate import generate_from_file
+    from pipeline.store import MeasurementStore
 
-    monkeypatch.setattr(results, "ARENA_RECORDS_DIR", tmp_path / "records")
+    store = MeasurementStore(tmp_path / "records")
     path = suite["kws_ds_cnn"][0]
     board = load_board("nano33ble")
-    predicted = generate_from_file(path, board, tmp_path / "a").arena
+    predicted = generate_from_file(path, board, tmp_path / "a", measurements=store).arena
     assert predicted.source == "predicted"
     sha = __import__("hashlib").sha256(path.read_bytes()).hexdigest()
-    results.record_emulated_arena(sha, predicted.predicted_bytes + 5_000, "kws_ds_cnn")
-    measured = generate_from_file(path, board, tmp_path / "b").arena
+    store.record_arena(sha, predicted.predicted_bytes + 5_000, "kws_ds_cnn")
+    measured = generate_from_file(path, board, tmp_path / "b", measurements=store).arena
     assert measured.source == "emulated" and measured.predicted_bytes == predicted.predicted_bytes + 5_000
-    env = {**os.environ, "PYTHONPATH": str(ROOT)}
-    proc = subprocess.run([sys.executable, "-c", (
-        "import sys, pipeline.store as r; from pathlib import Path; "
-        f"r.ARENA_RECORDS_DIR = Path({str(tmp_path / 'records')!r}); "
-        "from pipeline.cli import main; sys.exit(main(sys.argv[1:]))"),
-        "firmware", str(path), "--out", str(tmp_path / "c")], capture_output=True, text=True, env=env, cwd=ROOT)
+    unhanded = generate_from_file(path, board, tmp_path / "c").arena
+    assert unhanded.source == "predicted"  # analysis reads no measurement it is not handed
+    proc = tinyml("firmware", path, "--out", tmp_path / "d", "--measurements", tmp_path / "records")
     assert proc.returncode == 0, proc.stderr
     assert "measured in the emulator" in proc.stdout
 

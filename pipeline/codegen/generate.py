@@ -316,18 +316,17 @@ DEFAULT_GENERATED_DIR = Path("firmware") / "generated"
 
 
 def generate_from_file(tflite: Path, board: BoardLike, out_dir: Path, *, name: str | None = None,
-                       arena_bytes: int | None = None, use_recorded: bool = True,
+                       arena_bytes: int | None = None, measurements=None,
                        kernels: str = kernel_sets.DEFAULT_KERNELS) -> GeneratedSources:
     """Reads `tflite` once, checks it (pipeline.analysis.tflite_model.load_int8_model: the same
     messages as `tinyml analyze`), plans its arena (plan_model_arena) and (re)writes its sources
     into `out_dir`."""
     from pipeline.analysis.tflite_model import load_int8_model
-    from pipeline.store import recorded_emulated_arena
 
     tflite = Path(tflite)
     kernel_sets.check_kernels(kernels)
     data, analysis = load_int8_model(tflite)
-    recorded = recorded_emulated_arena(analysis.sha256) if use_recorded else None
+    recorded = measurements.arena_bytes(analysis.sha256) if measurements is not None else None
     plan = plan_model_arena(data, analysis.name, arena_bytes, recorded)
     return generate_firmware_sources(analysis, data, plan, board, out_dir,
                                      model_name=name, source_name=str(tflite), kernels=kernels)

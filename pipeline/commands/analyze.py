@@ -9,6 +9,7 @@ from dataclasses import asdict
 from pathlib import Path
 
 from pipeline.board import DEFAULT_BOARD
+from pipeline.commands.options import add_measurements_argument
 
 
 def add_arguments(parser: argparse.ArgumentParser) -> None:
@@ -17,13 +18,15 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--no-arena", action="store_true",
                         help="skip the arena prediction (and so the fit verdict's RAM check)")
     parser.add_argument("--board", default=DEFAULT_BOARD, help="target board (pipeline/boards/*.toml)")
+    add_measurements_argument(parser)
 
 
-def analyze(path: Path, with_arena: bool = True, board_key: str = DEFAULT_BOARD) -> dict:
+def analyze(path: Path, with_arena: bool = True, board_key: str = DEFAULT_BOARD,
+            measurements: Path | None = None) -> dict:
     from pipeline.analysis.fit import check_fit, fit_verdict, plan_model_arena
     from pipeline.analysis.tflite_model import load_int8_model
     from pipeline.board import load_board
-    from pipeline.store import recorded_emulated_arena
+    from pipeline.store import measurement_store
 
     board = load_board(board_key)
     data, analysis = load_int8_model(path)
@@ -41,7 +44,8 @@ def analyze(path: Path, with_arena: bool = True, board_key: str = DEFAULT_BOARD)
         from pipeline.analysis.arena import predict_arena
 
         prediction = predict_arena(data, analysis.name)
-        plan = plan_model_arena(data, analysis.name, recorded_bytes=recorded_emulated_arena(analysis.sha256))
+        measured = measurement_store(path, measurements).arena_bytes(analysis.sha256)
+        plan = plan_model_arena(data, analysis.name, recorded_bytes=measured)
         verdict = fit_verdict(board, analysis.model_bytes, plan)
         result.update({
             "arena_predicted_bytes": prediction.predicted_bytes,
@@ -94,6 +98,7 @@ def render(result: dict) -> str:
 
 
 def run(args: argparse.Namespace) -> int:
-    result = analyze(args.tflite, with_arena=not args.no_arena, board_key=args.board)
+    result = analyze(args.tflite, with_arena=not args.no_arena, board_key=args.board,
+                     measurements=args.measurements)
     print(json.dumps(result, indent=2) if args.json else render(result))
     return 0

@@ -14,7 +14,7 @@ from pipeline.emulator.build import DEFAULT_KERNEL_OPT, KERNEL_OPT_LEVELS, defau
 from pipeline.emulator.qemu import DEFAULT_TIMEOUT_S, QEMU_MACHINE
 from pipeline.emulator import toolchain
 from pipeline.emulator.toolchain import TFLM_ENV
-from pipeline.kernel_sets import add_kernels_argument
+from pipeline.commands.options import add_kernels_argument, add_measurements_argument
 from pipeline.errors import ModelError, PipelineError
 
 
@@ -32,6 +32,7 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--runs", type=int, default=10, help="timed invokes (default 10)")
     parser.add_argument("--warmup", type=int, default=2, help="untimed invokes first (default 2)")
     add_kernels_argument(parser)
+    add_measurements_argument(parser)
     parser.add_argument("--work-dir", default=None,
                         help=f"build folder (default {default_work_dir()})")
 
@@ -42,7 +43,7 @@ def run(args: argparse.Namespace) -> int:
     from pipeline.board import DEFAULT_BOARD, load_board
     from pipeline.report.render import write_report
     from pipeline.kernel_sets import result_file_name
-    from pipeline.store import EMULATED_RESULT, report_board, results_folder, write_json
+    from pipeline.store import EMULATED_RESULT, measurement_store, report_board, results_folder, write_json
 
     if args.runs < 1 or args.warmup < 0:
         raise PipelineError(f"--runs {args.runs} --warmup {args.warmup}: use at least 1 run and 0 or "
@@ -72,6 +73,8 @@ def run(args: argparse.Namespace) -> int:
             continue
         if result.estimate_skipped:  # instruction counts stand; only the cycle estimate is missing
             print(f"tinyml emulate: {path}: {result.estimate_skipped}", file=sys.stderr, flush=True)
+        measurement_store(Path(path), args.measurements).record_arena(
+            result.tflite_sha256, result.arena_used_bytes, result.model)
         folder = results_folder(Path(path))
         if folder is not None:  # a model of `tinyml run`: its report gets the emulated column
             write_json(folder / result_file_name(EMULATED_RESULT, args.kernels), result.to_dict())

@@ -13,7 +13,9 @@ from pathlib import Path
 from pipeline.board import DEFAULT_BOARD, load_board
 from pipeline.codegen.generate import DEFAULT_GENERATED_DIR, generate_from_file
 from pipeline.project import find_checkout, source_checkout
-from pipeline.kernel_sets import DEFAULT_KERNELS, add_kernels_argument
+from pipeline.store import measurement_store
+from pipeline.commands.options import add_kernels_argument, add_measurements_argument
+from pipeline.kernel_sets import DEFAULT_KERNELS
 from pipeline.errors import PipelineError
 
 DEFAULT_OUT = DEFAULT_GENERATED_DIR
@@ -35,6 +37,7 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
                              "the predicted one; the margin is added either way")
     parser.add_argument("--board", default=DEFAULT_BOARD, help="target board (pipeline/boards/*.toml)")
     add_kernels_argument(parser)
+    add_measurements_argument(parser)
 
 
 # Placeholder in the printed commands when no firmware project is found (a non-editable install).
@@ -60,7 +63,8 @@ def pio_commands(project_root: Path | None, pio_env: str, out_dir: Path) -> list
 
 
 def generate(tflite: Path, board, out: Path | None = None, name: str | None = None,
-             arena_bytes: int | None = None, kernels: str = DEFAULT_KERNELS):
+             arena_bytes: int | None = None, kernels: str = DEFAULT_KERNELS,
+             measurements: Path | None = None):
     """(sources, project root): the generated folder is `out`, else the project's default one."""
     project_root = find_checkout() or source_checkout()
     if out is None and project_root is None:
@@ -68,13 +72,14 @@ def generate(tflite: Path, board, out: Path | None = None, name: str | None = No
                             "the project checkout or pass --out DIR")
     out_dir = out if out is not None else project_root / DEFAULT_OUT
     return generate_from_file(tflite, board, out_dir, name=name, arena_bytes=arena_bytes,
+                              measurements=measurement_store(Path(tflite), measurements),
                               kernels=kernels), project_root
 
 
 def run(args: argparse.Namespace) -> int:
     board = load_board(args.board)
     result, project_root = generate(args.tflite, board, args.out, args.name, args.arena_bytes,
-                                    args.kernels)
+                                    args.kernels, args.measurements)
     arena = result.arena
     shown = os.path.relpath(result.out_dir) if not os.path.relpath(result.out_dir).startswith("..") \
         else str(result.out_dir)

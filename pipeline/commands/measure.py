@@ -7,7 +7,7 @@ import sys
 from pathlib import Path
 
 from pipeline.board import DEFAULT_BOARD, load_board
-from pipeline.kernel_sets import add_kernels_argument
+from pipeline.commands.options import add_kernels_argument, add_measurements_argument
 from pipeline.errors import PipelineError
 
 

@@ -6,16 +6,16 @@ import sys
 from pathlib import Path
 
 from pipeline.board import DEFAULT_BOARD, load_board
-from pipeline.kernel_sets import add_kernels_argument
+from pipeline.commands.options import add_kernels_argument, add_measurements_argument
 from pipeline.errors import PipelineError
-from pipeline.model.specs import DEFAULT_ZOO, load_zoo
+from pipeline.model.specs import load_zoo
 from pipeline.store import DEFAULT_OUT, RUN_MANIFEST, check_output_folder, read_json, tflite_path, write_json
 
 
 def add_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--out", type=Path, default=DEFAULT_OUT, help="output folder (default: ./out)")
-    parser.add_argument("--zoo", type=Path, default=DEFAULT_ZOO,
-                        help="model zoo .toml (default: the package's zoo, pipeline/model/zoo.toml)")
+    parser.add_argument("--zoo", type=Path, default=None,
+                        help="model zoo .toml (default: the project's models/zoo.toml, installed with the package)")
     parser.add_argument("--models", nargs="+", metavar="NAME", help="only these models of the zoo")
     parser.add_argument("--data", help="'digits' (default), a folder with one subfolder of images per class "
                                        "(any sizes and colour modes), or a .npz with x and y")

@@ -12,7 +12,7 @@ from pipeline.board import Board
 from pipeline.device.record import measured_record
 from pipeline.device.usb import find_board_port, upload, wait_for_path, wait_for_port
 from pipeline.errors import PipelineError
-from pipeline.store import MEASURED_RESULT, read_json, results_folder, write_json
+from pipeline.store import MEASURED_RESULT, measurement_store, read_json, results_folder, write_json
 
 DEFAULT_TIMEOUT_S = 60.0
 
@@ -68,7 +68,8 @@ def flash_with_platformio(board: Board, kernels: str = "cmsis-nn") -> Callable[[
         if project_root is None:
             raise PipelineError("no platformio.ini with a firmware/ folder here or above: run "
                                 "`tinyml flash`/`measure` inside the project checkout")
-        generate_from_file(tflite, board, project_root / DEFAULT_GENERATED_DIR, kernels=kernels)
+        generate_from_file(tflite, board, project_root / DEFAULT_GENERATED_DIR, kernels=kernels,
+                           measurements=measurement_store(tflite))
         upload(board.pio_env, port, project_dir=project_root)
         # the board resets after the upload and its USB port re-enumerates: wait for the sketch's
         # port, not the bootloader's that may still be there

@@ -1,6 +1,6 @@
 """When the emulated firmware cannot allocate its arena (ERROR code=alloc_failed), the prediction
 was short: rebuild the same model once with every byte of arena the emulator board allows, run it
-again and let `tinyml emulate` record what TFLM really used (pipeline.store.record_emulated_arena),
+again and let `tinyml emulate` record what TFLM really used (pipeline.store.MeasurementStore),
 which `tinyml firmware` then reserves instead of the prediction."""
 from __future__ import annotations
 

@@ -32,7 +32,6 @@ from pipeline.errors import PipelineError
 from pipeline.kernel_sets import check_kernels, model_folder_suffix
 from pipeline.serial_link.protocol import RunResult
 from pipeline.serial_link.reader import save_run_result
-from pipeline.store import record_emulated_arena
 
 @dataclass(frozen=True)
 class EmulatedLayer:
@@ -70,6 +69,7 @@ class EmulationResult:
     estimate: object | None = None        # pipeline.perf.cycles.CycleEstimate
     estimate_skipped: str | None = None   # why there is no estimate (one line)
     kernels: str = "cmsis-nn"  # kernel set of the op resolver (--kernels)
+    tflite_sha256: str = ""   # the model bytes measured (the key of pipeline.store.MeasurementStore)
 
     @property
     def arena_error_pct(self) -> float:
@@ -174,7 +174,7 @@ def emulate(tflite_path: str | os.PathLike, tflm_dir: str | os.PathLike | None =
     generated = generate_from_file(path, load_board(EMULATOR_BOARD),
                                    work / "models" / (c_identifier(path.stem) +
                                                       model_folder_suffix(kernels)),
-                                   kernels=kernels, use_recorded=False)
+                                   kernels=kernels)
     analysis = analyze_tflite(path)  # per-layer MACs for the instructions table (parsing is cheap)
     predicted = generated.arena.predicted_bytes
     tree = configure(work, tflm_root, kernel_opt=kernel_opt, other_opt=other_opt,
@@ -195,8 +195,6 @@ def emulate(tflite_path: str | os.PathLike, tflm_dir: str | os.PathLike | None =
         run = run_firmware(elf, timeout_s, plugin_run.qemu_args if plugin_run else ())
         still_failed(first_error, run, generated)
     result_path = save_run_result(run, work / "results" / f"{generated.out_dir.name}{kernel_opt}.json")
-    if run.error is None and run.arena_used:
-        record_emulated_arena(generated.source_sha256, run.arena_used, generated.model_name)
     if run.error is not None:
         raise PipelineError(f"the firmware reported {run.error.code}: "
                             f"{run.error.detail.replace('_', ' ')}")
@@ -205,7 +203,8 @@ def emulate(tflite_path: str | os.PathLike, tflm_dir: str | os.PathLike | None =
                             f"rebuild it from this repository's firmware/ports/qemu_mps2")
     estimate, skipped = try_estimate(plugin_run, len(run.layers), skipped)
     return EmulationResult(
-        model=generated.model_name, tflite_path=str(path), kernel_opt=kernel_opt, runs=run.runs,
+        model=generated.model_name, tflite_path=str(path), tflite_sha256=generated.source_sha256,
+        kernel_opt=kernel_opt, runs=run.runs,
         instructions=run.summary.ticks_median, instructions_min=run.summary.ticks_min,
         instructions_max=run.summary.ticks_max,
         arena_size_bytes=run.arena_size or 0, arena_used_bytes=run.arena_used,

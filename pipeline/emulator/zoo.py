@@ -63,7 +63,7 @@ class EmulatedModel:
 
 def emulate_models(results: list[dict], plan: EmulationPlan, *, force: bool = False,
                    work_dir: str | None = None, log: TextIO = sys.stderr,
-                   kernels: str = "cmsis-nn") -> list[EmulatedModel]:
+                   kernels: str = "cmsis-nn", measurements=None) -> list[EmulatedModel]:
     """Emulates each model of `results` (run_zoo's records) that built and fits, writing its
     emulated.json; a model emulated before (and not rebuilt since: run_zoo drops stale records)
     is kept unless `force`. One model's failure does not stop the others."""
@@ -85,5 +85,7 @@ def emulate_models(results: list[dict], plan: EmulationPlan, *, force: bool = Fa
             done.append(EmulatedModel(record["name"], str(exc)))
             continue
         write_json(target, result.to_dict())
+        if measurements is not None:
+            measurements.record_arena(result.tflite_sha256, result.arena_used_bytes, result.model)
         done.append(EmulatedModel(record["name"], None))
     return done

@@ -1,4 +1,4 @@
-"""Model variants as data: parse and validate the zoo file (the default one ships in the package).
+"""Model variants as data: parse and validate the zoo file (the default one is models/zoo.toml).
 
 Validation is strict, not coercing: integers must be integers, numbers finite, booleans are no
 numbers; every error of the file is reported at once, by model and field."""
@@ -8,13 +8,18 @@ import hashlib
 import json
 import math
 import re
-import tomllib
 from dataclasses import asdict, dataclass, fields, replace
 from pathlib import Path
 
 from pipeline.errors import PipelineError
+from pipeline.project import models_dir
+from pipeline.tomlcompat import tomllib
 
-DEFAULT_ZOO = Path(__file__).with_name("zoo.toml")
+
+def default_zoo() -> Path:
+    """models/zoo.toml of the project (installed with the package)."""
+    return models_dir() / "zoo.toml"
+
 
 # MobileNetV1 (Howard et al. 2017, table 1): (output channels at alpha=1, stride) of the 13 blocks
 # that follow the first 3x3 stride-2 convolution (32 channels at alpha=1).
@@ -154,8 +159,8 @@ def validate(spec: ModelSpec, where: str) -> ModelSpec:
     return spec
 
 
-def load_zoo(path: Path = DEFAULT_ZOO) -> list[ModelSpec]:
-    path = Path(path)
+def load_zoo(path: Path | None = None) -> list[ModelSpec]:
+    path = Path(path) if path is not None else default_zoo()
     if not path.is_file():
         raise PipelineError(f"model zoo file {path} not found: pass an existing .toml file")
     try:

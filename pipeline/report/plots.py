@@ -6,7 +6,7 @@ import io
 from pathlib import Path
 
 from pipeline.report.seed import block_of
-from pipeline.store import write_atomic
+from pipeline.files import write_atomic
 
 COLOURS = {"standard": "#1f77b4", "first conv": "#7f7f7f", "depthwise": "#ff7f0e", "pointwise": "#2ca02c"}
 

@@ -19,7 +19,8 @@ from pipeline.report.kernels import kernels_report_section
 from pipeline.report.latency import latency_report_section, plot_latency_ms
 from pipeline.report.seed import layer_table, pairs_section
 from pipeline.report.tables import fmt as _fmt, table as _table  # noqa: F401  (for section modules)
-from pipeline.store import load_run, write_atomic
+from pipeline.files import write_atomic
+from pipeline.store import load_run
 
 CSV_COLUMNS = ["name", "conv", "alpha", "resolution", "channels", "blocks", "classes", "epochs", "status",
                "stage", "error", "macs", "params", "flash_bytes", "weights_bytes", "arena_bytes_host",
