@@ -22,14 +22,17 @@ sys.path.insert(0, str(REPO / "tests"))
 
 from pipeline.errors import PipelineError  # noqa: E402
 from pipeline.perf import cycles  # noqa: E402
+from pipeline.board import load_board  # noqa: E402
 from pipeline.emulator import build as emu_build, qemu as emu_qemu, stage as emu_stage, toolchain as emu_tools  # noqa: E402
 from pipeline.emulator import plugin as ic  # noqa: E402
+
+NANO_MODEL = cycles.model_for_board(load_board("nano33ble"))  # the board's timing (its file)
 
 
 def calibration_table() -> list[str]:
     from test_cycle_calibration import SEQUENCES, expected_core_cycles  # hand-derived TRM counts
 
-    model = cycles.DEFAULT_MODEL
+    model = NANO_MODEL
     with tempfile.TemporaryDirectory(prefix="tinyml-calibration-") as tmp:
         work = Path(tmp)
         tree = emu_build.configure(work, None)
@@ -66,9 +69,9 @@ def main(argv: list[str] | None = None) -> int:
     if not paths:
         print("no models: run `tinyml run` first or pass .tflite files", file=sys.stderr)
         return 2
-    print(f"\nmodels (estimates at {cycles.DEFAULT_MODEL.clock_hz / 1e6:g} MHz; cache "
-          f"{cycles.DEFAULT_MODEL.flash.cache.size_bytes} B {cycles.DEFAULT_MODEL.flash.cache.ways}"
-          f"-way {cycles.DEFAULT_MODEL.flash.cache.line_bytes} B lines)", flush=True)
+    print(f"\nmodels (estimates at {NANO_MODEL.clock_hz / 1e6:g} MHz; cache "
+          f"{NANO_MODEL.flash.cache.size_bytes} B {NANO_MODEL.flash.cache.ways}"
+          f"-way {NANO_MODEL.flash.cache.line_bytes} B lines)", flush=True)
     print(f"  {'model':<34} {'MACs':>11} {'instructions':>12} {'cyc on':>11} {'ms on':>7} "
           f"{'cyc off':>11} {'ms off':>7} {'MAC/cyc on':>10} {'off':>6} {'instr/MAC':>9} {'s':>5}")
     failed = 0

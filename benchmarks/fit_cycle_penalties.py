@@ -18,8 +18,11 @@ sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
 from pipeline.errors import PipelineError  # noqa: E402
 from pipeline.perf import cycles  # noqa: E402
+from pipeline.board import load_board  # noqa: E402
 from pipeline.perf.cycle_fit import BoardRun, fit_penalties  # noqa: E402
 from pipeline.perf.counts import ClassCounts  # noqa: E402
+
+NANO_MODEL = cycles.model_for_board(load_board("nano33ble"))  # the board's timing (its file)
 
 
 def _cache_state(measured: dict, default: str | None, path: Path) -> bool:
@@ -59,11 +62,11 @@ def main(argv: list[str] | None = None) -> int:
     args = parser.parse_args(argv)
     try:
         runs = [load_run(p, args.cache) for p in args.measured]
-        result = fit_penalties(runs, tuple(n for n in args.fit.split(",") if n))
+        result = fit_penalties(runs, tuple(n for n in args.fit.split(",") if n), model=NANO_MODEL)
     except PipelineError as exc:
         print(f"fit_cycle_penalties: error: {exc}", file=sys.stderr)
         return 2
-    defaults = cycles.DEFAULT_MODEL.penalties()
+    defaults = NANO_MODEL.penalties()
     print(f"fitted over {len(runs)} board runs (rank {result.rank}):")
     for name, value in result.penalties.items():
         print(f"  {name:<26} {value:8.3f}   (model default {defaults[name]:g})")

@@ -1,7 +1,9 @@
-"""Target boards as data files (budgets, clock, USB ids), separate from tool options."""
+"""Target boards as data files (pipeline/boards/<key>.toml, or any .toml path): budgets, the core
+and its clock, USB ids, and the memory timing the cycle model needs, each number with its source
+in the file. Separate from tool options; adding a board means adding a file (docs/boards.md)."""
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import MISSING, dataclass, fields
 from pathlib import Path
 
 from pipeline.errors import PipelineError
@@ -12,19 +14,34 @@ DEFAULT_BOARD = "nano33ble"
 
 
 @dataclass(frozen=True)
+class MemoryTiming:
+    """The board's memories as the cycle model sees them (docs/cycle_model.md): wait states of
+    instruction fetches and data reads from flash, and the flash cache in front of them."""
+    flash_fetch_wait_states: float   # per 32-bit instruction fetch from flash, cache off
+    flash_data_wait_states: float    # per data read from flash (weights, constant tables)
+    cache_miss_penalty: float        # per cache line miss, cache on (a hit waits 0)
+    cache_bytes: int
+    cache_ways: int
+    cache_line_bytes: int
+    cache_on_at_start: bool          # as the board's boot code leaves it for the firmware
+
+
+@dataclass(frozen=True)
 class Board:
     key: str
-    name: str
-    pio_env: str
-    cpu: str
+    name: str                 # what people call the board ("Arduino Nano 33 BLE Sense")
+    chip: str                 # the microcontroller ("nRF52840")
+    core: str                 # the CPU core ("cortex-m4")
     clock_hz: int
     flash_bytes: int
     ram_bytes: int
     firmware_flash_bytes: int
     ram_reserved_bytes: int
-    usb_vid: int
-    usb_pids: tuple[int, ...]
-    usb_app_pid: int
+    pio_env: str = ""         # PlatformIO environment of its firmware port ("" : none)
+    usb_vid: int = 0
+    usb_pids: tuple[int, ...] = ()
+    usb_app_pid: int = 0
+    memory: MemoryTiming | None = None  # None: no cycle estimate for this board
 
     @property
     def model_flash_budget(self) -> int:
@@ -36,12 +53,78 @@ class Board:
         """Bytes of RAM left for the tensor arena once the core's own RAM is reserved."""
         return self.ram_bytes - self.ram_reserved_bytes
 
+    @property
+    def label(self) -> str:
+        """'Arduino Nano 33 BLE Sense (nRF52840, Cortex-M4 @ 64 MHz)' for report text."""
+        core = self.core.replace("cortex-", "Cortex-").replace("Cortex-m", "Cortex-M")
+        return f"{self.name} ({self.chip}, {core} @ {self.clock_hz / 1e6:g} MHz)"
+
+
+def board_keys() -> list[str]:
+    return sorted(p.stem for p in BOARDS_DIR.glob("*.toml"))
+
+
+def _check_fields(cls, data: dict, where: str) -> list[str]:
+    """Every error of a table at once: unknown keys, missing keys, wrong types (no coercion)."""
+    errors = []
+    known = {f.name: f for f in fields(cls)}
+    for key in sorted(set(data) - set(known)):
+        errors.append(f"unknown key '{key}'")
+    for name, f in known.items():
+        if name not in data:
+            if f.default is MISSING and f.default_factory is MISSING and name != "key":
+                errors.append(f"missing '{name}'")
+            continue
+        value, kind = data[name], str(f.type)
+        wants_int = kind.startswith("int")
+        wants_number = kind.startswith("float")
+        if kind.startswith("bool"):
+            ok = isinstance(value, bool)
+        elif wants_int:
+            ok = isinstance(value, int) and not isinstance(value, bool) and value >= 0
+        elif wants_number:
+            ok = isinstance(value, (int, float)) and not isinstance(value, bool) and value >= 0
+        elif kind.startswith("str"):
+            ok = isinstance(value, str)
+        elif kind.startswith("tuple"):
+            ok = isinstance(value, list) and all(isinstance(v, int) and not isinstance(v, bool) for v in value)
+        else:
+            ok = True
+        if not ok:
+            errors.append(f"'{name}' must be {'a non-negative integer' if wants_int else 'a non-negative number' if wants_number else kind.split(' ')[0]}, not {value!r}")
+    return [f"{where}: {e}" for e in errors]
+
+
+def board_path(key_or_path: str) -> Path:
+    """A board key (pipeline/boards/<key>.toml) or the path of a board file."""
+    if key_or_path.endswith(".toml") or "/" in key_or_path or "\\" in key_or_path:
+        path = Path(key_or_path)
+        if not path.is_file():
+            raise PipelineError(f"board file {path} not found: pass a board key ({', '.join(board_keys())}) "
+                                "or the path of a board .toml")
+        return path
+    path = BOARDS_DIR / f"{key_or_path}.toml"
+    if not path.is_file():
+        raise PipelineError(f"unknown board '{key_or_path}': use one of {', '.join(board_keys())}, or "
+                            "the path of a board .toml (docs/boards.md)")
+    return path
+
 
 def load_board(key: str = DEFAULT_BOARD) -> Board:
-    path = BOARDS_DIR / f"{key}.toml"
-    if not path.is_file():
-        known = ", ".join(sorted(p.stem for p in BOARDS_DIR.glob("*.toml")))
-        raise PipelineError(f"unknown board '{key}': use one of {known}")
-    data = tomllib.loads(path.read_text())
-    data["usb_pids"] = tuple(data["usb_pids"])
-    return Board(key=key, **data)
+    path = board_path(key)
+    try:
+        data = tomllib.loads(path.read_text())
+    except (OSError, UnicodeDecodeError, tomllib.TOMLDecodeError) as exc:
+        raise PipelineError(f"board file {path}: not readable TOML ({exc}): fix it") from None
+    memory = data.pop("memory", None)
+    errors = _check_fields(Board, data, str(path))
+    if memory is not None:
+        if isinstance(memory, dict):
+            errors += _check_fields(MemoryTiming, memory, f"{path} [memory]")
+        else:
+            errors.append(f"{path}: [memory] must be a table")
+    if errors:
+        raise PipelineError("; ".join(errors))
+    if "usb_pids" in data:
+        data["usb_pids"] = tuple(data["usb_pids"])
+    return Board(key=path.stem, memory=MemoryTiming(**memory) if memory is not None else None, **data)

@@ -15,9 +15,12 @@ import pytest
 from cbuild import require_emulator_tools
 
 from pipeline.perf import cycles
+from pipeline.board import load_board
 from pipeline.emulator import build as emu_build, qemu as emu_qemu, stage as emu_stage, toolchain as emu_tools
 from pipeline.emulator import plugin as ic
 from pipeline.perf.counts import InvokeClassCounts
+
+NANO_MODEL = cycles.model_for_board(load_board("nano33ble"))  # the board's timing (its file)
 
 N = 100  # ITERATIONS in the firmware
 
@@ -74,7 +77,7 @@ def calibration_counts(tmp_path_factory) -> InvokeClassCounts:
             raise
         pytest.skip(str(exc))
     return ic.run_counted(tree / "qemu_cycle_calibration.elf", library, work / "counts.json",
-                          invoke=1, cache=cycles.DEFAULT_MODEL.flash.cache, flash_end=0x400000)
+                          invoke=1, cache=NANO_MODEL.flash.cache, flash_end=0x400000)
 
 
 def test_every_sequence_is_one_layer(calibration_counts):
@@ -83,7 +86,7 @@ def test_every_sequence_is_one_layer(calibration_counts):
 
 @pytest.mark.parametrize("p, s", [(2, 1), (1, 0), (3, 2)])
 def test_estimator_returns_the_trm_cycles_of_each_sequence(calibration_counts, p, s):
-    model = cycles.DEFAULT_MODEL.with_penalties(branch_refill=p, address_dependency_stall=s)
+    model = NANO_MODEL.with_penalties(branch_refill=p, address_dependency_stall=s)
     expected = expected_core_cycles(p, s)
     got = {name: cycles.core_cycles(layer, model)
            for name, layer in zip(SEQUENCES, calibration_counts.layers)}
@@ -95,14 +98,14 @@ def test_flash_data_reads_add_their_wait_states_cache_on_and_off(calibration_cou
     ram_layer = calibration_counts.layers[SEQUENCES.index("calib_load_chain")]
     assert flash_layer["x_flash_data_reads"] == 2 * N
     assert ram_layer["x_flash_data_reads"] == 0
-    model = cycles.DEFAULT_MODEL
+    model = NANO_MODEL
     ws = model.flash.data_wait_states
     assert cycles.flash_stall_cycles(flash_layer, True, model) == (
         flash_layer["x_cache_misses"] * model.flash.miss_penalty + 2 * N * ws)
 
 
 def test_cache_off_pays_every_fetch_and_cache_on_only_misses(calibration_counts):
-    model = cycles.DEFAULT_MODEL
+    model = NANO_MODEL
     for layer in calibration_counts.layers:
         # a loop of N iterations fetches its body N times but misses only on the first pass
         assert layer["x_fetch_words"] >= N * 2

@@ -15,8 +15,11 @@ from pipeline.errors import PipelineError
 from pipeline.report import latency
 from pipeline.emulator import estimate as emulate_cycles
 from pipeline.perf import cycles
+from pipeline.board import load_board
 from pipeline.perf.cycle_fit import BoardRun, fit_penalties
 from pipeline.perf.counts import PRIMARY_CLASSES, ClassCounts
+
+NANO_MODEL = cycles.model_for_board(load_board("nano33ble"))  # the board's timing (its file)
 
 REPO = Path(__file__).resolve().parents[1]
 KNOWN = {"branch_refill": 1.5, "address_dependency_stall": 0.5, "fetch_wait_states": 3.0,
@@ -37,7 +40,7 @@ def _random_counts(rng: random.Random) -> ClassCounts:
 
 def _synthetic_runs(n: int, seed: int = 7) -> list[BoardRun]:
     rng = random.Random(seed)
-    truth = cycles.DEFAULT_MODEL.with_penalties(**KNOWN)
+    truth = NANO_MODEL.with_penalties(**KNOWN)
     runs = []
     for i in range(n):
         counts = _random_counts(rng)
@@ -49,7 +52,7 @@ def _synthetic_runs(n: int, seed: int = 7) -> list[BoardRun]:
 
 
 def test_fit_recovers_known_penalties():
-    result = fit_penalties(_synthetic_runs(10))
+    result = fit_penalties(_synthetic_runs(10), model=NANO_MODEL)
     assert result.penalties == pytest.approx(KNOWN, rel=1e-6)
     assert all(row["after"] == pytest.approx(row["measured"]) for row in result.rows)
     assert any(abs(row["before"] - row["measured"]) > 1 for row in result.rows)
@@ -57,7 +60,7 @@ def test_fit_recovers_known_penalties():
 
 def test_fit_refuses_fewer_runs_than_penalties():
     with pytest.raises(PipelineError, match="cannot fit 5 penalties"):
-        fit_penalties(_synthetic_runs(3))
+        fit_penalties(_synthetic_runs(3), model=NANO_MODEL)
 
 
 def _write_runs(tmp_path: Path, runs: list[BoardRun], with_cache: bool = True) -> list[str]:
@@ -95,24 +98,24 @@ def test_fit_command_bad_input_is_one_line(tmp_path):
 def _estimate() -> cycles.CycleEstimate:
     return cycles.CycleEstimate(cycles={"cache_on": 6_400_000, "cache_off": 9_600_000},
                                 layer_cycles=({"cache_on": 1, "cache_off": 2},), clock_hz=64_000_000,
-                                instructions=5_000_000, cache=cycles.DEFAULT_MODEL.flash.cache,
+                                instructions=5_000_000, cache=NANO_MODEL.flash.cache,
                                 counts={"alu": 5_000_000})
 
 
 def test_emulate_fields_are_the_interface():
-    fields = emulate_cycles.estimate_fields(_estimate(), 3_200_000, None)
+    fields = emulate_cycles.estimate_fields(_estimate(), 3_200_000, None, load_board("nano33ble"))
     assert fields["estimated_cycles"] == {"cache_on": 6_400_000, "cache_off": 9_600_000}
     assert fields["estimated_ms"] == {"cache_on": 100.0, "cache_off": 150.0}
     assert fields["clock_hz"] == 64_000_000
     assert fields["estimated_macs_per_cycle"]["cache_on"] == 0.5
-    skipped = emulate_cycles.estimate_fields(None, 1, "cycle estimate skipped: no gcc")
+    skipped = emulate_cycles.estimate_fields(None, 1, "cycle estimate skipped: no gcc", load_board("nano33ble"))
     assert skipped["estimated_cycles"] is None and skipped["estimate_skipped"].endswith("no gcc")
 
 
 def test_missing_trace_marks_skip_the_estimate_with_a_reason(tmp_path):
     elf = tmp_path / "fw.elf"
     elf.write_bytes(b"not an elf")
-    run, reason = emulate_cycles.try_prepare(elf, tmp_path, "fw", warmup=2)
+    run, reason = emulate_cycles.try_prepare(elf, tmp_path, "fw", 2, load_board("nano33ble"))
     if run is not None:  # pragma: no cover - arm-none-eabi-nm accepted a non-ELF
         pytest.fail("a file without trace marks got a plugin run")
     assert reason.startswith("cycle estimate skipped:") and "\n" not in reason

@@ -4,18 +4,13 @@ counted into the `estimated_cycles` / `estimated_ms` fields. Kept apart from sta
 only passes the extra QEMU arguments through and stores the result."""
 from __future__ import annotations
 
-from dataclasses import dataclass, replace
+from dataclasses import dataclass
 from pathlib import Path
 
-from pipeline.board import DEFAULT_BOARD, load_board
+from pipeline.board import Board
 from pipeline.emulator.plugin import PluginUnavailable, build_plugin, plugin_arguments, read_counts
 from pipeline.perf import cycles
 from pipeline.perf.counts import InvokeClassCounts
-
-
-def board_model() -> cycles.CycleModel:
-    """The timing model at the clock of the board the estimate is for (pipeline/boards)."""
-    return replace(cycles.DEFAULT_MODEL, clock_hz=load_board(DEFAULT_BOARD).clock_hz)
 
 
 # mps2-an386 code memory [0, 4 MB): text and constants, as in the Nano's flash (mps2_an386.ld).
@@ -30,9 +25,8 @@ class PluginRun:
 
 
 def prepare(elf: Path, work_dir: Path, model_name: str, warmup: int,
-            model: cycles.CycleModel | None = None) -> PluginRun:
+            model: cycles.CycleModel) -> PluginRun:
     """Raises PluginUnavailable with the reason when the estimate cannot be made here."""
-    model = model or board_model()
     library = build_plugin(work_dir / "plugin")
     out = work_dir / "results" / f"{model_name}.insn_classes.json"
     out.parent.mkdir(parents=True, exist_ok=True)
@@ -42,51 +36,51 @@ def prepare(elf: Path, work_dir: Path, model_name: str, warmup: int,
     return PluginRun(args, out)
 
 
-def estimate(run: PluginRun, layer_count: int,
-             model: cycles.CycleModel | None = None) -> cycles.CycleEstimate:
+def estimate(run: PluginRun, layer_count: int, model: cycles.CycleModel) -> cycles.CycleEstimate:
     """The estimate from the plugin's counts; per-layer values only when the plugin saw as many
     layers as the firmware's profiler reported."""
     counts: InvokeClassCounts = read_counts(run.counts_path)
     if len(counts.layers) != layer_count:
         raise PluginUnavailable(f"the plugin saw {len(counts.layers)} layers, the firmware "
                                 f"reported {layer_count}")
-    return cycles.estimate_invoke(counts, model or board_model())
+    return cycles.estimate_invoke(counts, model)
 
 
 def estimate_fields(estimate: cycles.CycleEstimate | None, macs: int | None,
-                    skipped: str | None) -> dict:
+                    skipped: str | None, board: Board) -> dict:
     """The JSON fields of `tinyml emulate --json` / emulated.json (labelled estimates)."""
     if estimate is None:
-        return {"estimated_cycles": None, "estimated_ms": None,
-                "clock_hz": board_model().clock_hz, "estimate_skipped": skipped}
+        return {"estimated_cycles": None, "estimated_ms": None, "board": board.key,
+                "clock_hz": board.clock_hz, "estimate_skipped": skipped}
     return {
         "estimated_cycles": estimate.cycles,
         "estimated_ms": estimate.ms,
+        "board": board.key,
         "clock_hz": estimate.clock_hz,
         "estimated_macs_per_cycle": {k: cycles.macs_per_cycle(macs, v)
                                      for k, v in estimate.cycles.items()},
         "estimate_instructions": estimate.instructions,
-        "estimate_model": "Cortex-M4 TRM timing + nRF52840 flash model, docs/cycle_model.md",
+        "estimate_model": f"Cortex-M4 TRM timing + {board.chip} flash model, docs/cycle_model.md",
         "estimate_cache": {"bytes": estimate.cache.size_bytes, "ways": estimate.cache.ways,
                            "line": estimate.cache.line_bytes},
         "estimate_counts": estimate.counts,  # benchmarks/fit_cycle_penalties.py reads these
     }
 
 
-def try_prepare(elf: Path, work_dir: Path, model_name: str,
-                warmup: int) -> tuple[PluginRun | None, str | None]:
+def try_prepare(elf: Path, work_dir: Path, model_name: str, warmup: int,
+                board: Board) -> tuple[PluginRun | None, str | None]:
     """(run, None), or (None, why the estimate is skipped): never stops the emulation."""
     try:
-        return prepare(elf, work_dir, model_name, warmup), None
-    except PluginUnavailable as exc:
+        return prepare(elf, work_dir, model_name, warmup, cycles.model_for_board(board)), None
+    except (PluginUnavailable, cycles.NoTimingModel) as exc:
         return None, f"cycle estimate skipped: {exc}"
 
 
-def try_estimate(run: PluginRun | None, layer_count: int,
-                 skipped: str | None) -> tuple[cycles.CycleEstimate | None, str | None]:
+def try_estimate(run: PluginRun | None, layer_count: int, skipped: str | None,
+                 board: Board) -> tuple[cycles.CycleEstimate | None, str | None]:
     if run is None:
         return None, skipped
     try:
-        return estimate(run, layer_count), None
+        return estimate(run, layer_count, cycles.model_for_board(board)), None
     except PluginUnavailable as exc:
         return None, f"cycle estimate skipped: {exc}"

@@ -20,7 +20,7 @@ from pathlib import Path
 
 from pipeline.analysis.kernel_plan import plan_kernels
 from pipeline.analysis.tflite_model import analyze_tflite
-from pipeline.board import load_board
+from pipeline.board import DEFAULT_BOARD, Board, load_board
 from pipeline.codegen.generate import c_identifier, generate_from_file
 from pipeline.emulator.arena_retry import rebuild_with_largest_arena, still_failed
 from pipeline.emulator.build import (DEFAULT_KERNEL_OPT, DEFAULT_OTHER_OPT, FirmwareSize, build_target,
@@ -70,6 +70,7 @@ class EmulationResult:
     estimate_skipped: str | None = None   # why there is no estimate (one line)
     kernels: str = "cmsis-nn"  # kernel set of the op resolver (--kernels)
     tflite_sha256: str = ""   # the model bytes measured (the key of pipeline.store.MeasurementStore)
+    board: Board | None = None  # the board of the cycle estimate
 
     @property
     def arena_error_pct(self) -> float:
@@ -105,7 +106,7 @@ class EmulationResult:
             "elf": self.elf_path,
             "run_result": self.run_result_path,
             "output_crc32": self.output_crc32,
-            **estimate_fields(self.estimate, self.macs, self.estimate_skipped),
+            **estimate_fields(self.estimate, self.macs, self.estimate_skipped, self.board or load_board()),
         }
 
 
@@ -160,12 +161,14 @@ def _layers(run: RunResult, analysis, estimate=None, plan=()) -> tuple[EmulatedL
 def emulate(tflite_path: str | os.PathLike, tflm_dir: str | os.PathLike | None = None, *,
             work_dir: str | os.PathLike | None = None, kernel_opt: str = DEFAULT_KERNEL_OPT,
             other_opt: str = DEFAULT_OTHER_OPT, timeout_s: float = DEFAULT_TIMEOUT_S,
-            runs: int = 10, warmup: int = 2, kernels: str = "cmsis-nn") -> EmulationResult:
+            runs: int = 10, warmup: int = 2, kernels: str = "cmsis-nn",
+            board: Board | None = None) -> EmulationResult:
     """Builds the benchmark firmware for `tflite_path`, runs it in QEMU and returns its numbers.
     The model is checked against the emulator's memory, not the Nano's: whether it fits the board
     is `tinyml firmware`'s check."""
 
     check_kernels(kernels)
+    board = board or load_board(DEFAULT_BOARD)  # the board the cycle estimate is for
     require_tools()
     tflm_root = resolve_tflm_dir(tflm_dir)
     path = Path(tflite_path)
@@ -184,14 +187,14 @@ def emulate(tflite_path: str | os.PathLike, tflm_dir: str | os.PathLike | None =
     elf = tree / f"{target}.elf"
     size = firmware_size(elf)
 
-    plugin_run, skipped = try_prepare(elf, work, generated.out_dir.name, warmup)
+    plugin_run, skipped = try_prepare(elf, work, generated.out_dir.name, warmup, board)
     run = run_firmware(elf, timeout_s, plugin_run.qemu_args if plugin_run else ())
     if run.error is not None and run.error.code == "alloc_failed":
         # Measurements win: rebuild once with all the arena the emulator has, measure the need.
         first_error = run.error
         generated = rebuild_with_largest_arena(path, generated, tree)
         size = firmware_size(elf)
-        plugin_run, skipped = try_prepare(elf, work, generated.out_dir.name, warmup)
+        plugin_run, skipped = try_prepare(elf, work, generated.out_dir.name, warmup, board)
         run = run_firmware(elf, timeout_s, plugin_run.qemu_args if plugin_run else ())
         still_failed(first_error, run, generated)
     result_path = save_run_result(run, work / "results" / f"{generated.out_dir.name}{kernel_opt}.json")
@@ -201,7 +204,7 @@ def emulate(tflite_path: str | os.PathLike, tflm_dir: str | os.PathLike | None =
     if run.unit != "instructions" or run.summary is None or run.arena_used is None:
         raise PipelineError(f"the firmware's run is incomplete (unit {run.unit}): "
                             f"rebuild it from this repository's firmware/ports/qemu_mps2")
-    estimate, skipped = try_estimate(plugin_run, len(run.layers), skipped)
+    estimate, skipped = try_estimate(plugin_run, len(run.layers), skipped, board)
     return EmulationResult(
         model=generated.model_name, tflite_path=str(path), tflite_sha256=generated.source_sha256,
         kernel_opt=kernel_opt, runs=run.runs,
@@ -211,4 +214,4 @@ def emulate(tflite_path: str | os.PathLike, tflm_dir: str | os.PathLike | None =
         arena_predicted_bytes=predicted, macs=analysis.total_macs, size=size,
         elf_path=str(elf), run_result_path=str(result_path), output_crc32=run.output_crc32,
         layers=_layers(run, analysis, estimate, plan_kernels(path.read_bytes(), kernels, str(path))),
-        estimate=estimate, estimate_skipped=skipped, kernels=kernels)
+        estimate=estimate, estimate_skipped=skipped, kernels=kernels, board=board)

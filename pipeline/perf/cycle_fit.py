@@ -35,9 +35,11 @@ def _estimate(run: BoardRun, model: cycles.CycleModel) -> float:
 
 
 def fit_penalties(runs: list[BoardRun], names: tuple[str, ...] = cycles.CycleModel.PENALTIES,
-                  model: cycles.CycleModel = cycles.DEFAULT_MODEL) -> FitResult:
+                  model: cycles.CycleModel | None = None) -> FitResult:
     import numpy as np
 
+    if model is None:
+        raise PipelineError("internal: fit_penalties needs the board's cycle model")
     unknown = [n for n in names if n not in cycles.CycleModel.PENALTIES]
     if unknown:
         raise PipelineError(f"unknown penalty {', '.join(unknown)}: choose from "

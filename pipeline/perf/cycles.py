@@ -1,6 +1,6 @@
 """Cortex-M4 cycle estimate from executed instruction classes (pipeline/perf/counts.py):
-the timing table of the Cortex-M4 Technical Reference Manual (r0p1, 3.3) plus a flash model of the
-nRF52840 at 64 MHz with its NVMC instruction cache off or on. Estimates, not measurements:
+the timing table of the Cortex-M4 Technical Reference Manual (r0p1, 3.3) plus the flash model of a
+board file (wait states, and the flash cache off or on), at the board's clock. Estimates, not measurements:
 docs/cycle_model.md lists every assumption and where each number comes from.
 
 A cost model in the Vela sense: `core_cycles(counts)` and `flash_stall_cycles(counts, cache_on)`
@@ -11,6 +11,8 @@ from __future__ import annotations
 
 from dataclasses import asdict, dataclass, fields, replace
 
+from pipeline.board import Board
+from pipeline.errors import PipelineError
 from pipeline.perf.counts import CacheGeometry, ClassCounts
 
 
@@ -44,18 +46,19 @@ class CoreTiming:
 
 @dataclass(frozen=True)
 class FlashTiming:
-    """nRF52840 flash seen by the core at 64 MHz (docs/cycle_model.md for the sources)."""
-    fetch_wait_states: float = 2.0    # per 32-bit instruction fetch from flash, cache off
-    miss_penalty: float = 3.0         # per instruction-cache line miss, cache on (hits: 0)
-    data_wait_states: float = 2.0     # per data read from flash (weights): ICODE-only cache
-    cache: CacheGeometry = CacheGeometry(size_bytes=2048, ways=2, line_bytes=16)
+    """A board's flash as the core sees it (pipeline.board.MemoryTiming: the numbers and their
+    sources are in the board file; docs/cycle_model.md explains the model)."""
+    fetch_wait_states: float    # per 32-bit instruction fetch from flash, cache off
+    miss_penalty: float         # per instruction-cache line miss, cache on (hits: 0)
+    data_wait_states: float     # per data read from flash (weights)
+    cache: CacheGeometry
 
 
 @dataclass(frozen=True)
 class CycleModel:
+    flash: FlashTiming
+    clock_hz: int
     core: CoreTiming = CoreTiming()
-    flash: FlashTiming = FlashTiming()
-    clock_hz: int = 64_000_000
 
     # The penalties a board run can fit (benchmarks/fit_cycle_penalties.py), in a fixed order.
     PENALTIES = ("branch_refill", "address_dependency_stall", "fetch_wait_states",
@@ -73,10 +76,22 @@ class CycleModel:
         return replace(self, core=core, flash=flash)
 
 
-DEFAULT_MODEL = CycleModel()
+class NoTimingModel(PipelineError):
+    """The board file has no [memory] table: no cycle estimate for it."""
 
 
-def core_cycles(counts: ClassCounts, model: CycleModel = DEFAULT_MODEL) -> float:
+def model_for_board(board: Board) -> CycleModel:
+    """The timing model of `board`: the core's TRM timing, its clock and its memories."""
+    memory = board.memory
+    if memory is None:
+        raise NoTimingModel(f"board {board.key} has no [memory] timing in its board file: no cycle "
+                            "estimate for it (docs/boards.md)")
+    cache = CacheGeometry(memory.cache_bytes, memory.cache_ways, memory.cache_line_bytes)
+    return CycleModel(FlashTiming(memory.flash_fetch_wait_states, memory.cache_miss_penalty,
+                                  memory.flash_data_wait_states, cache), board.clock_hz)
+
+
+def core_cycles(counts: ClassCounts, model: CycleModel) -> float:
     """Cycles at zero wait states. A conditional branch is counted once, through its taken or
     not-taken event."""
     table = model.core.class_cycles()
@@ -84,7 +99,7 @@ def core_cycles(counts: ClassCounts, model: CycleModel = DEFAULT_MODEL) -> float
 
 
 def flash_stall_cycles(counts: ClassCounts, cache_on: bool,
-                       model: CycleModel = DEFAULT_MODEL) -> float:
+                       model: CycleModel) -> float:
     """Wait states of instruction fetches (cache off: every 32-bit fetch; on: every line miss)
     and of data reads from flash, added to the core's cycles (no overlap assumed)."""
     flash = model.flash
@@ -93,13 +108,13 @@ def flash_stall_cycles(counts: ClassCounts, cache_on: bool,
     return fetch + counts["x_flash_data_reads"] * flash.data_wait_states
 
 
-def estimated_cycles(counts: ClassCounts, model: CycleModel = DEFAULT_MODEL) -> dict[str, int]:
+def estimated_cycles(counts: ClassCounts, model: CycleModel) -> dict[str, int]:
     core = core_cycles(counts, model)
     return {"cache_on": round(core + flash_stall_cycles(counts, True, model)),
             "cache_off": round(core + flash_stall_cycles(counts, False, model))}
 
 
-def cycles_to_ms(cycles: float, clock_hz: int = DEFAULT_MODEL.clock_hz) -> float:
+def cycles_to_ms(cycles: float, clock_hz: int) -> float:
     return 1000.0 * cycles / clock_hz
 
 
@@ -118,7 +133,7 @@ class CycleEstimate:
         return {k: round(cycles_to_ms(v, self.clock_hz), 3) for k, v in self.cycles.items()}
 
 
-def estimate_invoke(invoke, model: CycleModel = DEFAULT_MODEL) -> CycleEstimate:
+def estimate_invoke(invoke, model: CycleModel) -> CycleEstimate:
     """`invoke` is an insn_classes.InvokeClassCounts."""
     return CycleEstimate(
         cycles=estimated_cycles(invoke.total, model),
