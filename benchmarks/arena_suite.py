@@ -104,10 +104,10 @@ def main() -> int:
         reference = independent.get(name) or zoo_macs(path)
         emulated, error = "", ""
         if args.emulate:
-            from pipeline.emulator.stage import emulate
+            from pipeline.driver import emulate_path
 
             try:
-                run = emulate(path, args.tflm_dir, runs=1, warmup=0)
+                run = emulate_path(path, args.tflm_dir, runs=1, warmup=0)
                 emulated = f"{run.arena_used_bytes:,}"
                 error = f"{run.arena_error_pct:+.2f}"
                 worst = max(worst, abs(run.arena_error_pct))

@@ -20,7 +20,8 @@ from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
-from pipeline.emulator import build as emu_build, qemu as emu_qemu, stage as emu_stage, toolchain as emu_tools  # noqa: E402
+from pipeline.driver import emulate_path  # noqa: E402
+from pipeline.emulator import build as emu_build  # noqa: E402
 from pipeline.errors import PipelineError  # noqa: E402
 
 # label -> (TFLM kernels + CMSIS-NN level, rest of TFLM level)
@@ -47,10 +48,9 @@ def measure(models: list[Path], tflm_dir: str | None, work_dir: str | None,
     for label, (kernel_opt, other_opt) in flag_sets.items():
         for model in models:
             print(f"[{label}] {model.name} ...", file=sys.stderr, flush=True)
-            result = emu_stage.emulate(model, tflm_dir, work_dir=work_dir, kernel_opt=kernel_opt,
-                                 other_opt=other_opt, runs=3, warmup=1)
-            rows.append(Measurement(label, result.model, result.instructions,
-                                    result.size.text_bytes))
+            result = emulate_path(model, tflm_dir, work_dir=work_dir, kernel_opt=kernel_opt,
+                                  other_opt=other_opt, runs=3, warmup=1)
+            rows.append(Measurement(label, result.model, result.instructions, result.text_bytes))
     return rows
 
 

@@ -23,7 +23,8 @@ sys.path.insert(0, str(REPO / "tests"))
 from pipeline.errors import PipelineError  # noqa: E402
 from pipeline.perf import cycles  # noqa: E402
 from pipeline.board import load_board  # noqa: E402
-from pipeline.emulator import build as emu_build, qemu as emu_qemu, stage as emu_stage, toolchain as emu_tools  # noqa: E402
+from pipeline.driver import emulate_path  # noqa: E402
+from pipeline.emulator import build as emu_build  # noqa: E402
 from pipeline.emulator import plugin as ic  # noqa: E402
 
 NANO_MODEL = cycles.model_for_board(load_board("nano33ble"))  # the board's timing (its file)
@@ -78,21 +79,21 @@ def main(argv: list[str] | None = None) -> int:
     for path in paths:
         start = time.monotonic()
         try:
-            r = emu_stage.emulate(path, args.tflm_dir, work_dir=args.work_dir, runs=1, warmup=1)
+            r = emulate_path(path, args.tflm_dir, work_dir=args.work_dir, runs=1, warmup=1)
         except PipelineError as exc:
             failed += 1
             print(f"  {path.stem:<34} error: {exc}", flush=True)
             continue
         seconds = time.monotonic() - start
-        if r.estimate is None:
+        if r.estimated_cycles is None or r.estimated_ms is None:
             print(f"  {r.model:<34} {r.macs:>11,} {r.instructions:>12,}  {r.estimate_skipped}")
             continue
-        on, off = r.estimate.cycles["cache_on"], r.estimate.cycles["cache_off"]
-        print(f"  {r.model:<34} {r.macs:>11,} {r.estimate.instructions:>12,} {on:>11,} "
-              f"{r.estimate.ms['cache_on']:>7.1f} {off:>11,} {r.estimate.ms['cache_off']:>7.1f} "
+        on, off = r.estimated_cycles.cache_on, r.estimated_cycles.cache_off
+        print(f"  {r.model:<34} {r.macs:>11,} {r.instructions:>12,} {on:>11,} "
+              f"{r.estimated_ms.cache_on:>7.1f} {off:>11,} {r.estimated_ms.cache_off:>7.1f} "
               f"{cycles.macs_per_cycle(r.macs, on) or 0:>10.3f} "
               f"{cycles.macs_per_cycle(r.macs, off) or 0:>6.3f} "
-              f"{r.estimate.instructions / r.macs if r.macs else 0:>9.2f} {seconds:>5.0f}", flush=True)
+              f"{r.instructions / r.macs if r.macs else 0:>9.2f} {seconds:>5.0f}", flush=True)
     return 2 if failed else 0
 
 

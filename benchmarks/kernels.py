@@ -3,7 +3,7 @@ emulated Cortex-M4 (QEMU mps2-an386, -icount shift=0: instructions, not cycles),
 instructions per MAC per model and per layer kind for both kernel sets, the firmware's flash for
 each, which layers the project kernels took, and whether the outputs are identical (the check
 firmware's output bytes on three inputs, and the benchmark firmware's output CRC-32). When the
-emulation carries the cycle estimate (targets/cycles.py: Cortex-M4 timing, nRF52840 flash and
+emulation carries the cycle estimate (perf/cycles.py: Cortex-M4 timing, nRF52840 flash and
 instruction cache), it also prints estimated cycles, milliseconds at 64 MHz and cycles per MAC.
 
     python benchmarks/kernels.py [MODEL.tflite ...] [--out OUT] [--tflm-dir DIR] [--json FILE]
@@ -23,7 +23,7 @@ sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
 from pipeline.kernel_sets import KERNEL_SETS  # noqa: E402
 from pipeline.errors import PipelineError  # noqa: E402
-from pipeline.emulator import build as emu_build, qemu as emu_qemu, stage as emu_stage, toolchain as emu_tools  # noqa: E402
+from pipeline.records import kind_names  # noqa: E402
 
 KIND_ORDER = ("first_conv", "depthwise", "pointwise", "conv", "fully_connected", "other")
 PAIR = ("sep_a025_r96_b13", "std_a025_r96_b13")
@@ -56,7 +56,7 @@ def _kind_cycles_per_mac(entry: dict) -> dict[str, float]:
     cycles: dict[str, int] = {}
     macs: dict[str, int] = {}
     layers = entry.get("layers", [])
-    for layer, kind in zip(layers, emu_stage.kind_names(layer.get("kind") for layer in layers)):
+    for layer, kind in zip(layers, kind_names(layer.get("kind") for layer in layers)):
         value = _cycles(layer)
         if value is None or not layer.get("macs"):
             continue
@@ -66,18 +66,23 @@ def _kind_cycles_per_mac(entry: dict) -> dict[str, float]:
 
 
 def measure(paths: list[Path], tflm_dir, runs: int, check: bool) -> dict:
+    from pipeline.analysis.model_analysis import analyze_file
+    from pipeline.board import load_board
+    from pipeline.driver import check_emulation_environment, emulate_path
     from pipeline.emulator.output_check import check_outputs
+    from pipeline.records import to_plain
 
     results: dict[str, dict] = {}
     for path in paths:
         entry = results.setdefault(path.stem, {"tflite": str(path)})
         for kernels in KERNEL_SETS:
             try:
-                result = emu_stage.emulate(path, tflm_dir, runs=runs, warmup=1, kernels=kernels)
-                entry[kernels] = result.to_dict()
+                result = emulate_path(path, tflm_dir, runs=runs, warmup=1, kernels=kernels)
+                entry[kernels] = to_plain(result)
                 if check:
-                    entry[kernels]["check"] = [c.output_hex for c in
-                                               check_outputs(path, kernels, tflm_dir)]
+                    analysis = analyze_file(path, [load_board()])
+                    entry[kernels]["check"] = [c.output_hex for c in check_outputs(
+                        analysis, kernels, check_emulation_environment(tflm_dir))]
             except PipelineError as exc:
                 entry[kernels] = {"error": str(exc)}
             print(f"  {path.stem} {kernels}: "

@@ -1,6 +1,7 @@
 """Target boards as data files (pipeline/boards/<key>.toml, or any .toml path): budgets, the core
 and its clock, USB ids, and the memory timing the cycle model needs, each number with its source
 in the file. Separate from tool options; adding a board means adding a file (docs/boards.md)."""
+
 from __future__ import annotations
 
 from dataclasses import MISSING, dataclass, fields
@@ -17,27 +18,28 @@ DEFAULT_BOARD = "nano33ble"
 class MemoryTiming:
     """The board's memories as the cycle model sees them (docs/cycle_model.md): wait states of
     instruction fetches and data reads from flash, and the flash cache in front of them."""
-    flash_fetch_wait_states: float   # per 32-bit instruction fetch from flash, cache off
-    flash_data_wait_states: float    # per data read from flash (weights, constant tables)
-    cache_miss_penalty: float        # per cache line miss, cache on (a hit waits 0)
+
+    flash_fetch_wait_states: float  # per 32-bit instruction fetch from flash, cache off
+    flash_data_wait_states: float  # per data read from flash (weights, constant tables)
+    cache_miss_penalty: float  # per cache line miss, cache on (a hit waits 0)
     cache_bytes: int
     cache_ways: int
     cache_line_bytes: int
-    cache_on_at_start: bool          # as the board's boot code leaves it for the firmware
+    cache_on_at_start: bool  # as the board's boot code leaves it for the firmware
 
 
 @dataclass(frozen=True)
 class Board:
     key: str
-    name: str                 # what people call the board ("Arduino Nano 33 BLE Sense")
-    chip: str                 # the microcontroller ("nRF52840")
-    core: str                 # the CPU core ("cortex-m4")
+    name: str  # what people call the board ("Arduino Nano 33 BLE Sense")
+    chip: str  # the microcontroller ("nRF52840")
+    core: str  # the CPU core ("cortex-m4")
     clock_hz: int
     flash_bytes: int
     ram_bytes: int
     firmware_flash_bytes: int
     ram_reserved_bytes: int
-    pio_env: str = ""         # PlatformIO environment of its firmware port ("" : none)
+    pio_env: str = ""  # PlatformIO environment of its firmware port ("" : none)
     usb_vid: int = 0
     usb_pids: tuple[int, ...] = ()
     usb_app_pid: int = 0
@@ -91,7 +93,8 @@ def _check_fields(cls, data: dict, where: str) -> list[str]:
         else:
             ok = True
         if not ok:
-            errors.append(f"'{name}' must be {'a non-negative integer' if wants_int else 'a non-negative number' if wants_number else kind.split(' ')[0]}, not {value!r}")
+            wanted = "a non-negative integer" if wants_int else "a non-negative number" if wants_number else kind
+            errors.append(f"'{name}' must be {wanted.split(' |')[0]}, not {value!r}")
     return [f"{where}: {e}" for e in errors]
 
 
@@ -100,13 +103,17 @@ def board_path(key_or_path: str) -> Path:
     if key_or_path.endswith(".toml") or "/" in key_or_path or "\\" in key_or_path:
         path = Path(key_or_path)
         if not path.is_file():
-            raise PipelineError(f"board file {path} not found: pass a board key ({', '.join(board_keys())}) "
-                                "or the path of a board .toml")
+            raise PipelineError(
+                f"board file {path} not found: pass a board key ({', '.join(board_keys())}) "
+                "or the path of a board .toml"
+            )
         return path
     path = BOARDS_DIR / f"{key_or_path}.toml"
     if not path.is_file():
-        raise PipelineError(f"unknown board '{key_or_path}': use one of {', '.join(board_keys())}, or "
-                            "the path of a board .toml (docs/boards.md)")
+        raise PipelineError(
+            f"unknown board '{key_or_path}': use one of {', '.join(board_keys())}, or "
+            "the path of a board .toml (docs/boards.md)"
+        )
     return path
 
 

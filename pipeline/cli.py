@@ -3,6 +3,7 @@ firmware for the Arduino Nano 33 BLE Sense, and measure it in QEMU or on the boa
 
 Each subcommand lives in its own `pipeline.commands.<name>` module (add_arguments, run); only the
 chosen one is imported, so `tinyml analyze` does not pay for importing TensorFlow."""
+
 from __future__ import annotations
 
 import argparse

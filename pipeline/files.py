@@ -1,4 +1,5 @@
 """Files other programs may read while we write them: whole or not at all."""
+
 from __future__ import annotations
 
 import json

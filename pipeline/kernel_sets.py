@@ -2,6 +2,7 @@
 default registrations) or the project's own int8 kernels (firmware/kernels, through the TFLM adapter
 firmware/tflm/tinyml_{conv,depthwise}.cc), which fall back to CMSIS-NN layer by layer where they do not
 cover a shape."""
+
 from __future__ import annotations
 
 from pipeline.errors import PipelineError

@@ -1,6 +1,7 @@
 """TensorFlow and its converter print on the process's own stdout/stderr (C++ logging, absl's
 pre-init messages, MLIR notes) where Python cannot intercept them; these keep them off the user's
 terminal unless something fails."""
+
 from __future__ import annotations
 
 import contextlib

@@ -4,6 +4,7 @@ The firmware sources (`firmware/`), `platformio.ini` and the model files (`model
 project. A source checkout or an editable install uses them in place; a wheel carries a copy in
 `pipeline/bundled/` (pyproject.toml maps the folders there). Builds and downloads go to the user's
 cache folder, never into the installed package or the checkout's source tree."""
+
 from __future__ import annotations
 
 import os
@@ -70,6 +71,7 @@ def platformio_command() -> list[str]:
     try:
         import platformio  # noqa: F401
     except ImportError:
-        raise PipelineError("PlatformIO is not installed: pip install platformio (or install the "
-                            "PlatformIO IDE), then retry") from None
+        raise PipelineError(
+            "PlatformIO is not installed: pip install platformio (or install the PlatformIO IDE), then retry"
+        ) from None
     return [sys.executable, "-m", "platformio"]

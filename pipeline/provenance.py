@@ -1,6 +1,7 @@
 """What produced a result: the versions of the libraries that turn a spec into numbers and a digest
 of the pipeline's own stage code. Part of the cache key (a change of either redoes the models)
 and of the report's provenance section."""
+
 from __future__ import annotations
 
 import hashlib
@@ -37,5 +38,9 @@ def code_digest() -> str:
 
 @lru_cache(maxsize=1)
 def pipeline_versions() -> dict:
-    return {"tinyml": __version__, "code": code_digest(), "python": platform.python_version(),
-            **{name: _library_version(name) for name in LIBRARIES}}
+    return {
+        "tinyml": __version__,
+        "code": code_digest(),
+        "python": platform.python_version(),
+        **{name: _library_version(name) for name in LIBRARIES},
+    }

@@ -1,8 +1,10 @@
-"""Results on disk: one folder per model under the output folder, plain JSON next to the artifacts,
-so any stage can be re-run alone and the report is a pure function of these files.
+"""Results on disk: one folder per model under the output folder, the stages' typed records as
+JSON next to the artifacts (pipeline.records, docs/records.md), so any stage can be re-run alone
+and the report is a pure function of these files.
 
 Paths inside the files are relative to the output folder: the folder can be moved, and a relative
 --out given from another working folder finds the same results."""
+
 from __future__ import annotations
 
 import tempfile
@@ -11,17 +13,26 @@ from pathlib import Path
 
 from pipeline.errors import PipelineError
 from pipeline.files import read_json, write_json
+from pipeline.kernel_sets import KERNEL_SETS, result_file_name
 from pipeline.project import cache_dir
+from pipeline.records import (
+    EmulatedRecord,
+    FailedRecord,
+    HostResult,
+    ManifestEntry,
+    MeasuredRecord,
+    ModelResults,
+    RecordError,
+    RunManifest,
+    load_record,
+)
 
 DEFAULT_OUT = Path("out")
-RUN_MANIFEST = "run.json"          # tinyml run: the selection, data, board and versions of the last run
-HOST_RESULT = "result.json"        # tinyml run: the last good analysis, accuracy, host arena, fit
-FAILED_RESULT = "failed.json"      # tinyml run: the last failed attempt (the good result stays)
+RUN_MANIFEST = "run.json"  # tinyml run: the selection, data, board and versions of the last run
+HOST_RESULT = "result.json"  # tinyml run: the last good analysis, accuracy, host arena, fit
+FAILED_RESULT = "failed.json"  # tinyml run: the last failed attempt (the good result stays)
 EMULATED_RESULT = "emulated.json"  # tinyml emulate: QEMU Cortex-M4 instructions and arena
 MEASURED_RESULT = "measured.json"  # tinyml measure: board (or Renode) cycles and arena
-# The same with the project's kernels (--kernels tinyml; pipeline.kernel_sets.result_file_name).
-EMULATED_TINYML_RESULT = "emulated_tinyml.json"
-MEASURED_TINYML_RESULT = "measured_tinyml.json"
 
 
 def model_dir(out: Path, name: str) -> Path:
@@ -33,9 +44,9 @@ def relative_tflite(name: str) -> str:
     return f"models/{name}/{name}.tflite"
 
 
-def tflite_path(out: Path, model: dict) -> Path:
-    """The .tflite of a result, for the output folder `out` (absolute paths of old results too)."""
-    return Path(out) / model["tflite"]
+def tflite_path(out: Path, host: HostResult) -> Path:
+    """The .tflite of a result, for the output folder `out`."""
+    return Path(out) / host.tflite
 
 
 def check_output_folder(out: Path) -> None:
@@ -46,8 +57,7 @@ def check_output_folder(out: Path) -> None:
     while not probe.exists() and probe != probe.parent:
         probe = probe.parent
     if not probe.is_dir():
-        raise PipelineError(f"--out {out}: {probe} is a file, not a folder: pass a folder "
-                            "(it is created if missing)")
+        raise PipelineError(f"--out {out}: {probe} is a file, not a folder: pass a folder (it is created if missing)")
     for folder in (probe, probe / "models") if probe == out.absolute() else (probe,):
         if not folder.is_dir():
             continue
@@ -55,8 +65,9 @@ def check_output_folder(out: Path) -> None:
             with tempfile.TemporaryFile(dir=folder):
                 pass
         except OSError as exc:
-            raise PipelineError(f"--out {out}: cannot write in {folder} ({exc.strerror}): pass a "
-                                "folder you can write to") from None
+            raise PipelineError(
+                f"--out {out}: cannot write in {folder} ({exc.strerror}): pass a folder you can write to"
+            ) from None
 
 
 def results_folder(tflite: Path) -> Path | None:
@@ -66,69 +77,57 @@ def results_folder(tflite: Path) -> Path | None:
     return folder if (folder / HOST_RESULT).is_file() else None
 
 
+def emulated_file(kernels: str) -> str:
+    """emulated.json for CMSIS-NN (the default), emulated_tinyml.json for the project kernels."""
+    return result_file_name(EMULATED_RESULT, kernels)
+
+
+def measured_file(kernels: str) -> str:
+    return result_file_name(MEASURED_RESULT, kernels)
+
+
 def report_board(out: Path, default: str) -> str:
     """The board `tinyml run` checked the models of `out` against (for re-rendering the report)."""
-    manifest = read_json(Path(out) / RUN_MANIFEST)
-    if isinstance(manifest, dict) and manifest.get("board"):
-        return manifest["board"]
-    for model in load_results(out):
-        if model.get("board"):
-            return model["board"]
-    return default
+    try:
+        manifest = load_record(Path(out) / RUN_MANIFEST, RunManifest)
+    except RecordError:
+        manifest = None
+    return manifest.board if manifest is not None else default
 
 
-def _with_device_records(folder: Path, host: dict) -> dict:
-    for key, filename in (("emulated", EMULATED_RESULT), ("measured", MEASURED_RESULT),
-                          ("emulated_tinyml", EMULATED_TINYML_RESULT),
-                          ("measured_tinyml", MEASURED_TINYML_RESULT)):
-        extra = read_json(folder / filename)
-        if extra is not None:
-            host[key] = extra
-    return host
+def load_model_results(folder: Path, name: str, entry: ManifestEntry | None = None, board: str = "") -> ModelResults:
+    """A model's records. With the run's manifest `entry`, a result made with other inputs does
+    not count: this run's failure shows (with `kept_result` when an older good result stays), or,
+    with neither, a failure saying the run did not get to the model."""
+    host = load_record(folder / HOST_RESULT, HostResult)
+    failed = load_record(folder / FAILED_RESULT, FailedRecord)
+    if entry is not None and not (host is not None and host.cache_key == entry.cache_key):
+        if failed is None or failed.cache_key != entry.cache_key:
+            failed = FailedRecord(
+                entry.spec, entry.cache_key, board, "run", "no result for this configuration (interrupted?): run again"
+            )
+        return ModelResults(name, failed=failed, kept_result=host is not None)
+    if host is None:
+        return ModelResults(name, failed=failed)
+    emulated = {k: r for k in KERNEL_SETS if (r := load_record(folder / emulated_file(k), EmulatedRecord))}
+    measured = {k: r for k in KERNEL_SETS if (r := load_record(folder / measured_file(k), MeasuredRecord))}
+    return ModelResults(name, host=host, emulated=emulated, measured=measured)
 
 
-def load_results(out: Path) -> list[dict]:
-    """Every model's host result with its emulated/measured records merged in, sorted by name."""
-    models = []
-    for folder in sorted((Path(out) / "models").glob("*")):
-        host = read_json(folder / HOST_RESULT)
-        if host is None:
-            continue
-        models.append(_with_device_records(folder, host))
-    return models
-
-
-def load_run(out: Path) -> tuple[dict | None, list[dict], list[dict]]:
+def load_run(out: Path) -> tuple[RunManifest | None, list[ModelResults], list[ModelResults]]:
     """(manifest, models of the last run's selection in zoo order, other models in the folder).
-
-    A selected model is its good result when that result has the run's cache key, else the
-    failure of this run (with `kept_result` when an older good result is still on disk). Without
-    a manifest (a folder from before manifests) every result counts as selected."""
+    A record of an older layout is refused in one line (RecordError)."""
     out = Path(out)
-    manifest = read_json(out / RUN_MANIFEST)
-    if not isinstance(manifest, dict) or not isinstance(manifest.get("models"), list):
-        return None, load_results(out), []
-    selected, names = [], set()
-    for entry in manifest["models"]:
-        name, key = entry["name"], entry["cache_key"]
-        names.add(name)
-        folder = model_dir(out, name)
-        good, failed = read_json(folder / HOST_RESULT), read_json(folder / FAILED_RESULT)
-        if good is not None and good.get("cache_key") == key:
-            selected.append(_with_device_records(folder, good))
-        elif failed is not None and failed.get("cache_key") == key:
-            selected.append({**failed, "kept_result": good is not None})
-        else:
-            selected.append({**entry, "status": "failed", "stage": "run",
-                             "error": "no result for this configuration (interrupted?): run again"})
-    others = []
-    for folder in sorted((out / "models").glob("*")):
-        if folder.name in names:
-            continue
-        record = read_json(folder / HOST_RESULT) or read_json(folder / FAILED_RESULT)
-        if record is not None:
-            others.append(record)
-    return manifest, selected, others
+    manifest = load_record(out / RUN_MANIFEST, RunManifest)
+    folders = sorted(p for p in (out / "models").glob("*") if p.is_dir())
+    if manifest is None:
+        return None, [load_model_results(f, f.name) for f in folders], []
+    selected = [
+        load_model_results(model_dir(out, e.spec.name), e.spec.name, e, manifest.board) for e in manifest.models
+    ]
+    names = {e.spec.name for e in manifest.models}
+    others = [load_model_results(f, f.name) for f in folders if f.name not in names]
+    return manifest, selected, [m for m in others if m.host or m.failed]
 
 
 MEASUREMENTS = "measurements"  # folder of MeasurementStore records in an output folder
@@ -139,6 +138,7 @@ class MeasurementStore:
     """What `tinyml emulate` measured about a model, by the sha256 of its bytes: the arena TFLM
     really used, which `tinyml firmware` (and the fit verdict) then reserve instead of the
     prediction. Analysis reads a measurement only when a command hands it one from here."""
+
     folder: Path
 
     def _arena_file(self, sha256: str) -> Path:

@@ -1,5 +1,6 @@
 """TOML reading on every Python the package supports: the standard library's tomllib from 3.11,
 its backport tomli (the same parser, a dependency only there) on 3.10."""
+
 import sys
 
 if sys.version_info >= (3, 11):

@@ -95,21 +95,15 @@ def test_fit_command_bad_input_is_one_line(tmp_path):
     assert done.stderr.count("\n") == 1 and "--cache on|off" in done.stderr
 
 
-def _estimate() -> cycles.CycleEstimate:
-    return cycles.CycleEstimate(cycles={"cache_on": 6_400_000, "cache_off": 9_600_000},
-                                layer_cycles=({"cache_on": 1, "cache_off": 2},), clock_hz=64_000_000,
-                                instructions=5_000_000, cache=NANO_MODEL.flash.cache,
-                                counts={"alu": 5_000_000})
+def test_emulated_record_gives_ms_and_mac_per_cycle_at_the_boards_clock():
+    from results_fixtures import emulated
 
-
-def test_emulate_fields_are_the_interface():
-    fields = emulate_cycles.estimate_fields(_estimate(), 3_200_000, None, load_board("nano33ble"))
-    assert fields["estimated_cycles"] == {"cache_on": 6_400_000, "cache_off": 9_600_000}
-    assert fields["estimated_ms"] == {"cache_on": 100.0, "cache_off": 150.0}
-    assert fields["clock_hz"] == 64_000_000
-    assert fields["estimated_macs_per_cycle"]["cache_on"] == 0.5
-    skipped = emulate_cycles.estimate_fields(None, 1, "cycle estimate skipped: no gcc", load_board("nano33ble"))
-    assert skipped["estimated_cycles"] is None and skipped["estimate_skipped"].endswith("no gcc")
+    record = emulated("m", ["CONV_2D"], [5_000_000], [3_200_000], cycles=[6_400_000])
+    assert (record.estimated_cycles.cache_on, record.estimated_cycles.cache_off) == (6_400_000, 12_800_000)
+    assert (record.estimated_ms.cache_on, record.estimated_ms.cache_off) == (100.0, 200.0)
+    assert record.estimated_macs_per_cycle["cache_on"] == 0.5
+    skipped = emulated("m", ["CONV_2D"], [1])
+    assert skipped.estimated_ms is None and skipped.estimate_skipped.startswith("cycle estimate skipped")
 
 
 def test_missing_trace_marks_skip_the_estimate_with_a_reason(tmp_path):
@@ -121,28 +115,16 @@ def test_missing_trace_marks_skip_the_estimate_with_a_reason(tmp_path):
     assert reason.startswith("cycle estimate skipped:") and "\n" not in reason
 
 
-def _model(name, conv, macs, estimated, measured=None, instructions=None):
-    m = {"name": name, "conv": conv, "macs": macs, "status": "ok", "alpha": 0.25,
-         "resolution": 96, "channels": 1, "blocks": 3, "classes": 10,
-         "emulated": {"instructions": instructions or 2 * macs, "estimated_cycles": estimated,
-                      "layers": [{"kind": "conv", "macs": macs, "estimated_cycles": estimated}]}}
-    if measured:
-        m["measured"] = {"cycles": measured}
-    return m
+def test_latency_rows_prefer_measurements_and_give_the_estimate_error():
+    from pipeline.records import MeasuredRecord, ModelResults
+    from results_fixtures import emulated, result
 
-
-def test_latency_section_prefers_measurements_and_gives_the_estimate_error():
-    std = _model("std", "standard", 8_000_000, {"cache_on": 16_000_000, "cache_off": 20_000_000},
-                 measured=20_000_000)
-    sep = _model("sep", "separable", 1_000_000, {"cache_on": 4_000_000, "cache_off": 5_000_000})
-    rows = {r["name"]: r for r in latency.model_rows([std, sep], 64_000_000)}
-    assert rows["std"]["measured_ms"] == pytest.approx(312.5)
-    assert rows["std"]["error_pct_cache_on"] == pytest.approx(-20.0)
-    assert rows["sep"]["est_ms_cache_on"] == pytest.approx(62.5)
-    (pair,) = latency.pair_rows([std, sep], 64_000_000)
-    assert pair["mac_ratio"] == pytest.approx(0.125)
-    assert pair["latency_ratio_cache_on"] == pytest.approx(4_000_000 / 20_000_000)  # measured std
-    assert latency.kind_rows([std])["std"]["first_conv"] == pytest.approx(0.5)
-    text = "\n".join(latency.latency_section([std, sep], 64_000_000,
-                                             lambda h, rows: f"{len(h)} cols, {len(rows)} rows"))
-    assert "milliseconds" in text and "Estimates" in text
+    host = result("std", "standard")
+    board = MeasuredRecord("loop://", "cycles", 64_000_000, "t", 1, 20_000_000, 20_000_000, 20_000_000, 0, 0, 0, 1, 1, ())
+    std = ModelResults("std", host=host, emulated={"cmsis-nn": emulated("std", ["CONV_2D"], [1], [8_000_000],
+                                                                        cycles=[16_000_000])},
+                       measured={"cmsis-nn": board})
+    (row,) = latency.latency_rows([std])
+    assert row[6] == pytest.approx(250.0)           # estimated ms, cache on
+    assert row[10] == pytest.approx(312.5)          # board ms
+    assert row[11] == pytest.approx(-20.0)          # (estimate - board) / board

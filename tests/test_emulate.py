@@ -4,6 +4,7 @@ which CI cannot download: skipped there with that reason)."""
 from __future__ import annotations
 
 import json
+from dataclasses import replace
 import math
 import os
 from pathlib import Path
@@ -13,6 +14,7 @@ import pytest
 from pipeline.emulator import build as emu_build, qemu as emu_qemu, stage as emu_stage, toolchain as emu_tools
 from pipeline.cli import main
 from pipeline.errors import PipelineError
+from pipeline.perf.counts import PRIMARY_CLASSES
 
 INTERFACE_KEYS = {"arena_used_bytes", "instructions", "instructions_min", "instructions_max",
                   "layers", "text_bytes", "arena_predicted_bytes", "output_crc32",
@@ -94,20 +96,15 @@ def test_qemu_runs_headless_with_instruction_counting(tmp_path):
 
 # --- result shape ---------------------------------------------------------------------------------
 
-def _result(layers) -> emu_stage.EmulationResult:
-    return emu_stage.EmulationResult(
-        model="m", tflite_path="m.tflite", kernel_opt="-O2", runs=10, instructions=1000,
-        instructions_min=990, instructions_max=1010, layers=tuple(layers), arena_size_bytes=4096,
-        arena_used_bytes=2000, arena_predicted_bytes=2050, macs=500,
-        size=emu_build.FirmwareSize(100_000, 200, 300), elf_path="fw.elf", run_result_path="r.json")
-
-
 def test_result_json_has_the_interface_of_issue_4():
-    layers = [emu_stage.EmulatedLayer(0, "CONV_2D", 600, "conv", 40),
-              emu_stage.EmulatedLayer(1, "DEPTHWISE_CONV_2D", 300, "depthwise", 36),
-              emu_stage.EmulatedLayer(2, "CONV_2D", 80, "pointwise", 32),
-              emu_stage.EmulatedLayer(3, "CONV_2D", 20, "conv", 10)]
-    data = json.loads(json.dumps(_result(layers).to_dict()))
+    from pipeline.records import EmulatedLayer, to_plain
+    from results_fixtures import emulated
+
+    layers = (EmulatedLayer(0, "CONV_2D", 600, "conv", 40), EmulatedLayer(1, "DEPTHWISE_CONV_2D", 300, "depthwise", 36),
+              EmulatedLayer(2, "CONV_2D", 80, "pointwise", 32), EmulatedLayer(3, "CONV_2D", 20, "conv", 10))
+    record = replace(emulated("m", ["CONV_2D"], [1000]), layers=layers, macs=500, arena_used_bytes=2000,
+                     arena_predicted_bytes=2050)
+    data = json.loads(json.dumps(to_plain(record)))
     assert INTERFACE_KEYS <= set(data)
     assert data["layers"][0] == {"index": 0, "op": "CONV_2D", "instructions": 600, "kind": "conv",
                                  "macs": 40, "instructions_per_mac": 15.0,
@@ -167,14 +164,18 @@ def digits_tflite(tmp_path_factory) -> Path:
 
 @pytest.mark.tflm
 def test_emulate_measures_a_real_model(digits_tflite):
-    from pipeline.analysis.tflite_model import analyze_tflite
+    from pipeline.analysis.model_analysis import analyze_file
+    from pipeline.board import load_board
+    from pipeline.records import instructions_by_kind, to_plain
+    from pipeline.serial_link.reader import load_run_result
 
     # The default work folder keeps the TFLM library build between runs (it takes minutes).
-    result = emu_stage.emulate(digits_tflite, _tflm_dir(), runs=3, warmup=1)
-    analysis = analyze_tflite(digits_tflite)
+    analysis = analyze_file(digits_tflite, [load_board()])
+    emulation = emu_stage.emulate(analysis, Path(_tflm_dir()), runs=3, warmup=1)
+    result = emulation.record
 
-    assert [layer.op for layer in result.layers] == list(analysis.operators)
-    assert [layer.macs for layer in result.layers] == [c.macs for c in analysis.layers]
+    assert [layer.op for layer in result.layers] == list(analysis.tflite.operators)
+    assert [layer.macs for layer in result.layers] == [c.macs for c in analysis.tflite.layers]
     assert all(layer.instructions > 0 for layer in result.layers)
     # Deterministic emulation: repeated invokes differ only by SysTick interrupts.
     assert result.instructions_min <= result.instructions <= result.instructions_max
@@ -183,34 +184,32 @@ def test_emulate_measures_a_real_model(digits_tflite):
     layer_sum = sum(layer.instructions for layer in result.layers)
     assert 0.9 * result.instructions <= layer_sum <= result.instructions
     # CMSIS-NN pointwise convolutions need a handful of instructions per MAC, not hundreds.
-    kinds = emu_stage.instructions_by_kind(result.layers)
+    kinds = instructions_by_kind(result.layers)
     assert 0.5 < kinds["pointwise"]["instructions_per_mac"] < 10
     assert 0 < result.arena_used_bytes <= result.arena_size_bytes
     assert abs(result.arena_error_pct) < 1  # the 32-bit prediction (pipeline/analysis/arena.py)
-    assert result.size.text_bytes > 50_000  # TFLM + CMSIS-NN are linked in
+    assert result.text_bytes > 50_000  # TFLM + CMSIS-NN are linked in
 
-    data = result.to_dict()
+    data = to_plain(result)
     assert INTERFACE_KEYS <= set(data)
-    assert Path(data["run_result"]).is_file()
+    assert emulation.run_result.is_file()
     # protocol v2: the firmware's CRC-32 of the output tensor, kept in the run's record too
-    from pipeline.serial_link.reader import load_run_result
-
-    run = load_run_result(data["run_result"])
+    run = load_run_result(emulation.run_result)
     assert isinstance(data["output_crc32"], int) and data["output_crc32"] == run.output_crc32
-    out = analysis.outputs[0]
+    out = analysis.tflite.outputs[0]
     assert out.dtype == "int8" and run.output.bytes == math.prod(out.shape)
     # The cycle estimate (issue 10): the plugin counted the same invoke the SysTick clock timed
     # (which adds its own reads and 40-instruction ticks), per layer and in total.
-    est = result.estimate
+    est = result.estimated_cycles
     assert est is not None, result.estimate_skipped
-    assert abs(est.instructions - result.instructions) <= 0.002 * result.instructions + 400
-    assert all(layer.estimated_cycles["cache_off"] > layer.estimated_cycles["cache_on"] > 0
+    counted = sum(result.estimate_counts.get(c, 0) for c in PRIMARY_CLASSES)
+    assert abs(counted - result.instructions) <= 0.002 * result.instructions + 400
+    assert all(layer.estimated_cycles.cache_off > layer.estimated_cycles.cache_on > 0
                for layer in result.layers)
     # Cycles are at least one per instruction, and a Cortex-M4 does at most 2 int8 MACs per cycle.
-    assert est.cycles["cache_on"] >= est.instructions
-    assert result.macs / est.cycles["cache_on"] < 2
-    assert data["estimated_ms"]["cache_on"] == pytest.approx(
-        1000 * est.cycles["cache_on"] / 64_000_000, rel=1e-3)
+    assert est.cache_on >= counted
+    assert result.macs / est.cache_on < 2
+    assert data["estimated_ms"]["cache_on"] == pytest.approx(1000 * est.cache_on / 64_000_000, rel=1e-3)
 
 
 @pytest.mark.tflm

@@ -8,6 +8,7 @@ the same outputs with --kernels cmsis-nn and tinyml."""
 from __future__ import annotations
 
 import os
+from dataclasses import replace
 import subprocess
 from pathlib import Path
 
@@ -208,42 +209,40 @@ def test_both_kernel_sets_give_identical_outputs(tflite):
 
 # --- the report's side-by-side section ---------------------------------------------------------------
 
-def _emulated(instructions, kernels, crc, flash, kinds, layers=()):
-    return {"instructions": instructions, "kernels": kernels, "output_crc32": crc,
-            "flash_bytes": flash, "layer_kinds": kinds, "layers": list(layers)}
-
-
 def test_report_shows_both_kernel_sets_side_by_side():
+    from pipeline.records import EmulatedLayer, ModelResults
     from pipeline.report.kernels import kernels_section
+    from results_fixtures import emulated, result
 
-    kinds_a = {"depthwise": {"instructions_per_mac": 9.4}, "pointwise": {"instructions_per_mac": 2.1}}
-    kinds_b = {"depthwise": {"instructions_per_mac": 4.0}, "pointwise": {"instructions_per_mac": 2.1}}
-    layers = [{"index": 0, "op": "CONV_2D", "kernel": "tinyml_conv_smallk_s8"},
-              {"index": 1, "op": "DEPTHWISE_CONV_2D", "kernel": "tinyml_dwconv3x3_s8"},
-              {"index": 2, "op": "CONV_2D", "kernel": "cmsis-nn"},
-              {"index": 3, "op": "SOFTMAX", "kernel": "cmsis-nn"}]
-    models = [{"name": "m", "macs": 1000,
-               "emulated": _emulated(3000, "cmsis-nn", 0xABCD, 150_000, kinds_a),
-               "emulated_tinyml": _emulated(2000, "tinyml", 0xABCD, 158_000, kinds_b, layers)},
-              {"name": "only_cmsis", "macs": 10, "emulated": _emulated(30, "cmsis-nn", 1, 1, {})}]
+    def record(kernels, instructions, crc, flash, dw, kernel_names):
+        layers = (EmulatedLayer(0, "CONV_2D", instructions - dw - 2, "conv", 1, kernel=kernel_names[0]),
+                  EmulatedLayer(1, "DEPTHWISE_CONV_2D", dw, "depthwise", 100, kernel=kernel_names[1]),
+                  EmulatedLayer(2, "CONV_2D", 1, "pointwise", 899, kernel=kernel_names[2]),
+                  EmulatedLayer(3, "SOFTMAX", 1, "other", None, kernel="cmsis-nn"))
+        return replace(emulated("m", ["CONV_2D"], [instructions], kernels=kernels), layers=layers, macs=1000,
+                       output_crc32=crc, text_bytes=flash - 200)
+
+    a = record("cmsis-nn", 3000, 0xABCD, 150_000, 940, ("cmsis-nn",) * 3)
+    b = record("tinyml", 2000, 0xABCD, 158_000, 400, ("tinyml_conv_smallk_s8", "tinyml_dwconv3x3_s8", "cmsis-nn"))
+    host = result("m", "separable")
+    models = [ModelResults("m", host=host, emulated={"cmsis-nn": a, "tinyml": b}),
+              ModelResults("only_cmsis", host=result("only_cmsis", "separable"), emulated={"cmsis-nn": a})]
     text = "\n".join(kernels_section(models))
-    assert "| m | 1,000 | 3,000 | 3.00 | 2,000 | 2.00 | 1.50 | identical | 150,000 | 158,000 | 8,000 |" in text
+    assert "| m | 1,000 | 3,000 | 3.000 | 2,000 | 2.000 | 1.500 | identical | 150,000 | 158,000 | 8,000 |" in text
     assert "9.40 → 4.00" in text and "only_cmsis" not in text
     assert "tinyml_conv_smallk_s8 1 (#0); tinyml_dwconv3x3_s8 1 (#1); cmsis-nn 1 (#2)" in text
-    models[0]["emulated_tinyml"]["output_crc32"] = 0x1234
+    models[0].emulated["tinyml"] = replace(b, output_crc32=0x1234)
     assert "DIFFER" in "\n".join(kernels_section(models))
     assert kernels_section(models[1:]) == []
 
 
 def test_emulate_json_names_the_kernel_set_and_each_layers_kernel():
-    result = emu_stage.EmulationResult(
-        model="m", tflite_path="m.tflite", kernel_opt="-O2", runs=1, instructions=10,
-        instructions_min=10, instructions_max=10,
-        layers=(emu_stage.EmulatedLayer(0, "DEPTHWISE_CONV_2D", 10, "depthwise", 9,
-                                  kernel="tinyml_dwconv3x3_s8"),),
-        arena_size_bytes=64, arena_used_bytes=32, arena_predicted_bytes=32, macs=9,
-        size=emu_build.FirmwareSize(1, 2, 3), elf_path="e", run_result_path="r", kernels="tinyml")
-    data = result.to_dict()
+    from pipeline.records import EmulatedLayer, to_plain
+    from results_fixtures import emulated
+
+    record = replace(emulated("m", ["CONV_2D"], [10], kernels="tinyml"),
+                     layers=(EmulatedLayer(0, "DEPTHWISE_CONV_2D", 10, "depthwise", 9, kernel="tinyml_dwconv3x3_s8"),))
+    data = to_plain(record)
     assert data["kernels"] == "tinyml" and "output_crc32" in data
     assert data["layers"][0]["kernel"] == "tinyml_dwconv3x3_s8"
 
@@ -254,7 +253,8 @@ def test_generated_resolver_of_each_kernel_set():
 
     data = fake_model(256)
     analysis = stand_in(data)
-    arena = codegen.plan_arena(10_000)
+    from pipeline.analysis.fit import plan_arena
+    arena = plan_arena(10_000)
     default = codegen.render_sources(analysis, data, arena, "m", "m.tflite")["model_ops.h"]
     ours = codegen.render_sources(analysis, data, arena, "m", "m.tflite", "tinyml")["model_ops.h"]
     assert "tinyml::" not in default and "AddDepthwiseConv2D()" in default

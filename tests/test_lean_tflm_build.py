@@ -16,7 +16,7 @@ from pipeline.errors import PipelineError
 from pipeline.emulator import build as emu_build, qemu as emu_qemu, stage as emu_stage, toolchain as emu_tools
 from pipeline.emulator import kernel_sources
 from pipeline.emulator.build_progress import progress_of, run_build
-from pipeline.emulator.zoo import EmulationPlan, emulate_models, plan_emulation
+from pipeline.emulator.toolchain import plan_emulation
 from pipeline.emulator.tflm_library import install_tflm, tflm_lib_dep
 
 REPO = Path(__file__).resolve().parents[1]
@@ -161,12 +161,12 @@ def test_default_run_skips_with_the_reason_when_platformio_is_offline(no_library
     def installer(project, env):
         install_tflm(project, env, runner=offline_pio)
 
-    log = StringIO()
-    plan = plan_emulation(None, project_dir=REPO, installer=installer, log=log)
+    said = []
+    plan = plan_emulation(None, project_dir=REPO, installer=installer, notify=said.append)
     assert plan.tflm_root is None and "could not install the TFLM library" in plan.skipped
-    assert "asking PlatformIO" in log.getvalue()
+    assert "\n" not in plan.skipped and said and "asking PlatformIO" in said[0]
     with pytest.raises(PipelineError, match="could not install"):  # --emulate: an error
-        plan_emulation(True, project_dir=REPO, installer=installer, log=StringIO())
+        plan_emulation(True, project_dir=REPO, installer=installer)
     assert plan_emulation(False).skipped == "--no-emulate"
 
 
@@ -179,40 +179,55 @@ def test_missing_toolchain_skips_without_asking_platformio(monkeypatch):
     assert plan.skipped.startswith("qemu-system-arm not found")
 
 
-def test_a_named_library_that_is_wrong_is_not_downloaded_over(no_library):
-    plan = plan_emulation(None, str(no_library / "nothing"),
-                          installer=lambda *a: pytest.fail("must not install"))
-    assert "is not the TFLM Arduino library" in plan.skipped
+def test_a_named_library_that_is_wrong_is_an_error_not_a_download(no_library, monkeypatch):
+    """--tflm-dir (or $TFLM_ARDUINO_DIR) is the user's input: a wrong one is refused even without
+    --emulate, and nothing is downloaded over it."""
+    for requested in (None, True):
+        with pytest.raises(PipelineError, match="is not the TFLM Arduino library"):
+            plan_emulation(requested, str(no_library / "nothing"), installer=lambda *a: pytest.fail("installed"))
+    monkeypatch.setenv(emu_tools.TFLM_ENV, str(no_library / "nothing"))
+    with pytest.raises(PipelineError, match="is not the TFLM Arduino library"):
+        plan_emulation(None, installer=lambda *a: pytest.fail("installed"))
 
 
 def test_installed_library_is_used(no_library, monkeypatch, tmp_path):
     installed = []
     monkeypatch.setattr(emu_tools, "resolve_tflm_dir", lambda d, project=None: (
         tmp_path / "lib" if installed else (_ for _ in ()).throw(PipelineError("no TFLM library given"))))
-    plan = plan_emulation(None, installer=lambda project, env: installed.append(env), log=StringIO())
+    plan = plan_emulation(None, installer=lambda project, env: installed.append(env))
     assert installed == ["nano33ble"] and plan.tflm_root == tmp_path / "lib"
 
 
-def test_only_fitting_models_are_emulated_and_kept_results_stay(tmp_path, monkeypatch):
-    models = []
+def test_every_built_model_is_emulated_with_each_kernel_set_and_kept_records_stay(tmp_path, monkeypatch):
+    """Models that do not fit the board are emulated too (the pair comparison needs them); a
+    record from an earlier run stays unless --force; one failure is recorded and the rest go on."""
+    from pipeline import driver
+    from pipeline.board import load_board
+    from pipeline.records import write_record
+    from results_fixtures import emulated, result
+
+    out = tmp_path / "out"
+    outcomes = []
     for name, fits in (("a", True), ("b", False), ("c", True)):
-        folder = tmp_path / name
-        folder.mkdir()
-        models.append({"name": name, "status": "ok", "fits": fits, "tflite": str(folder / f"{name}.tflite")})
-    (tmp_path / "c" / "emulated.json").write_text("{}")
+        (out / "models" / name).mkdir(parents=True)
+        outcomes.append(driver.ModelOutcome(name, result(name, "separable", fits=fits), None))
+    write_record(out / "models" / "c" / "emulated.json", emulated("c", ["CONV_2D"], [1]))
     calls = []
 
-    def fake_emulate(path, root, work_dir=None, kernels="cmsis-nn"):
-        calls.append(Path(path).stem)
-        if Path(path).stem == "a":
+    def fake_emulate(analysis, root, board, kernels="cmsis-nn"):
+        calls.append((analysis, kernels))
+        if analysis == "a":
             raise PipelineError("firmware reported alloc_failed")
-        return SimpleNamespace(to_dict=lambda: {"instructions": 1})
+        return emulated(analysis, ["CONV_2D"], [1], kernels=kernels)
 
-    monkeypatch.setattr(emu_stage, "emulate", fake_emulate)
-    done = emulate_models(models, EmulationPlan(tmp_path, None), log=StringIO())
-    assert calls == ["a"] and [(m.name, m.kept) for m in done] == [("a", False), ("c", True)]
-    assert done[0].error == "firmware reported alloc_failed"
-    assert emulate_models(models, EmulationPlan(None, "x")) == []
+    monkeypatch.setattr(driver, "analyze_file", lambda path, boards: Path(path).stem)
+    monkeypatch.setattr(driver, "emulate_analysis", fake_emulate)
+    request = driver.RunRequest(out=out, board=load_board(), kernels=("cmsis-nn", "tinyml"))
+    done = [driver._emulate_outcome(o, request, tmp_path, driver.Events()) for o in outcomes]
+    assert calls == [("a", "cmsis-nn"), ("a", "tinyml"), ("b", "cmsis-nn"), ("b", "tinyml"), ("c", "tinyml")]
+    assert [(p.model, p.kernels, p.reason) for p in done[0].problems] == [
+        ("a", "cmsis-nn", "firmware reported alloc_failed"), ("a", "tinyml", "firmware reported alloc_failed")]
+    assert (out / "models" / "b" / "emulated_tinyml.json").is_file() and not done[1].problems
 
 
 def _github_resolves() -> bool:

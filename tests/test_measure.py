@@ -15,7 +15,11 @@ from pipeline.device import usb as device
 from pipeline import project
 from pipeline.board import load_board
 from pipeline.errors import PipelineError
-from pipeline.device.measure import MeasureOptions, measure_models
+from dataclasses import replace
+
+from pipeline import driver
+from pipeline.records import write_record
+from results_fixtures import emulated, result
 
 BOARD = load_board()
 
@@ -88,20 +92,11 @@ def fake_binary(tmp_path_factory):
     return cbuild.fake_device_binary(tmp_path_factory)
 
 
-def host_result(name):
-    return {"name": name, "conv": "separable", "alpha": 0.25, "resolution": 16, "channels": 1, "blocks": 1,
-            "classes": 10, "epochs": 1, "status": "ok", "macs": 40_000, "params": 500, "bias_params": 0,
-            "flash_bytes": 4_000, "weights_bytes": 600, "arena_bytes_host": 3_000, "arena_bytes_predicted": 2_800,
-            "accuracy_float": 0.9, "accuracy_int8": 0.9, "tflm_agreement": 1.0, "fits": True, "fit_reasons": [],
-            "ops": ["CONV_2D"], "standard_equivalent_macs": 80_000, "network_ratio": 0.5, "tflite": "",
-            "layers": [{"name": "conv1", "kind": "conv", "op": "CONV_2D", "d_k": 3, "m": 1, "n": 8, "d_f": 8,
-                        "macs": 40_000, "params": 72, "bias": 8}]}
-
-
 def make_results(tmp_path, name="fake_model"):
     folder = tmp_path / "out" / "models" / name
     folder.mkdir(parents=True)
-    (folder / "result.json").write_text(json.dumps(host_result(name)))
+    host = result(name, "separable")
+    write_record(folder / "result.json", replace(host, macs=40_000))
     tflite = folder / f"{name}.tflite"
     tflite.write_bytes(b"\0\0\0\0TFL3")
     return tflite
@@ -119,15 +114,15 @@ def test_measure_reads_the_real_protocol_into_the_report(tmp_path, fake_binary):
     assert proc.returncode == 0, proc.stderr
     measured = json.loads(proc.stdout)["models"][0]["measured"]
     assert measured["unit"] == "cycles" and measured["runs"] == 5
-    assert measured["cycles_min"] <= measured["cycles"] <= measured["cycles_max"]
+    assert measured["ticks_min"] <= measured["cycles"] <= measured["ticks_max"]
     assert [layer["op"] for layer in measured["layers"]] == ["CONV_2D", "DEPTHWISE_CONV_2D", "AVERAGE_POOL_2D"]
     stored = json.loads((tflite.parent / "measured.json").read_text())
     assert stored == measured
     report = json.loads((tmp_path / "out" / "report.json").read_text())
-    assert report["models"][0]["measured"]["cycles"] == measured["cycles"]
-    row = report["comparison"]["models"][0]
-    assert row["source"] == "board" and row["ticks_per_mac"] == pytest.approx(measured["cycles"] / 40_000)
-    assert "## Measured on the board" in (tmp_path / "out" / "report.md").read_text()
+    assert report["models"][0]["measured"]["cmsis-nn"]["cycles"] == measured["cycles"]
+    md = (tmp_path / "out" / "report.md").read_text()
+    ms = 1000 * measured["cycles"] / 64_000_000
+    assert f"| fake_model | cmsis-nn | 40,000 | – | – | – | – | – | – | {measured['cycles']:,} | {ms:.3f} |" in md
 
     # resumable: a second session keeps the finished model without touching the port
     again = tinyml("measure", tflite, "--port", "socket://127.0.0.1:9", "--no-flash", "--timeout", "1")
@@ -159,8 +154,8 @@ def test_measure_flashes_each_model_then_reads(tmp_path, fake_binary):
         flashed.append(path)
         return server.url
 
-    (result,) = measure_models([tflite], BOARD, MeasureOptions(port=None, timeout_s=20), flash=flash)
-    assert flashed == [tflite] and result.record["runs"] >= 1 and result.error is None
+    (measured,) = driver.measure_files([tflite], driver.MeasureRequest(BOARD, timeout_s=20), flash=flash)
+    assert flashed == [tflite] and measured.record.runs >= 1 and measured.error is None
 
 
 def test_board_record_has_cycles_board_instructions_and_the_crc(tmp_path, fake_binary):
@@ -183,22 +178,9 @@ def test_board_record_has_cycles_board_instructions_and_the_crc(tmp_path, fake_b
     assert model["vs_emulated"]["cycles"]["note"].startswith("not emulated")
 
 
-def emulated_json(instructions: int, **extra) -> dict:
-    from pipeline.emulator import build as emu_build, qemu as emu_qemu, stage as emu_stage, toolchain as emu_tools
-
-    result = emu_stage.EmulationResult(
-        model="fake_model", tflite_path="fake_model.tflite", kernel_opt="-O2", runs=3,
-        instructions=instructions, instructions_min=instructions, instructions_max=instructions,
-        layers=(), arena_size_bytes=4096, arena_used_bytes=2000, arena_predicted_bytes=2050,
-        macs=40_000, size=emu_build.FirmwareSize(100_000, 200, 300), elf_path="fw.elf",
-        run_result_path="r.json")
-    return {**result.to_dict(), **extra}
-
-
 def test_measure_shows_board_figures_next_to_the_estimate(tmp_path, fake_binary):
     tflite = make_results(tmp_path)
-    emulated = emulated_json(5000, estimated_cycles={"cache_on": 6500, "cache_off": 9000})
-    (tflite.parent / "emulated.json").write_text(json.dumps(emulated))
+    write_record(tflite.parent / "emulated.json", emulated("fake_model", ["CONV_2D"], [5000], cycles=[6500]))
     server = RelayServer(fake_binary, "--model", "fake_model", "--layers", "3", "--runs", "5")
     proc = tinyml("measure", tflite, "--port", server.url, "--no-flash", "--json", "--timeout", "20")
     assert proc.returncode == 0, proc.stderr
@@ -211,10 +193,11 @@ def test_measure_shows_board_figures_next_to_the_estimate(tmp_path, fake_binary)
     assert versus["instructions"]["board"] == board
     assert versus["instructions"]["error_pct"] == pytest.approx(100 * (5000 - board) / board, abs=0.01)
 
-    # the table form, and an emulated.json from before the estimator: says the estimate is missing
-    (tflite.parent / "emulated.json").write_text(json.dumps(emulated_json(5000)))
+    # the table form, and an emulated record without an estimate: says why it is missing
+    write_record(tflite.parent / "emulated.json", emulated("fake_model", ["CONV_2D"], [5000]))
     server = RelayServer(fake_binary, "--model", "fake_model", "--layers", "3", "--runs", "5")
     text = tinyml("measure", tflite, "--port", server.url, "--no-flash", "--force", "--timeout", "20")
     assert text.returncode == 0, text.stderr
-    assert f"board cycles {cycles:,}; estimate, cache on: - (the cycle estimate is missing" in text.stdout
+    assert (f"board cycles {cycles:,}; estimate, cache on: - (no cycle estimate in the emulated record "
+            "(cycle estimate skipped: test))") in text.stdout
     assert f"board instructions {board:,}; QEMU 5,000 (" in text.stdout

@@ -260,8 +260,8 @@ def test_pio_build(env, pio_work, tmp_path):
     # Same bytes in the same folder on every run, rewritten only where they differ: the global
     # include path, and so every object, stays valid for the next run.
     data = bytes(range(256)) * 16
-    from test_codegen import stand_in
-    fresh = codegen.generate_firmware_sources(stand_in(data), data, 60_000, load_board(),
+    from test_codegen import model_analysis
+    fresh = codegen.generate_firmware_sources(model_analysis(data, arena=60_000), load_board(),
                                               tmp_path / "generated").out_dir
     generated = pio_work / "generated"
     generated.mkdir(exist_ok=True)
@@ -369,9 +369,9 @@ def run_pre_script(env: FakeEnv, monkeypatch, targets=()):
 
 
 def test_pre_script_builds_the_generated_folder_and_swaps_kernel_flags(tmp_path, monkeypatch):
-    from test_codegen import fake_model, stand_in
+    from test_codegen import fake_model, model_analysis
     data = fake_model(256)
-    generated = codegen.generate_firmware_sources(stand_in(data), data, 10_000, load_board(),
+    generated = codegen.generate_firmware_sources(model_analysis(data, arena=10_000), load_board(),
                                                   tmp_path / "gen").out_dir
     monkeypatch.setenv("TINYML_GENERATED_DIR", str(generated))
     env = FakeEnv(tmp_path)

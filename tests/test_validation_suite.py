@@ -89,14 +89,14 @@ def test_host_tflm_runs_every_suite_model_and_the_planner_replay_matches_it(suit
 
 
 def test_analyze_and_firmware_give_one_verdict(suite, tmp_path):
-    from pipeline.codegen.generate import generate_from_file
+    from pipeline.driver import generate_sources
     from pipeline.commands.analyze import analyze
 
     board = load_board("nano33ble")
     for name, (path, _) in suite.items():
         result = analyze(path, measurements=tmp_path / "no-measurements")
         try:
-            generated = generate_from_file(path, board, tmp_path / name)
+            generated = generate_sources(path, board, tmp_path / name, measurements=tmp_path / "no-measurements")
         except PipelineError as exc:
             assert not result["fits"] and "does not fit" in str(exc), name
             continue
@@ -151,8 +151,10 @@ def test_a_model_too_large_for_the_emulator_is_refused_before_the_build(tmp_path
     path = tmp_path / "big.tflite"
     data = _dense_model_bytes(units=2200)  # ~4.8 MB of int8 weights > 4 MB of code memory
     path.write_bytes(data)
+    from pipeline.analysis.model_analysis import analyze_file
+
     with pytest.raises(PipelineError, match="too large for the emulator"):
-        check_model_for_emulator(path)
+        check_model_for_emulator(analyze_file(path, [load_board()]))
     proc = tinyml("emulate", path)
     assert proc.returncode == 2 and "too large for the emulator" in proc.stderr
     assert len(proc.stderr.strip().splitlines()) == 1
@@ -180,43 +182,49 @@ def test_qemu_fatal_error_is_reported_by_its_first_line():
 @needs_tflm
 @pytest.mark.parametrize("name", list(suite_models.SUITE))
 def test_emulated_arena_matches_the_prediction(suite, name, tmp_path):
-    from pipeline.emulator.stage import emulate
+    from pipeline.driver import emulate_path
 
-    result = emulate(suite[name][0], TFLM_DIR, runs=1, warmup=0)
-    assert abs(result.arena_error_pct) <= 1.0, result.to_dict()
+    result = emulate_path(suite[name][0], TFLM_DIR, runs=1, warmup=0)
+    assert abs(result.arena_error_pct) <= 1.0, result
     assert result.arena_size_bytes >= result.arena_used_bytes  # never rebuilt for a short arena
 
 
 @needs_tflm
 @pytest.mark.skipif(not local_models(), reason="set TINYML_SUITE_MODELS to .tflite files/folders")
 def test_local_models_emulated_arena_matches_the_prediction():
-    from pipeline.emulator.stage import emulate
+    from pipeline.driver import emulate_path
 
     for path in local_models():
         try:
-            result = emulate(path, TFLM_DIR, runs=1, warmup=0)
+            result = emulate_path(path, TFLM_DIR, runs=1, warmup=0)
         except PipelineError as exc:  # refused models must be refused for a stated reason
             assert "int16" in str(exc) or "input(s)" in str(exc), (path, exc)
             continue
-        assert abs(result.arena_error_pct) <= 1.0, json.dumps(result.to_dict())[:400]
+        assert abs(result.arena_error_pct) <= 1.0, (path, result.arena_used_bytes, result.arena_predicted_bytes)
 
 
 def test_firmware_reserves_a_recorded_emulated_arena_and_says_so(suite, tmp_path):
     """Measurements win: a measurement `tinyml emulate` recorded for the same model bytes, read
     from the store the command is handed."""
-    from pipeline.codegen.generate import generate_from_file
+    from pipeline.analysis.model_analysis import analyze_file
+    from pipeline.codegen.generate import generate_firmware_sources
     from pipeline.store import MeasurementStore
 
     store = MeasurementStore(tmp_path / "records")
     path = suite["kws_ds_cnn"][0]
     board = load_board("nano33ble")
-    predicted = generate_from_file(path, board, tmp_path / "a", measurements=store).arena
+
+    def generated(out, measurements=None):
+        analysis = analyze_file(path, [board], measurements=measurements)
+        return generate_firmware_sources(analysis, board, tmp_path / out)
+
+    predicted = generated("a", store).arena
     assert predicted.source == "predicted"
     sha = __import__("hashlib").sha256(path.read_bytes()).hexdigest()
     store.record_arena(sha, predicted.predicted_bytes + 5_000, "kws_ds_cnn")
-    measured = generate_from_file(path, board, tmp_path / "b", measurements=store).arena
+    measured = generated("b", store).arena
     assert measured.source == "emulated" and measured.predicted_bytes == predicted.predicted_bytes + 5_000
-    unhanded = generate_from_file(path, board, tmp_path / "c").arena
+    unhanded = generated("c").arena
     assert unhanded.source == "predicted"  # analysis reads no measurement it is not handed
     proc = tinyml("firmware", path, "--out", tmp_path / "d", "--measurements", tmp_path / "records")
     assert proc.returncode == 0, proc.stderr

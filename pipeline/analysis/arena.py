@@ -26,6 +26,7 @@ kernel prepares, its temporary TfLiteTensors.
 Struct sizes come from kernel_memory (sizeof on arm-none-eabi-gcc); nothing here is fitted to models.
 `tinyml emulate` compares the prediction with the firmware's own arena_used_bytes() on every run.
 """
+
 from __future__ import annotations
 
 from dataclasses import dataclass, field
@@ -34,15 +35,15 @@ import numpy as np
 from tflite_micro.tensorflow.lite.micro.python import schema_py_generated as schema
 
 from pipeline.analysis import kernel_memory as k
-from pipeline.analysis.tflite_model import BUILTIN_NAMES, DTYPE_BYTES, TENSOR_TYPES, read_model
+from pipeline.analysis.tflite_model import BUILTIN_NAMES, DTYPE_BYTES, TENSOR_TYPES, parsed
 
 
 @dataclass(frozen=True)
 class ArenaPrediction:
-    predicted_bytes: int   # what arena_used_bytes() reports on the board's 32-bit build
+    predicted_bytes: int  # what arena_used_bytes() reports on the board's 32-bit build
     head_bytes: int
     tail_bytes: int
-    required_bytes: int    # smallest arena AllocateTensors succeeds with (>= predicted_bytes)
+    required_bytes: int  # smallest arena AllocateTensors succeeds with (>= predicted_bytes)
     unmodelled_ops: tuple[str, ...] = field(default=())  # kernels whose persistent data is unknown
 
 
@@ -87,19 +88,28 @@ class _Tail:
         self.used = _align_up(self.used + size, alignment)
 
 
-def _tensor_spec(graph, buffers, index: int) -> k.TensorSpec | None:
-    if index < 0:
-        return None
+def _optional_tensor_spec(graph, buffers, index: int) -> k.TensorSpec | None:
+    """An operator's input that may be absent (index -1: a missing bias)."""
+    return None if index < 0 else _tensor_spec(graph, buffers, index)
+
+
+def _tensor_spec(graph, buffers, index: int) -> k.TensorSpec:
     tensor = graph.tensors[index]
     data = buffers[tensor.buffer].data if 0 < tensor.buffer < len(buffers) else None
     quant = tensor.quantization
     channels = 0
-    if quant is not None and quant.scale is not None and len(quant.scale) and \
-            quant.zeroPoint is not None and len(quant.zeroPoint):
+    if (
+        quant is not None
+        and quant.scale is not None
+        and len(quant.scale)
+        and quant.zeroPoint is not None
+        and len(quant.zeroPoint)
+    ):
         channels = len(quant.scale)
     shape = tuple(int(d) for d in tensor.shape) if tensor.shape is not None else ()
-    return k.TensorSpec(index, shape, TENSOR_TYPES.get(tensor.type, str(tensor.type)),
-                        data is not None and len(data) > 0, channels)
+    return k.TensorSpec(
+        index, shape, TENSOR_TYPES.get(tensor.type, str(tensor.type)), data is not None and len(data) > 0, channels
+    )
 
 
 def _tensor_bytes(spec: k.TensorSpec) -> int:
@@ -115,13 +125,20 @@ def operator_specs(model: schema.ModelT) -> list[k.OperatorSpec]:
         op = BUILTIN_NAMES.get(max(code.builtinCode, code.deprecatedBuiltinCode), "?")
         options = operator.builtinOptions
         stride = (getattr(options, "strideH", 1) or 1, getattr(options, "strideW", 1) or 1)
-        dilation = (getattr(options, "dilationHFactor", 1) or 1,
-                    getattr(options, "dilationWFactor", 1) or 1)
+        dilation = (getattr(options, "dilationHFactor", 1) or 1, getattr(options, "dilationWFactor", 1) or 1)
         outputs = tuple(_tensor_spec(graph, buffers, int(i)) for i in operator.outputs)
         # reshape.cpp copies the output dims when the stored shape (not the signature) has a -1
         wildcard = op == "RESHAPE" and any(d < 0 for d in outputs[0].shape)
-        specs.append(k.OperatorSpec(op, tuple(_tensor_spec(graph, buffers, int(i)) for i in operator.inputs),
-                                    outputs, stride, dilation, wildcard))
+        specs.append(
+            k.OperatorSpec(
+                op,
+                tuple(_optional_tensor_spec(graph, buffers, int(i)) for i in operator.inputs),
+                outputs,
+                stride,
+                dilation,
+                wildcard,
+            )
+        )
     return specs
 
 
@@ -156,14 +173,19 @@ def planner_buffers(model: schema.ModelT, scratch: list[tuple[int, int]]) -> lis
     return planned
 
 
-def predict_arena(tflite: bytes, name: str = "model", analysis=None) -> ArenaPrediction:
+def predict_arena(model: "schema.ModelT | bytes", name: str = "model") -> ArenaPrediction:
     """The arena TFLM + CMSIS-NN on the Cortex-M4 uses for this model (no TFLM needed)."""
-    model = read_model(tflite, name)
+    model = parsed(model, name)
     graph = model.subgraphs[0]
     specs = operator_specs(model)
     tail = _Tail()
-    for size in (k.SINGLE_ARENA_BUFFER_ALLOCATOR, k.GREEDY_MEMORY_PLANNER, k.MICRO_ALLOCATOR,
-                 k.MICRO_BUILTIN_DATA_ALLOCATOR, k.SUBGRAPH_ALLOCATIONS * len(model.subgraphs)):
+    for size in (
+        k.SINGLE_ARENA_BUFFER_ALLOCATOR,
+        k.GREEDY_MEMORY_PLANNER,
+        k.MICRO_ALLOCATOR,
+        k.MICRO_BUILTIN_DATA_ALLOCATOR,
+        k.SUBGRAPH_ALLOCATIONS * len(model.subgraphs),
+    ):
         tail.allocate(size, 4)
     tail.allocate(k.TFLITE_EVAL_TENSOR * len(graph.tensors), 4)
     tail.allocate(k.NODE_AND_REGISTRATION * len(specs), 4)
@@ -183,11 +205,15 @@ def predict_arena(tflite: bytes, name: str = "model", analysis=None) -> ArenaPre
             tail.allocate(size)
         # Temporary TfLiteTensors the kernel opens (with their zero-point arrays); the conv
         # kernels' CalculateOpDataConv/DepthwiseConv opens them all a second time.
-        temps = sum(k.TFLITE_TENSOR + k.TFLITE_AFFINE_QUANTIZATION + 4 + 4 * t.channels
-                    for t in spec.inputs + spec.outputs if t is not None)
+        temps = sum(
+            k.TFLITE_TENSOR + k.TFLITE_AFFINE_QUANTIZATION + 4 + 4 * t.channels
+            for t in spec.inputs + spec.outputs
+            if t is not None
+        )
         opened = 2 if spec.op in ("CONV_2D", "DEPTHWISE_CONV_2D") else 1
-        prepare_peak = max(prepare_peak, k.SCRATCH_BUFFER_REQUEST *
-                           (len(scratch) + k.MAX_SCRATCH_BUFFERS_PER_OP) + opened * temps)
+        prepare_peak = max(
+            prepare_peak, k.SCRATCH_BUFFER_REQUEST * (len(scratch) + k.MAX_SCRATCH_BUFFERS_PER_OP) + opened * temps
+        )
         scratch += [(node, size) for size in memory.scratch]
     if scratch:  # FinishModelAllocation
         tail.allocate(k.SCRATCH_BUFFER_HANDLE * len(scratch), 4)
@@ -197,9 +223,10 @@ def predict_arena(tflite: bytes, name: str = "model", analysis=None) -> ArenaPre
             tail.allocate(_tensor_bytes(_tensor_spec(graph, buffers, index)))
     planned = planner_buffers(model, scratch)
     head = greedy_plan_bytes(planned)
-    planning = (_align_up(k.SCRATCH_BUFFER_REQUEST * (len(scratch) + k.MAX_SCRATCH_BUFFERS_PER_OP)
-                          + k.ALLOCATION_INFO * (len(graph.tensors) + len(scratch)))
-                + k.PLANNER_BYTES_PER_BUFFER * len(planned))
+    planning = _align_up(
+        k.SCRATCH_BUFFER_REQUEST * (len(scratch) + k.MAX_SCRATCH_BUFFERS_PER_OP)
+        + k.ALLOCATION_INFO * (len(graph.tensors) + len(scratch))
+    ) + k.PLANNER_BYTES_PER_BUFFER * len(planned)
     tail_at_planning = _align_up(tail.used)
     for indices in (graph.inputs, graph.outputs):  # MicroInterpreter::AllocateTensors
         tail.allocate(k.POINTER * len(indices))
@@ -213,7 +240,3 @@ def predict_arena(tflite: bytes, name: str = "model", analysis=None) -> ArenaPre
     required = max(used, tail_at_planning + planning, tail.used + _align_up(prepare_peak))
     unmodelled = tuple(dict.fromkeys(s.op for s, m in zip(specs, memories) if m is None))
     return ArenaPrediction(used, head, tail.used, required, unmodelled)
-
-
-def predict_arena_bytes(tflite: bytes) -> int:
-    return predict_arena(tflite).predicted_bytes

@@ -9,21 +9,27 @@ which layers used which kernels; tests/test_kernels.py checks both agree on rand
 Scratch: the project kernels need no arena scratch (their buffers live on the stack, at most about
 6 KiB: firmware/kernels/tinyml_kernels.h), and Prepare is CMSIS-NN's, so the arena is the same with
 both kernel sets (scratch_bytes)."""
+
 from __future__ import annotations
 
 import math
 from dataclasses import dataclass
+from typing import TYPE_CHECKING
 
 import numpy as np
 
+from pipeline.analysis.tflite_model import BUILTIN_NAMES, TENSOR_TYPES, parsed
 from pipeline.kernel_sets import CMSIS_NN, TINYML, check_kernels
+
+if TYPE_CHECKING:
+    from tflite_micro.tensorflow.lite.micro.python import schema_py_generated as schema
 
 DEPTHWISE_KERNEL = "tinyml_dwconv3x3_s8"
 SMALLK_KERNEL = "tinyml_conv_smallk_s8"
 POINTWISE_KERNEL = "tinyml_conv1x1_s8"
 POINTWISE_MAX_IN_C = 256  # TINYML_1X1_MAX_IN_C
-SMALLK_MAX_TAPS = 64     # TINYML_SMALLK_MAX_TAPS
-SMALLK_MAX_IN_C = 3      # TINYML_SMALLK_MAX_IN_C
+SMALLK_MAX_TAPS = 64  # TINYML_SMALLK_MAX_TAPS
+SMALLK_MAX_IN_C = 3  # TINYML_SMALLK_MAX_IN_C
 MAX_TAP_PRODUCT = 255 * 128  # |input - zero point| * |int8 weight|
 MAX_TRANSPOSED_FILTER = 1024  # kMaxTransposedFilter of firmware/tflm/tinyml_depthwise.cc
 
@@ -32,8 +38,8 @@ MAX_TRANSPOSED_FILTER = 1024  # kMaxTransposedFilter of firmware/tflm/tinyml_dep
 class LayerKernel:
     index: int
     op: str
-    kernel: str          # the function that runs it ("cmsis-nn" for the library's kernels)
-    reason: str = ""     # why a conv layer fell back to CMSIS-NN under --kernels tinyml
+    kernel: str  # the function that runs it ("cmsis-nn" for the library's kernels)
+    reason: str = ""  # why a conv layer fell back to CMSIS-NN under --kernels tinyml
 
 
 def quantize_multiplier(value: float) -> tuple[int, int]:
@@ -56,8 +62,7 @@ def channel_shifts(input_scale: float, filter_scales, output_scale: float) -> li
     scales widened to double)."""
     shifts = []
     for scale in filter_scales:
-        effective = float(np.float32(input_scale)) * float(np.float32(scale)) / \
-            float(np.float32(output_scale))
+        effective = float(np.float32(input_scale)) * float(np.float32(scale)) / float(np.float32(output_scale))
         shifts.append(quantize_multiplier(effective)[1])
     return shifts
 
@@ -82,13 +87,13 @@ def pointwise_quant_reason(shifts) -> str:
     return ""
 
 
-def layer_reason(op: str, input_shape, filter_shape, output_shape, stride, dilation,
-                 dtypes: tuple[str, ...], shifts, bias) -> tuple[str, str]:
+def layer_reason(
+    op: str, input_shape, filter_shape, output_shape, stride, dilation, dtypes: tuple[str, ...], shifts, bias
+) -> tuple[str, str]:
     """(kernel, reason) for one CONV_2D / DEPTHWISE_CONV_2D under --kernels tinyml."""
     if any(d != "int8" for d in dtypes[:3]) or (len(dtypes) > 3 and dtypes[3] != "int32"):
         return CMSIS_NN, "not int8 (int8 input, weights and output, int32 bias)"
-    if len(input_shape) != 4 or len(filter_shape) != 4 or len(output_shape) != 4 or \
-            input_shape[0] != 1:
+    if len(input_shape) != 4 or len(filter_shape) != 4 or len(output_shape) != 4 or input_shape[0] != 1:
         return CMSIS_NN, "not a 4-D batch-1 layer"
     if tuple(dilation) != (1, 1):
         return CMSIS_NN, "dilated"
@@ -111,8 +116,7 @@ def layer_reason(op: str, input_shape, filter_shape, output_shape, stride, dilat
             return CMSIS_NN, reason
         # One input channel with a multiplier: the small-k convolution, filter transposed.
         if k_h * k_w > SMALLK_MAX_TAPS or k_h * k_w * out_c > MAX_TRANSPOSED_FILTER:
-            return CMSIS_NN, f"one input channel, {k_h}x{k_w}x{out_c} filter over " \
-                             f"{MAX_TRANSPOSED_FILTER} B"
+            return CMSIS_NN, f"one input channel, {k_h}x{k_w}x{out_c} filter over {MAX_TRANSPOSED_FILTER} B"
         reason = quant_reason(shifts, bias, k_h * k_w)
         return (CMSIS_NN, reason) if reason else (SMALLK_KERNEL, "")
     if op == "CONV_2D":
@@ -120,30 +124,28 @@ def layer_reason(op: str, input_shape, filter_shape, output_shape, stride, dilat
         if in_c != input_shape[3]:
             return CMSIS_NN, "grouped convolution"
         pointwise_reason = ""  # the order of firmware/tflm/tinyml_conv.cc: 1x1 first
-        if (k_h, k_w) == (1, 1) and tuple(stride) == (1, 1) and \
-                tuple(output_shape[1:3]) == tuple(input_shape[1:3]):
+        if (k_h, k_w) == (1, 1) and tuple(stride) == (1, 1) and tuple(output_shape[1:3]) == tuple(input_shape[1:3]):
             if in_c > POINTWISE_MAX_IN_C:
-                pointwise_reason = f"1x1 with {in_c} input channels (covered: at most " \
-                                   f"{POINTWISE_MAX_IN_C})"
+                pointwise_reason = f"1x1 with {in_c} input channels (covered: at most {POINTWISE_MAX_IN_C})"
             else:
                 pointwise_reason = pointwise_quant_reason(shifts)
             if not pointwise_reason:
                 return POINTWISE_KERNEL, ""
         if in_c > SMALLK_MAX_IN_C or k_h * k_w * in_c > SMALLK_MAX_TAPS:
-            return CMSIS_NN, pointwise_reason or \
-                f"{in_c} input channels, {k_h}x{k_w} (covered: 1-3 channels, " \
-                f"at most {SMALLK_MAX_TAPS} taps)"
+            return (
+                CMSIS_NN,
+                pointwise_reason
+                or f"{in_c} input channels, {k_h}x{k_w} (covered: 1-3 channels, at most {SMALLK_MAX_TAPS} taps)",
+            )
         reason = quant_reason(shifts, bias, k_h * k_w * in_c)
         return (CMSIS_NN, reason) if reason else (SMALLK_KERNEL, "")
     return CMSIS_NN, ""
 
 
-def plan_kernels(data: bytes, kernels: str, source: str = "model") -> tuple[LayerKernel, ...]:
+def plan_kernels(model: "schema.ModelT | bytes", kernels: str, source: str = "model") -> tuple[LayerKernel, ...]:
     """One LayerKernel per operator, in execution order."""
-    from pipeline.analysis.tflite_model import BUILTIN_NAMES, TENSOR_TYPES, read_model
-
     check_kernels(kernels)
-    model = read_model(data, source)
+    model = parsed(model, source)
     graph = model.subgraphs[0]
     buffers = model.buffers or []
     plan = []
@@ -153,32 +155,37 @@ def plan_kernels(data: bytes, kernels: str, source: str = "model") -> tuple[Laye
         if kernels != TINYML or op not in ("CONV_2D", "DEPTHWISE_CONV_2D"):
             plan.append(LayerKernel(index, op, CMSIS_NN))
             continue
-        tensors = [graph.tensors[i] if i >= 0 else None for i in operator.inputs]
         output = graph.tensors[operator.outputs[0]]
-        inp, filt = tensors[0], tensors[1]
-        bias_tensor = tensors[2] if len(tensors) > 2 else None
-        dtypes = tuple(TENSOR_TYPES.get(t.type, "?") for t in (inp, filt, output)) + \
-            ((TENSOR_TYPES.get(bias_tensor.type, "?"),) if bias_tensor is not None else ())
+        inp, filt = graph.tensors[operator.inputs[0]], graph.tensors[operator.inputs[1]]
+        bias_index = operator.inputs[2] if len(operator.inputs) > 2 else -1
+        bias_tensor = graph.tensors[bias_index] if bias_index >= 0 else None
+        dtypes = tuple(TENSOR_TYPES.get(t.type, "?") for t in (inp, filt, output)) + (
+            (TENSOR_TYPES.get(bias_tensor.type, "?"),) if bias_tensor is not None else ()
+        )
         options = operator.builtinOptions
         stride = (options.strideH or 1, options.strideW or 1)
-        dilation = (getattr(options, "dilationHFactor", 1) or 1,
-                    getattr(options, "dilationWFactor", 1) or 1)
+        dilation = (getattr(options, "dilationHFactor", 1) or 1, getattr(options, "dilationWFactor", 1) or 1)
         shifts, bias = [], None
         try:
             filter_scales = list(filt.quantization.scale)
             out_c = output.shape[3]
             if len(filter_scales) == 1:
                 filter_scales = filter_scales * out_c
-            shifts = channel_shifts(float(inp.quantization.scale[0]), filter_scales,
-                                    float(output.quantization.scale[0]))
+            shifts = channel_shifts(
+                float(inp.quantization.scale[0]), filter_scales, float(output.quantization.scale[0])
+            )
         except (AttributeError, TypeError, IndexError):
             plan.append(LayerKernel(index, op, CMSIS_NN, "no per-channel quantization"))
             continue
-        if bias_tensor is not None and 0 < bias_tensor.buffer < len(buffers) and \
-                buffers[bias_tensor.buffer].data is not None:
+        if (
+            bias_tensor is not None
+            and 0 < bias_tensor.buffer < len(buffers)
+            and buffers[bias_tensor.buffer].data is not None
+        ):
             bias = np.frombuffer(bytes(bytearray(buffers[bias_tensor.buffer].data)), dtype="<i4")
-        kernel, reason = layer_reason(op, tuple(inp.shape), tuple(filt.shape),
-                                      tuple(output.shape), stride, dilation, dtypes, shifts, bias)
+        kernel, reason = layer_reason(
+            op, tuple(inp.shape), tuple(filt.shape), tuple(output.shape), stride, dilation, dtypes, shifts, bias
+        )
         plan.append(LayerKernel(index, op, kernel, reason))
     return tuple(plan)
 

@@ -3,6 +3,7 @@
 Parsed with the schema module the `tflite-micro` package ships, not TensorFlow's interpreter: TF's
 interpreter refuses some real models that TFLM runs (e.g. TFLM's person_detect.tflite).
 """
+
 from __future__ import annotations
 
 import hashlib
@@ -29,32 +30,42 @@ class TensorInfo:
     zero_point: int | None
 
 
-DTYPE_BYTES = {"int8": 1, "uint8": 1, "bool": 1, "int16": 2, "float16": 2, "int32": 4, "float32": 4,
-               "int64": 8, "float64": 8}
+DTYPE_BYTES = {
+    "int8": 1,
+    "uint8": 1,
+    "bool": 1,
+    "int16": 2,
+    "float16": 2,
+    "int32": 4,
+    "float32": 4,
+    "int64": 8,
+    "float64": 8,
+}
 
 
 @dataclass(frozen=True)
 class OperatorIO:
     """What one operator reads and writes at run time (for arena planning)."""
+
     op: str
-    activation_bytes: int          # non-constant inputs + outputs
-    input_shape: tuple[int, ...]   # first input
+    activation_bytes: int  # non-constant inputs + outputs
+    input_shape: tuple[int, ...]  # first input
     filter_shape: tuple[int, ...]  # second input when constant (weights), else ()
     output_shape: tuple[int, ...]
-    stride: tuple[int, int]        # (h, w); (1, 1) for ops without strides
+    stride: tuple[int, int]  # (h, w); (1, 1) for ops without strides
 
 
 @dataclass(frozen=True)
 class TfliteAnalysis:
-    name: str                      # file stem
+    name: str  # file stem
     sha256: str
-    model_bytes: int               # flash the model data takes
-    ops: tuple[str, ...]           # distinct builtin ops in order of first use
-    operators: tuple[str, ...]     # every operator in execution order
+    model_bytes: int  # flash the model data takes
+    ops: tuple[str, ...]  # distinct builtin ops in order of first use
+    operators: tuple[str, ...]  # every operator in execution order
     inputs: tuple[TensorInfo, ...]
     outputs: tuple[TensorInfo, ...]
     layers: tuple[LayerCost, ...]  # one per operator
-    weights_bytes: int             # bytes of constant tensors (weights, biases)
+    weights_bytes: int  # bytes of constant tensors (weights, biases)
     custom_ops: tuple[str, ...] = field(default=())
     operator_io: tuple[OperatorIO, ...] = field(default=())
     # non-constant tensors operators compute on, less float edges around QUANTIZE/DEQUANTIZE
@@ -94,15 +105,20 @@ def check_int8_graph(analysis: "TfliteAnalysis", source: str) -> None:
         return
     types = sorted({t.dtype for t in bad})
     shown = ", ".join(f"{t.name} {t.dtype}" for t in bad[:3]) + (f", +{len(bad) - 3} more" if len(bad) > 3 else "")
-    raise ModelError(source, f"computes in {'/'.join(types)}, not int8 ({shown}): convert it with "
-                             "full-integer int8 quantization (float input/output around it is fine)")
+    raise ModelError(
+        source,
+        f"computes in {'/'.join(types)}, not int8 ({shown}): convert it with "
+        "full-integer int8 quantization (float input/output around it is fine)",
+    )
 
 
 def _tensor_info(model: schema.ModelT, graph, index: int) -> TensorInfo:
     tensor = graph.tensors[index]
     quant = tensor.quantization
     scale = float(quant.scale[0]) if quant is not None and quant.scale is not None and len(quant.scale) else None
-    zero = int(quant.zeroPoint[0]) if quant is not None and quant.zeroPoint is not None and len(quant.zeroPoint) else None
+    zero = (
+        int(quant.zeroPoint[0]) if quant is not None and quant.zeroPoint is not None and len(quant.zeroPoint) else None
+    )
     name = tensor.name.decode() if isinstance(tensor.name, bytes) else (tensor.name or "")
     name = name or f"tensor {index}"  # unnamed tensors are shown by their index
     shape = tuple(int(d) for d in tensor.shape) if tensor.shape is not None else ()
@@ -133,28 +149,34 @@ def _elements(shape: tuple[int, ...]) -> int:
     return int(np.prod(shape, dtype=np.int64)) if shape else 1
 
 
-def _layer_cost(op: str, name: str, inputs: list[TensorInfo], outputs: list[TensorInfo],
-                options) -> LayerCost:
+def _shape(inputs: list[TensorInfo | None], i: int) -> tuple[int, ...]:
+    """The shape of an input the op needs (a missing one is a corrupt model)."""
+    tensor = inputs[i] if i < len(inputs) else None
+    if tensor is None:
+        raise ValueError(f"input {i} is missing")
+    return tensor.shape
+
+
+def _layer_cost(op: str, name: str, inputs: list[TensorInfo | None], outputs: list[TensorInfo], options) -> LayerCost:
     """General MACs for the ops with weights, element work for the others (see costs)."""
     out = outputs[0].shape
-    bias = int(np.prod(inputs[2].shape)) if len(inputs) > 2 and inputs[2] is not None else 0
+    bias = int(np.prod(_shape(inputs, 2))) if len(inputs) > 2 and inputs[2] is not None else 0
     if op == "CONV_2D":
-        n, k_h, k_w, m = inputs[1].shape
+        n, k_h, k_w, m = _shape(inputs, 1)
         return costs.conv(name, k_h, k_w, m, n, out[1], out[2], op, bias, batch=out[0])
     if op == "DEPTHWISE_CONV_2D":
-        _, k_h, k_w, channels = inputs[1].shape
-        m = inputs[0].shape[3]
-        return costs.depthwise(name, k_h, k_w, m, channels // m, out[1], out[2], op, bias,
-                               batch=out[0])
+        _, k_h, k_w, channels = _shape(inputs, 1)
+        m = _shape(inputs, 0)[3]
+        return costs.depthwise(name, k_h, k_w, m, channels // m, out[1], out[2], op, bias, batch=out[0])
     if op == "FULLY_CONNECTED":
-        n, m = inputs[1].shape
+        n, m = _shape(inputs, 1)
         return costs.fully_connected(name, m, n, op, bias, rows=_elements(out) // n)
     if op in _POOLS:
         window = (getattr(options, "filterHeight", 1) or 1) * (getattr(options, "filterWidth", 1) or 1)
         return costs.other(name, op, _elements(out) * window)
     if op in _REDUCTIONS:
-        return costs.other(name, op, _elements(inputs[0].shape))
-    return costs.other(name, op, sum(_elements(t.shape) for t in outputs if t is not None))
+        return costs.other(name, op, _elements(_shape(inputs, 0)))
+    return costs.other(name, op, sum(_elements(t.shape) for t in outputs))
 
 
 def _tensor_bytes(tensor: TensorInfo) -> int:
@@ -166,15 +188,18 @@ def _operator_io(op: str, ins: list, outs: list, constant: list[bool], options) 
     activation += sum(_tensor_bytes(t) for t in outs if t is not None)
     stride = (getattr(options, "strideH", 1) or 1, getattr(options, "strideW", 1) or 1)
     weights = ins[1].shape if len(ins) > 1 and ins[1] is not None and constant[1] else ()
-    return OperatorIO(op, activation, ins[0].shape if ins and ins[0] is not None else (), weights,
-                      outs[0].shape, stride)
+    return OperatorIO(
+        op, activation, ins[0].shape if ins and ins[0] is not None else (), weights, outs[0].shape, stride
+    )
 
 
 def read_model(data: bytes, source: str) -> schema.ModelT:
     # A .tflite carries the file identifier "TFL3" at bytes 4..8.
     if len(data) < 8 or data[4:8] != b"TFL3":
-        raise ModelError(source, "not a TFLite flatbuffer (no 'TFL3' identifier): "
-                                 "pass a .tflite file written by the TFLite converter")
+        raise ModelError(
+            source,
+            "not a TFLite flatbuffer (no 'TFL3' identifier): pass a .tflite file written by the TFLite converter",
+        )
     try:
         model = schema.ModelT.InitFromPackedBuf(data, 0)
     except Exception as exc:  # the generated parser raises whatever struct/index error it hits
@@ -184,13 +209,27 @@ def read_model(data: bytes, source: str) -> schema.ModelT:
     return model
 
 
-def analyze_tflite_bytes(data: bytes, name: str, source: str | None = None) -> TfliteAnalysis:
+def parsed(model: "schema.ModelT | bytes", source: str = "model") -> "schema.ModelT":
+    """The flatbuffer object tree: parsed here from bytes, or passed through when it already is."""
+    return read_model(bytes(model), source) if isinstance(model, (bytes, bytearray)) else model
+
+
+def analyze_tflite_bytes(
+    data: bytes, name: str, source: str | None = None, model: "schema.ModelT | None" = None
+) -> TfliteAnalysis:
+    """Ops, tensors and per-layer costs; `model`: the already parsed tree of `data`."""
     source = source or name
-    model = read_model(data, source)
+    model = model if model is not None else read_model(data, source)
     graph = model.subgraphs[0]
     try:
         buffers = model.buffers or []
-        info = lambda i: _tensor_info(model, graph, i) if i >= 0 else None  # noqa: E731
+
+        def info(index: int) -> TensorInfo:
+            return _tensor_info(model, graph, index)
+
+        def optional_info(index: int) -> TensorInfo | None:
+            return info(index) if index >= 0 else None  # an absent optional input (no bias)
+
         def is_constant(index: int) -> bool:
             buffer = graph.tensors[index].buffer if index >= 0 else 0
             return 0 < buffer < len(buffers) and buffers[buffer].data is not None and len(buffers[buffer].data) > 0
@@ -205,7 +244,7 @@ def analyze_tflite_bytes(data: bytes, name: str, source: str | None = None) -> T
             if op == "CUSTOM":
                 op = f"CUSTOM:{code.customCode.decode() if code.customCode else '?'}"
                 custom.append(op)
-            ins = [info(i) for i in operator.inputs]
+            ins = [optional_info(i) for i in operator.inputs]
             outs = [info(i) for i in operator.outputs]
             operators.append(op)
             # Float (or other) tensors at the edges are fine when only QUANTIZE reads them in and
@@ -217,8 +256,7 @@ def analyze_tflite_bytes(data: bytes, name: str, source: str | None = None) -> T
                 if not (op == "DEQUANTIZE" and index in graph_outputs):
                     computed[int(index)] = info(index)
             layers.append(_layer_cost(op, _short_name(outs[0].name), ins, outs, operator.builtinOptions))
-            io.append(_operator_io(op, ins, outs, [is_constant(i) for i in operator.inputs],
-                                   operator.builtinOptions))
+            io.append(_operator_io(op, ins, outs, [is_constant(i) for i in operator.inputs], operator.builtinOptions))
         constant = set()
         for index, tensor in enumerate(graph.tensors):
             buf = buffers[tensor.buffer] if tensor.buffer < len(buffers) else None
@@ -230,13 +268,23 @@ def analyze_tflite_bytes(data: bytes, name: str, source: str | None = None) -> T
     except PipelineError:
         raise
     except Exception as exc:
-        raise ModelError(source, f"corrupt or unsupported TFLite file ({type(exc).__name__}: "
-                                 f"{exc}): re-export it") from None
+        raise ModelError(
+            source, f"corrupt or unsupported TFLite file ({type(exc).__name__}: {exc}): re-export it"
+        ) from None
     return TfliteAnalysis(
-        name=name, sha256=hashlib.sha256(data).hexdigest(), model_bytes=len(data),
-        ops=tuple(dict.fromkeys(operators)), operators=tuple(operators), inputs=inputs,
-        outputs=outputs, layers=tuple(layers), weights_bytes=weights, custom_ops=tuple(custom),
-        operator_io=tuple(io), computed_tensors=tuple(computed[i] for i in sorted(computed)))
+        name=name,
+        sha256=hashlib.sha256(data).hexdigest(),
+        model_bytes=len(data),
+        ops=tuple(dict.fromkeys(operators)),
+        operators=tuple(operators),
+        inputs=inputs,
+        outputs=outputs,
+        layers=tuple(layers),
+        weights_bytes=weights,
+        custom_ops=tuple(custom),
+        operator_io=tuple(io),
+        computed_tensors=tuple(computed[i] for i in sorted(computed)),
+    )
 
 
 def read_model_file(path: str | Path) -> bytes:
@@ -250,35 +298,3 @@ def read_model_file(path: str | Path) -> bytes:
         return path.read_bytes()
     except OSError as exc:
         raise ModelError(str(path), f"cannot be read ({exc.strerror}): pass a readable .tflite file") from None
-
-
-def analyze_tflite(path: str | Path) -> TfliteAnalysis:
-    path = Path(path)
-    return analyze_tflite_bytes(read_model_file(path), path.stem, str(path))
-
-
-def load_int8_model(path: str | Path) -> tuple[bytes, TfliteAnalysis]:
-    """What analyze, firmware and emulate all start with, so one bad model gets one message:
-    the file, the flatbuffer, an int8 graph and ops the pinned TFLM can run (then the board's fit,
-    then check_tflm_limits)."""
-    from pipeline.analysis.tflm_ops import check_ops_supported
-
-    path = Path(path)
-    data = read_model_file(path)
-    analysis = analyze_tflite_bytes(data, path.stem, str(path))
-    check_int8_graph(analysis, str(path))
-    check_ops_supported(analysis.ops, str(path))
-    return data, analysis
-
-
-def check_tflm_limits(data: bytes, source: str) -> None:
-    """What TFLM would abort on in Prepare (HALTED on a board), found without running it. Checked
-    after the board's fit, so a model that does not fit says that first."""
-    from pipeline.analysis.softmax_limit import softmax_scale_problem
-
-    try:
-        problem = softmax_scale_problem(data)
-    except Exception:  # noqa: BLE001 - not a flatbuffer: read_model has its own message for that
-        return
-    if problem:
-        raise ModelError(source, problem)

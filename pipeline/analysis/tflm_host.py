@@ -1,5 +1,6 @@
 """Stage 4: the .tflite under TFLM's host interpreter (`tflite-micro` package), in a child process:
 tensor arena from its recording allocator and agreement with the reference interpreter."""
+
 from __future__ import annotations
 
 import re
@@ -12,6 +13,7 @@ from pathlib import Path
 
 import numpy as np
 
+from pipeline.analysis.softmax_limit import softmax_scale_problem
 from pipeline.errors import PipelineError
 
 # Arena handed to the host interpreter for measuring; the recording allocator reports what it used.
@@ -24,9 +26,10 @@ _CATEGORY = re.compile(r"'([^']+)' used (\d+) bytes with alignment overhead \(re
 @dataclass(frozen=True)
 class HostArena:
     """What TFLM's recording allocator reports on this 64-bit host (reference kernels)."""
+
     total: int
-    head: int      # non-persistent: activations planned by the greedy planner, kernel scratch
-    tail: int      # persistent: eval tensors, node structs, op data
+    head: int  # non-persistent: activations planned by the greedy planner, kernel scratch
+    tail: int  # persistent: eval tensors, node structs, op data
     categories: dict[str, tuple[int, int]] = field(default_factory=dict)  # name -> (bytes, count)
 
 
@@ -39,8 +42,10 @@ class TflmHostResult:
 def parse_allocations(text: str) -> HostArena:
     totals = {k: int(v) for k, v in _TOTAL.findall(text)}
     if set(totals) != {"total", "head", "tail"}:
-        raise PipelineError("TFLM's allocation report was not found in its output: "
-                            "check that the tflite-micro package is installed and up to date")
+        raise PipelineError(
+            "TFLM's allocation report was not found in its output: "
+            "check that the tflite-micro package is installed and up to date"
+        )
     categories = {name: (int(used), int(count)) for name, used, _, count in _CATEGORY.findall(text)}
     return HostArena(totals["total"], totals["head"], totals["tail"], categories)
 
@@ -53,21 +58,37 @@ def run_tflm_host(tflite: bytes, inputs: np.ndarray, name: str) -> TflmHostResul
         np.savez(ins, x=inputs.astype(np.int8))
         try:
             proc = subprocess.run(
-                [sys.executable, "-m", "pipeline.analysis.tflm_worker", str(model), str(ins), str(outs),
-                 str(MEASURE_ARENA_BYTES)], capture_output=True, text=True, timeout=TIMEOUT_S)
+                [
+                    sys.executable,
+                    "-m",
+                    "pipeline.analysis.tflm_worker",
+                    str(model),
+                    str(ins),
+                    str(outs),
+                    str(MEASURE_ARENA_BYTES),
+                ],
+                capture_output=True,
+                text=True,
+                timeout=TIMEOUT_S,
+            )
         except subprocess.TimeoutExpired:
-            raise PipelineError(f"{name}: TFLM's host interpreter did not finish in {TIMEOUT_S} s: "
-                                "check the model with `tinyml analyze`") from None
+            raise PipelineError(
+                f"{name}: TFLM's host interpreter did not finish in {TIMEOUT_S} s: "
+                "check the model with `tinyml analyze`"
+            ) from None
         if proc.returncode != 0:
             last = (proc.stderr.strip().splitlines() or ["(no output)"])[-1][:200]
-            how = (f"aborted ({signal.Signals(-proc.returncode).name})" if proc.returncode < 0
-                   else f"failed (exit {proc.returncode})")
-            from pipeline.analysis.softmax_limit import softmax_scale_problem
-
+            how = (
+                f"aborted ({signal.Signals(-proc.returncode).name})"
+                if proc.returncode < 0
+                else f"failed (exit {proc.returncode})"
+            )
             known = softmax_scale_problem(tflite)
             if known:
                 raise PipelineError(f"{name}: TFLM {how} on this model: {known}")
-            raise PipelineError(f"{name}: TFLM {how} on this model; last message: {last}. "
-                                "Calibrate on real data and check the ops with `tinyml analyze`")
+            raise PipelineError(
+                f"{name}: TFLM {how} on this model; last message: {last}. "
+                "Calibrate on real data and check the ops with `tinyml analyze`"
+            )
         outputs = np.load(outs)["y"]
     return TflmHostResult(parse_allocations(proc.stderr), outputs)

@@ -8,9 +8,12 @@ AddDetectionPostprocess, AddEthosU) register custom operators, not builtins, and
 tests/test_codegen.py re-derives the table from a local checkout (TFLM_ARDUINO_DIR) and fails when
 the two differ, so a change of the pinned commit cannot silently leave this list stale.
 """
+
 from __future__ import annotations
 
 import re
+
+from pipeline.errors import ModelError, PipelineError
 
 PINNED_TFLM_COMMIT = "7948b85e020470a30a83bf00e10fc43b486bfcba"
 
@@ -129,7 +132,6 @@ def unsupported_ops(ops: tuple[str, ...] | list[str]) -> list[str]:
 
 def check_ops_supported(ops, source: str | None = None) -> None:
     """Every op must be a builtin the pinned TFLM library's MicroMutableOpResolver registers."""
-    from pipeline.errors import ModelError, PipelineError
 
     def fail(problem: str):
         return ModelError(source, problem) if source else PipelineError(problem)
@@ -138,9 +140,11 @@ def check_ops_supported(ops, source: str | None = None) -> None:
         raise fail("the model has no operators: re-export it")
     missing = unsupported_ops(list(ops))
     if missing:
-        raise fail(f"the pinned TFLM library (commit {PINNED_TFLM_COMMIT[:12]}) cannot run "
-                   f"op(s) {', '.join(missing)}: re-export the model without them "
-                   "(e.g. a fixed batch of 1 avoids SHAPE/STRIDED_SLICE/PACK)")
+        raise fail(
+            f"the pinned TFLM library (commit {PINNED_TFLM_COMMIT[:12]}) cannot run "
+            f"op(s) {', '.join(missing)}: re-export the model without them "
+            "(e.g. a fixed batch of 1 avoids SHAPE/STRIDED_SLICE/PACK)"
+        )
 
 
 _ADD_BUILTIN = re.compile(

@@ -4,6 +4,7 @@
 usage: python -m pipeline.analysis.tflm_worker MODEL.tflite INPUTS.npz OUTPUTS.npz ARENA_BYTES
 Writes the int8 outputs for every input; prints the recording allocator's report to stderr.
 """
+
 import sys
 
 import numpy as np

@@ -6,6 +6,7 @@ aligned array) and `model_ops.h` (a MicroMutableOpResolver sized to the model's 
 Before anything is written, the model must fit the board's flash and RAM budgets and use only
 ops the pinned TFLM library registers; each check is a small function whose error says what to do.
 """
+
 from __future__ import annotations
 
 import hashlib
@@ -18,13 +19,14 @@ from dataclasses import dataclass
 from importlib import metadata
 from pathlib import Path
 from string import Template
-from typing import Protocol, Sequence
+from typing import Protocol
 
-from pipeline.analysis import tflm_ops
-from pipeline.analysis.tflite_model import check_tflm_limits
 from pipeline import kernel_sets
-from pipeline.errors import PipelineError
-from pipeline.analysis.fit import ArenaPlan, fit_verdict, plan_arena, plan_model_arena  # noqa: F401 (re-exported)
+from pipeline.analysis import tflm_ops
+from pipeline.analysis.fit import ArenaPlan, fit_verdict
+from pipeline.analysis.model_analysis import ModelAnalysis
+from pipeline.board import Board
+from pipeline.errors import ModelError, PipelineError
 
 TEMPLATES_DIR = Path(__file__).parent / "templates"
 GENERATED_FILES = ("model_data.h", "model_data.cc", "model_ops.h")
@@ -37,45 +39,44 @@ BYTES_PER_LINE = 16
 
 
 class TensorLike(Protocol):
-    name: str
-    shape: tuple[int, ...]
-    dtype: str
-    scale: float | None
-    zero_point: int | None
+    @property
+    def name(self) -> str: ...
+    @property
+    def shape(self) -> tuple[int, ...]: ...
+    @property
+    def dtype(self) -> str: ...
+    @property
+    def scale(self) -> float | None: ...
+    @property
+    def zero_point(self) -> int | None: ...
 
 
 class AnalysisLike(Protocol):
     """What code generation reads from pipeline.analysis.tflite_model.TfliteAnalysis."""
-    name: str
-    model_bytes: int
-    ops: tuple[str, ...]
-    inputs: tuple[TensorLike, ...]
-    outputs: tuple[TensorLike, ...]
 
     @property
+    def name(self) -> str: ...
+    @property
+    def model_bytes(self) -> int: ...
+    @property
+    def ops(self) -> tuple[str, ...]: ...
+    @property
+    def inputs(self) -> tuple[TensorLike, ...]: ...
+    @property
+    def outputs(self) -> tuple[TensorLike, ...]: ...
+    @property
     def total_macs(self) -> int: ...
-
-
-class BoardLike(Protocol):
-    """pipeline.board.Board: budgets (model_flash_budget, arena_budget) and where they come from."""
-    name: str
-    model_flash_budget: int
-    arena_budget: int
-    flash_bytes: int
-    firmware_flash_bytes: int
-    ram_bytes: int
-    ram_reserved_bytes: int
 
 
 @dataclass(frozen=True)
 class GeneratedSources:
     out_dir: Path
     paths: tuple[Path, ...]
-    model_name: str          # C identifier the firmware reports in its START record
-    source_name: str         # .tflite file name (no directories)
+    model_name: str  # C identifier the firmware reports in its START record
+    source_name: str  # .tflite file name (no directories)
     source_sha256: str
     model_bytes: int
-    ops: tuple[str, ...]     # distinct builtin ops, in order of first use = resolver order
+    ops: tuple[str, ...]  # distinct builtin ops, in order of first use = resolver order
     arena: ArenaPlan
     kernels: str = kernel_sets.DEFAULT_KERNELS  # kernel set the op resolver registers
 
@@ -86,13 +87,15 @@ class GeneratedSources:
 
 # --- checks: "can this board run it", each raising a one-line PipelineError -----------------------
 
-def check_board_fit(model_bytes: int, arena: ArenaPlan, board: BoardLike) -> None:
+
+def check_board_fit(model_bytes: int, arena: ArenaPlan, board: Board) -> None:
     """The model data must fit the flash and the reserved arena the RAM the firmware leaves free."""
     verdict = fit_verdict(board, model_bytes, arena)
     if not verdict.fits:
         raise PipelineError(
             f"the model does not fit the {board.name}: {'; '.join(verdict.reasons)}: "
-            f"use a smaller model (lower width multiplier, fewer channels or a smaller input)")
+            f"use a smaller model (lower width multiplier, fewer channels or a smaller input)"
+        )
 
 
 check_ops_supported = tflm_ops.check_ops_supported
@@ -104,11 +107,14 @@ def check_single_input_output(analysis: AnalysisLike) -> None:
         raise PipelineError(
             f"the model has {len(analysis.inputs)} input(s) and {len(analysis.outputs)} output(s); "
             f"the benchmark firmware drives exactly one of each: export a single-input, "
-            f"single-output model")
+            f"single-output model"
+        )
     for role, tensor in (("input", analysis.inputs[0]), ("output", analysis.outputs[0])):
         if not tensor.shape or any(d <= 0 for d in tensor.shape):
-            raise PipelineError(f"the {role} tensor {tensor.name!r} has shape {list(tensor.shape)}; "
-                                f"TFLM needs a static shape: export with a fixed batch of 1")
+            raise PipelineError(
+                f"the {role} tensor {tensor.name!r} has shape {list(tensor.shape)}; "
+                f"TFLM needs a static shape: export with a fixed batch of 1"
+            )
 
 
 # --- rendering --------------------------------------------------------------------------------
@@ -152,7 +158,7 @@ def generator_name() -> str:
 def _byte_lines(data: bytes) -> str:
     lines = []
     for start in range(0, len(data), BYTES_PER_LINE):
-        chunk = data[start:start + BYTES_PER_LINE]
+        chunk = data[start : start + BYTES_PER_LINE]
         lines.append("    " + ", ".join(f"0x{b:02x}" for b in chunk) + ",")
     return "\n".join(lines)
 
@@ -175,9 +181,14 @@ def _render(template: str, fields: dict[str, str]) -> str:
     return Template((TEMPLATES_DIR / f"{template}.tmpl").read_text()).substitute(fields)
 
 
-def render_sources(analysis: AnalysisLike, model_bytes: bytes, arena: ArenaPlan,
-                   model_name: str, source_name: str,
-                   kernels: str = kernel_sets.DEFAULT_KERNELS) -> dict[str, str]:
+def render_sources(
+    analysis: AnalysisLike,
+    model_bytes: bytes,
+    arena: ArenaPlan,
+    model_name: str,
+    source_name: str,
+    kernels: str = kernel_sets.DEFAULT_KERNELS,
+) -> dict[str, str]:
     """File name -> text of the three generated files."""
     common = {
         "generator": generator_name(),
@@ -200,17 +211,25 @@ def render_sources(analysis: AnalysisLike, model_bytes: bytes, arena: ArenaPlan,
     register_lines = "\n".join(
         f"  if (r.{tflm_ops.resolver_method(op)}({kernel_sets.registration_argument(op, kernels)})"
         f" != kTfLiteOk) return kTfLiteError;  // {op}"
-        for op in analysis.ops)
+        for op in analysis.ops
+    )
     return {
         "model_data.h": _render("model_data.h", data_h),
         "model_data.cc": _render("model_data.cc", {**common, "byte_lines": _byte_lines(model_bytes)}),
-        "model_ops.h": _render("model_ops.h", {**common, "register_lines": register_lines,
-                                               "kernels": kernels,
-                                               "kernel_includes": kernel_sets.resolver_includes(kernels)}),
+        "model_ops.h": _render(
+            "model_ops.h",
+            {
+                **common,
+                "register_lines": register_lines,
+                "kernels": kernels,
+                "kernel_includes": kernel_sets.resolver_includes(kernels),
+            },
+        ),
     }
 
 
 # --- writing ----------------------------------------------------------------------------------
+
 
 def check_replaceable(out_dir: Path) -> None:
     """The output folder may only hold files an earlier `tinyml firmware` run generated."""
@@ -221,8 +240,11 @@ def check_replaceable(out_dir: Path) -> None:
     foreign = []
     try:
         for entry in sorted(out_dir.iterdir()):
-            ours = entry.name in GENERATED_FILES and entry.is_file() and \
-                entry.read_text(errors="replace").startswith(GENERATED_MARKER)
+            ours = (
+                entry.name in GENERATED_FILES
+                and entry.is_file()
+                and entry.read_text(errors="replace").startswith(GENERATED_MARKER)
+            )
             if not ours:
                 foreign.append(entry.name)
     except OSError as exc:
@@ -231,7 +253,8 @@ def check_replaceable(out_dir: Path) -> None:
         raise PipelineError(
             f"{out_dir} holds files tinyml did not generate ({', '.join(foreign[:5])}"
             f"{', ...' if len(foreign) > 5 else ''}): pass an empty folder or the default "
-            f"firmware/generated; hand-written files are never replaced")
+            f"firmware/generated; hand-written files are never replaced"
+        )
 
 
 def write_folder_atomically(out_dir: Path, files: dict[str, str]) -> tuple[Path, ...]:
@@ -244,8 +267,9 @@ def write_folder_atomically(out_dir: Path, files: dict[str, str]) -> tuple[Path,
     try:
         return _swap_in_folder(out_dir, files)
     except OSError as exc:
-        raise PipelineError(f"cannot write the generated sources to {out_dir} ({exc.strerror or exc}): "
-                            "pass a writable --out folder") from None
+        raise PipelineError(
+            f"cannot write the generated sources to {out_dir} ({exc.strerror or exc}): pass a writable --out folder"
+        ) from None
 
 
 def _swap_in_folder(out_dir: Path, files: dict[str, str]) -> tuple[Path, ...]:
@@ -279,54 +303,46 @@ def _swap_in_folder(out_dir: Path, files: dict[str, str]) -> tuple[Path, ...]:
     return tuple(out_dir / name for name in files)
 
 
-def generate_firmware_sources(analysis: AnalysisLike, model_bytes: bytes,
-                              arena_bytes: int | ArenaPlan, board: BoardLike, out_dir: str | Path, *,
-                              model_name: str | None = None,
-                              source_name: str | None = None,
-                              kernels: str = kernel_sets.DEFAULT_KERNELS) -> GeneratedSources:
+def generate_firmware_sources(
+    analysis: ModelAnalysis,
+    board: Board,
+    out_dir: str | Path,
+    *,
+    model_name: str | None = None,
+    arena: ArenaPlan | None = None,
+    kernels: str = kernel_sets.DEFAULT_KERNELS,
+) -> GeneratedSources:
     """Checks the model against `board`, then (re)writes the generated sources into `out_dir`.
 
-    `arena_bytes` is the planned arena (pipeline.analysis.fit.ArenaPlan), or a predicted/measured
-    size that gets the default margin. Nothing is written when a check fails.
-    """
+    `arena`: the arena to reserve, default the analysis' plan (prediction or measurement plus
+    margin). Nothing is written when a check fails."""
     out_dir = Path(out_dir)
-    if len(model_bytes) != analysis.model_bytes:
-        raise PipelineError(f"the model data has {len(model_bytes)} B but its analysis says "
-                            f"{analysis.model_bytes} B: analyse the same file you generate from")
     kernel_sets.check_kernels(kernels)
-    arena = arena_bytes if isinstance(arena_bytes, ArenaPlan) else plan_arena(arena_bytes)
-    check_ops_supported(analysis.ops)
-    check_single_input_output(analysis)
-    check_board_fit(len(model_bytes), arena, board)
-    check_tflm_limits(model_bytes, source_name or f"{analysis.name}.tflite")
+    arena = arena or analysis.arena_plan
+    tflite = analysis.tflite
+    check_ops_supported(tflite.ops)  # the resolver registers every op: one the library lacks is refused
+    check_single_input_output(tflite)
+    check_board_fit(analysis.model_bytes, arena, board)
+    if analysis.tflm_problem:
+        raise ModelError(analysis.source, analysis.tflm_problem)
     check_replaceable(out_dir)
 
     name = c_identifier(model_name or analysis.name)
-    source = comment_text(Path(source_name or f"{analysis.name}.tflite").name)
-    files = render_sources(analysis, model_bytes, arena, name, source, kernels)
+    source = comment_text(Path(analysis.source).name)
+    files = render_sources(tflite, analysis.data, arena, name, source, kernels)
     paths = write_folder_atomically(out_dir, files)
     return GeneratedSources(
-        out_dir=out_dir.resolve(), paths=paths, model_name=name, source_name=source,
-        source_sha256=hashlib.sha256(model_bytes).hexdigest(), model_bytes=len(model_bytes),
-        ops=tuple(analysis.ops), arena=arena, kernels=kernels)
+        out_dir=out_dir.resolve(),
+        paths=paths,
+        model_name=name,
+        source_name=source,
+        source_sha256=analysis.sha256,
+        model_bytes=analysis.model_bytes,
+        ops=tuple(tflite.ops),
+        arena=arena,
+        kernels=kernels,
+    )
 
 
 # The generated folder inside the firmware project (git-ignored); platformio.ini builds it.
 DEFAULT_GENERATED_DIR = Path("firmware") / "generated"
-
-
-def generate_from_file(tflite: Path, board: BoardLike, out_dir: Path, *, name: str | None = None,
-                       arena_bytes: int | None = None, measurements=None,
-                       kernels: str = kernel_sets.DEFAULT_KERNELS) -> GeneratedSources:
-    """Reads `tflite` once, checks it (pipeline.analysis.tflite_model.load_int8_model: the same
-    messages as `tinyml analyze`), plans its arena (plan_model_arena) and (re)writes its sources
-    into `out_dir`."""
-    from pipeline.analysis.tflite_model import load_int8_model
-
-    tflite = Path(tflite)
-    kernel_sets.check_kernels(kernels)
-    data, analysis = load_int8_model(tflite)
-    recorded = measurements.arena_bytes(analysis.sha256) if measurements is not None else None
-    plan = plan_model_arena(data, analysis.name, arena_bytes, recorded)
-    return generate_firmware_sources(analysis, data, plan, board, out_dir,
-                                     model_name=name, source_name=str(tflite), kernels=kernels)

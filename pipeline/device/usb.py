@@ -1,5 +1,6 @@
 """The board on USB: find its serial port by VID:PID, upload firmware with PlatformIO, wait for it
 to come back after the reset."""
+
 from __future__ import annotations
 
 import subprocess
@@ -23,15 +24,18 @@ def find_board_port(board: Board, ports=None, pids: tuple[int, ...] | None = Non
     ids = ", ".join(f"{board.usb_vid:04x}:{pid:04x}" for pid in pids)
     found = sorted(p.device for p in ports if p.vid == board.usb_vid and p.pid in pids)
     if not found:
-        raise PipelineError(f"no {board.name} found on USB ({ids}): plug it in (double-tap reset if "
-                            "it does not enumerate) or pass --port")
+        raise PipelineError(
+            f"no {board.name} found on USB ({ids}): plug it in (double-tap reset if "
+            "it does not enumerate) or pass --port"
+        )
     if len(found) > 1:
         raise PipelineError(f"{len(found)} boards found ({', '.join(found)}): choose one with --port")
     return found[0]
 
 
-def wait_for_port(board: Board, timeout_s: float = REENUMERATE_TIMEOUT_S, ports_fn=None,
-                  pids: tuple[int, ...] | None = None) -> str:
+def wait_for_port(
+    board: Board, timeout_s: float = REENUMERATE_TIMEOUT_S, ports_fn=None, pids: tuple[int, ...] | None = None
+) -> str:
     """After an upload the board resets and its USB serial port re-enumerates (possibly renamed)."""
     ports_fn = ports_fn or list_ports.comports
     deadline = time.monotonic() + timeout_s
@@ -40,8 +44,10 @@ def wait_for_port(board: Board, timeout_s: float = REENUMERATE_TIMEOUT_S, ports_
             return find_board_port(board, ports_fn(), pids)
         except PipelineError:
             if time.monotonic() > deadline:
-                raise PipelineError(f"the {board.name} did not come back on USB within {timeout_s:.0f} s "
-                                    "after the upload: press reset, then run with --no-flash") from None
+                raise PipelineError(
+                    f"the {board.name} did not come back on USB within {timeout_s:.0f} s "
+                    "after the upload: press reset, then run with --no-flash"
+                ) from None
             time.sleep(0.25)
 
 
@@ -52,8 +58,10 @@ def wait_for_path(port: str, timeout_s: float = REENUMERATE_TIMEOUT_S) -> str:
     deadline = time.monotonic() + timeout_s
     while not Path(port).exists():
         if time.monotonic() > deadline:
-            raise PipelineError(f"{port} did not come back within {timeout_s:.0f} s after the upload: "
-                                "check the cable, press reset, then run with --no-flash")
+            raise PipelineError(
+                f"{port} did not come back within {timeout_s:.0f} s after the upload: "
+                "check the cable, press reset, then run with --no-flash"
+            )
         time.sleep(0.25)
     return port
 
@@ -68,9 +76,13 @@ def upload(env: str, port: str | None, project_dir: Path | None = None, runner=s
         output = (proc.stdout or "") + (proc.stderr or "")
         lines = [line for line in output.strip().splitlines() if line.strip()]
         last = lines[-1][:200] if lines else "(no output)"
-        hint = ("PlatformIO could not download its platform or libraries: connect to the internet once "
-                "or install them offline (pio pkg install)"
-                if any(w in output for w in ("HTTPClientError", "Could not resolve", "ConnectionError",
-                                             "Name or service not known"))
-                else "see the output of the command above")
+        hint = (
+            "PlatformIO could not download its platform or libraries: connect to the internet once "
+            "or install them offline (pio pkg install)"
+            if any(
+                w in output
+                for w in ("HTTPClientError", "Could not resolve", "ConnectionError", "Name or service not known")
+            )
+            else "see the output of the command above"
+        )
         raise PipelineError(f"upload failed: `{' '.join(command)}` exited {proc.returncode} ({last}); {hint}")

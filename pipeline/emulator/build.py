@@ -1,5 +1,6 @@
 """CMake build of the QEMU firmware (firmware/ports/qemu_mps2): one build tree per TFLM flag set
 under the work folder, where the library compiles once and each model is its own target."""
+
 from __future__ import annotations
 
 import os
@@ -44,7 +45,6 @@ class FirmwareSize:
         return self.text_bytes + self.data_bytes
 
 
-
 def build_tree_name(kernel_opt: str, other_opt: str) -> str:
     return f"tflm{kernel_opt}{other_opt}"
 
@@ -56,8 +56,9 @@ def _tail(text: str, lines: int = 12) -> str:
 
 def _run_step(command: list[str], what: str, timeout_s: float) -> str:
     # Own process group: on a timeout ninja's compilers must stop too, not only cmake.
-    with subprocess.Popen(command, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True,
-                          start_new_session=True) as proc:
+    with subprocess.Popen(
+        command, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True, start_new_session=True
+    ) as proc:
         try:
             stdout, stderr = proc.communicate(timeout=timeout_s)
         except subprocess.TimeoutExpired:
@@ -65,28 +66,44 @@ def _run_step(command: list[str], what: str, timeout_s: float) -> str:
             proc.communicate()
             raise PipelineError(f"{what} did not finish in {timeout_s:g} s: {' '.join(command)}") from None
     if proc.returncode != 0:
-        errors = [line for line in (stdout + stderr).splitlines()
-                  if "error" in line.lower() or "expected" in line.lower()]
+        errors = [
+            line for line in (stdout + stderr).splitlines() if "error" in line.lower() or "expected" in line.lower()
+        ]
         detail = " | ".join(errors[:6]) if errors else _tail(stdout + stderr)
         raise PipelineError(f"{what} failed (exit {proc.returncode}): {detail}")
     return stdout
 
 
-def configure(work_dir: Path, tflm_root: Path | None, *, kernel_opt: str = DEFAULT_KERNEL_OPT,
-              other_opt: str = DEFAULT_OTHER_OPT, runs: int = 10, warmup: int = 2) -> Path:
+def configure(
+    work_dir: Path,
+    tflm_root: Path | None,
+    *,
+    kernel_opt: str = DEFAULT_KERNEL_OPT,
+    other_opt: str = DEFAULT_OTHER_OPT,
+    runs: int = 10,
+    warmup: int = 2,
+) -> Path:
     """Configures (or re-configures: fast, nothing recompiles) the build tree of one flag set with
     every model folder under work_dir/models. Without tflm_root only the port self-test firmware
     (target qemu_selftest) can be built. Returns the tree."""
     if kernel_opt not in KERNEL_OPT_LEVELS or other_opt not in KERNEL_OPT_LEVELS:
         raise PipelineError(f"optimisation level must be one of {', '.join(KERNEL_OPT_LEVELS)}")
     tree = work_dir / build_tree_name(kernel_opt, other_opt)
-    command = ["cmake", "-S", str(port_dir()), "-B", str(tree),
-               f"-DCMAKE_TOOLCHAIN_FILE={toolchain_file()}",
-               f"-DTFLM_ARDUINO_DIR={tflm_root or ''}",
-               f"-DTINYML_MODELS_DIR={work_dir / 'models'}",
-               f"-DTFLM_KERNEL_OPT={kernel_opt}", f"-DTFLM_OTHER_OPT={other_opt}",
-               f"-DTINYML_RUNS={runs}", f"-DTINYML_WARMUP={warmup}",
-               f"-DTFLM_KERNEL_SOURCES={_kernel_list(tflm_root, work_dir / 'models')}"]
+    command = [
+        "cmake",
+        "-S",
+        str(port_dir()),
+        "-B",
+        str(tree),
+        f"-DCMAKE_TOOLCHAIN_FILE={toolchain_file()}",
+        f"-DTFLM_ARDUINO_DIR={tflm_root or ''}",
+        f"-DTINYML_MODELS_DIR={work_dir / 'models'}",
+        f"-DTFLM_KERNEL_OPT={kernel_opt}",
+        f"-DTFLM_OTHER_OPT={other_opt}",
+        f"-DTINYML_RUNS={runs}",
+        f"-DTINYML_WARMUP={warmup}",
+        f"-DTFLM_KERNEL_SOURCES={_kernel_list(tflm_root, work_dir / 'models')}",
+    ]
     if shutil.which("ninja") and not (tree / "Makefile").exists():
         command += ["-G", "Ninja"]
     _run_step(command, "CMake configure of the QEMU firmware", 300)
@@ -103,8 +120,12 @@ def _kernel_list(tflm_root: Path | None, models_dir: Path) -> str:
 def build_target(tree: Path, target: str, *, jobs: int = 2) -> None:
     """Builds one firmware target with a progress line; the TFLM library of the tree compiles
     only the first time (and for kernels of new ops)."""
-    run_build(["cmake", "--build", str(tree), "--target", target, "-j", str(jobs)],
-              f"build of {target}", BUILD_TIMEOUT_S, label=f"building {target}")
+    run_build(
+        ["cmake", "--build", str(tree), "--target", target, "-j", str(jobs)],
+        f"build of {target}",
+        BUILD_TIMEOUT_S,
+        label=f"building {target}",
+    )
 
 
 def firmware_size(elf: Path) -> FirmwareSize:

@@ -5,6 +5,7 @@ Ninja prints `[N/M] Building CXX object ...` and Make `[ 45%] Building ...` per 
 shows the step count (or percentage) and what is being compiled. On a terminal it is rewritten in
 place; otherwise one line per tenth of the build (logs stay short).
 """
+
 from __future__ import annotations
 
 import os
@@ -67,15 +68,15 @@ class ProgressLine:
             self.stream.flush()
 
 
-def run_build(command: list[str], what: str, timeout_s: float, label: str,
-              stream: TextIO | None = None) -> str:
+def run_build(command: list[str], what: str, timeout_s: float, label: str, stream: TextIO | None = None) -> str:
     """Runs the build `command`, drawing progress on `stream` (default stderr). Returns its output;
     a failure or a timeout is one PipelineError quoting the compiler's error lines."""
     stream = sys.stderr if stream is None else stream
     progress = ProgressLine(label, stream)
     lines: list[str] = []
-    with subprocess.Popen(command, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True,
-                          start_new_session=True) as proc:
+    with subprocess.Popen(
+        command, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True, start_new_session=True
+    ) as proc:
         timer = threading.Timer(timeout_s, lambda: os.killpg(proc.pid, signal.SIGKILL))
         timer.start()
         try:
@@ -95,7 +96,6 @@ def run_build(command: list[str], what: str, timeout_s: float, label: str,
         raise PipelineError(f"{what} did not finish in {timeout_s:g} s: {' '.join(command)}")
     if proc.returncode != 0:
         errors = [line for line in lines if "error" in line.lower() or "undefined reference" in line]
-        detail = " | ".join(errors[:6]) if errors else " | ".join(
-            [line for line in lines if line.strip()][-12:])
+        detail = " | ".join(errors[:6]) if errors else " | ".join([line for line in lines if line.strip()][-12:])
         raise PipelineError(f"{what} failed (exit {proc.returncode}): {detail}")
     return output

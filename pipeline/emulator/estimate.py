@@ -1,7 +1,8 @@
 """The cycle estimate inside `tinyml emulate`: prepares the instruction-class plugin for a QEMU
 run of the benchmark firmware (one timed invoke: the first after the warm-up) and turns what it
-counted into the `estimated_cycles` / `estimated_ms` fields. Kept apart from stage.py, which
+counted into a cycle estimate for the board (pipeline.perf.cycles). Kept apart from stage.py, which
 only passes the extra QEMU arguments through and stores the result."""
+
 from __future__ import annotations
 
 from dataclasses import dataclass
@@ -12,7 +13,6 @@ from pipeline.emulator.plugin import PluginUnavailable, build_plugin, plugin_arg
 from pipeline.perf import cycles
 from pipeline.perf.counts import InvokeClassCounts
 
-
 # mps2-an386 code memory [0, 4 MB): text and constants, as in the Nano's flash (mps2_an386.ld).
 FLASH_END = 0x0040_0000
 
@@ -20,19 +20,18 @@ FLASH_END = 0x0040_0000
 @dataclass(frozen=True)
 class PluginRun:
     """What one QEMU run needs for the estimate: its -plugin option and where counts go."""
+
     qemu_args: list
     counts_path: Path
 
 
-def prepare(elf: Path, work_dir: Path, model_name: str, warmup: int,
-            model: cycles.CycleModel) -> PluginRun:
+def prepare(elf: Path, work_dir: Path, model_name: str, warmup: int, model: cycles.CycleModel) -> PluginRun:
     """Raises PluginUnavailable with the reason when the estimate cannot be made here."""
     library = build_plugin(work_dir / "plugin")
     out = work_dir / "results" / f"{model_name}.insn_classes.json"
     out.parent.mkdir(parents=True, exist_ok=True)
     out.unlink(missing_ok=True)
-    args = plugin_arguments(library, elf, out, invoke=warmup + 1, cache=model.flash.cache,
-                            flash_end=FLASH_END)
+    args = plugin_arguments(library, elf, out, invoke=warmup + 1, cache=model.flash.cache, flash_end=FLASH_END)
     return PluginRun(args, out)
 
 
@@ -41,34 +40,13 @@ def estimate(run: PluginRun, layer_count: int, model: cycles.CycleModel) -> cycl
     layers as the firmware's profiler reported."""
     counts: InvokeClassCounts = read_counts(run.counts_path)
     if len(counts.layers) != layer_count:
-        raise PluginUnavailable(f"the plugin saw {len(counts.layers)} layers, the firmware "
-                                f"reported {layer_count}")
+        raise PluginUnavailable(f"the plugin saw {len(counts.layers)} layers, the firmware reported {layer_count}")
     return cycles.estimate_invoke(counts, model)
 
 
-def estimate_fields(estimate: cycles.CycleEstimate | None, macs: int | None,
-                    skipped: str | None, board: Board) -> dict:
-    """The JSON fields of `tinyml emulate --json` / emulated.json (labelled estimates)."""
-    if estimate is None:
-        return {"estimated_cycles": None, "estimated_ms": None, "board": board.key,
-                "clock_hz": board.clock_hz, "estimate_skipped": skipped}
-    return {
-        "estimated_cycles": estimate.cycles,
-        "estimated_ms": estimate.ms,
-        "board": board.key,
-        "clock_hz": estimate.clock_hz,
-        "estimated_macs_per_cycle": {k: cycles.macs_per_cycle(macs, v)
-                                     for k, v in estimate.cycles.items()},
-        "estimate_instructions": estimate.instructions,
-        "estimate_model": f"Cortex-M4 TRM timing + {board.chip} flash model, docs/cycle_model.md",
-        "estimate_cache": {"bytes": estimate.cache.size_bytes, "ways": estimate.cache.ways,
-                           "line": estimate.cache.line_bytes},
-        "estimate_counts": estimate.counts,  # benchmarks/fit_cycle_penalties.py reads these
-    }
-
-
-def try_prepare(elf: Path, work_dir: Path, model_name: str, warmup: int,
-                board: Board) -> tuple[PluginRun | None, str | None]:
+def try_prepare(
+    elf: Path, work_dir: Path, model_name: str, warmup: int, board: Board
+) -> tuple[PluginRun | None, str | None]:
     """(run, None), or (None, why the estimate is skipped): never stops the emulation."""
     try:
         return prepare(elf, work_dir, model_name, warmup, cycles.model_for_board(board)), None
@@ -76,8 +54,9 @@ def try_prepare(elf: Path, work_dir: Path, model_name: str, warmup: int,
         return None, f"cycle estimate skipped: {exc}"
 
 
-def try_estimate(run: PluginRun | None, layer_count: int, skipped: str | None,
-                 board: Board) -> tuple[cycles.CycleEstimate | None, str | None]:
+def try_estimate(
+    run: PluginRun | None, layer_count: int, skipped: str | None, board: Board
+) -> tuple[cycles.CycleEstimate | None, str | None]:
     if run is None:
         return None, skipped
     try:

@@ -11,6 +11,7 @@ Everything else under `tensorflow/lite/micro/kernels/` is left out of the build;
 (interpreter, allocator, schema) and CMSIS-NN's C sources (cheap to compile) stay. Without a
 model the build keeps every kernel (CMake's default when TFLM_KERNEL_SOURCES is not given).
 """
+
 from __future__ import annotations
 
 import re
@@ -40,7 +41,7 @@ def registrations(resolver_header: str, methods: set[str]) -> set[str]:
         if match is None:
             continue  # a method this TFLM lacks: the firmware build will say so
         body_end = resolver_header.find("}", match.end())
-        found.update(_REGISTRATION.findall(resolver_header[match.start():body_end]))
+        found.update(_REGISTRATION.findall(resolver_header[match.start() : body_end]))
     return found
 
 

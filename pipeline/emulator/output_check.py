@@ -2,6 +2,7 @@
 check firmware (firmware/ports/qemu_mps2/tflm_check_main.cc) next to the benchmark firmware of
 `tinyml emulate`, runs it on three pseudo-random inputs and returns the CRC-32 and bytes of the
 output tensor for each. (The benchmark's own `output_crc32` comes with protocol v2.)"""
+
 from __future__ import annotations
 
 import os
@@ -10,11 +11,11 @@ import time
 from dataclasses import dataclass
 from pathlib import Path
 
+from pipeline.analysis.model_analysis import ModelAnalysis
 from pipeline.board import load_board
-from pipeline.codegen.generate import c_identifier, generate_from_file
+from pipeline.codegen.generate import c_identifier, generate_firmware_sources
 from pipeline.emulator.build import build_target, configure, default_work_dir
 from pipeline.emulator.qemu import EMULATOR_BOARD, start_qemu
-from pipeline.emulator.toolchain import require_tools, resolve_tflm_dir
 from pipeline.errors import PipelineError
 from pipeline.kernel_sets import check_kernels, model_folder_suffix
 
@@ -43,18 +44,24 @@ def _read_lines(port: int, deadline: float) -> list[str]:
     return data.decode(errors="replace").splitlines()
 
 
-def check_outputs(tflite_path: str | os.PathLike, kernels: str, tflm_dir=None, *,
-                  work_dir: str | os.PathLike | None = None,
-                  timeout_s: float = 120.0) -> tuple[OutputCheck, ...]:
+def check_outputs(
+    analysis: ModelAnalysis,
+    kernels: str,
+    tflm_root: Path,
+    *,
+    work_dir: str | os.PathLike | None = None,
+    timeout_s: float = 120.0,
+) -> tuple[OutputCheck, ...]:
     check_kernels(kernels)
-    require_tools()
-    root = resolve_tflm_dir(tflm_dir)
-    path = Path(tflite_path)
+    path = Path(analysis.source)
     work = (Path(work_dir) if work_dir else default_work_dir()).resolve()
-    generated = generate_from_file(
-        path, load_board(EMULATOR_BOARD),
-        work / "models" / (c_identifier(path.stem) + model_folder_suffix(kernels)), kernels=kernels)
-    tree = configure(work, root)
+    generated = generate_firmware_sources(
+        analysis,
+        load_board(EMULATOR_BOARD),
+        work / "models" / (c_identifier(analysis.name) + model_folder_suffix(kernels)),
+        kernels=kernels,
+    )
+    tree = configure(work, tflm_root)
     target = f"fwcheck_{generated.out_dir.name}"
     build_target(tree, target)
     qemu = start_qemu(tree / f"{target}.elf")
@@ -70,6 +77,7 @@ def check_outputs(tflite_path: str | os.PathLike, kernels: str, tflm_dir=None, *
         if len(fields) == 4 and fields[0] == "CHECK":
             checks.append(OutputCheck(int(fields[1]), int(fields[2], 16), fields[3]))
     if len(checks) != 3:
-        raise PipelineError(f"{path.name}: the check firmware printed {len(checks)} of 3 outputs: "
-                            f"{' | '.join(lines[-4:])}{qemu.said()}")
+        raise PipelineError(
+            f"{path.name}: the check firmware printed {len(checks)} of 3 outputs: {' | '.join(lines[-4:])}{qemu.said()}"
+        )
     return tuple(checks)

@@ -4,6 +4,7 @@ marks in the ELF's symbol table, and reads the counts the plugin writes for one 
 
 The plugin only counts; pipeline/perf/cycles.py turns counts into Cortex-M4 cycles.
 """
+
 from __future__ import annotations
 
 import json
@@ -19,8 +20,14 @@ from pipeline.project import firmware_dir
 PLUGIN_SOURCES = ("insn_classes.c", "thumb_classes.c")
 PLUGIN_HEADERS = ("qemu_plugin_api.h", "thumb_classes.h")
 OUTPUT_FORMAT = "tinyml-insn-classes-1"
-TRACE_MARKS = ("tinyml_trace_invoke_begin", "tinyml_trace_invoke_end",
-               "tinyml_trace_layer_begin", "tinyml_trace_layer_end")
+TRACE_MARKS = (
+    "tinyml_trace_invoke_begin",
+    "tinyml_trace_invoke_end",
+    "tinyml_trace_layer_begin",
+    "tinyml_trace_layer_end",
+)
+
+
 class PluginUnavailable(Exception):
     """The estimate cannot be made here (no host compiler, QEMU without plugins, ...)."""
 
@@ -37,7 +44,8 @@ def build_plugin(build_dir: Path) -> Path:
         return library
     build_dir.mkdir(parents=True, exist_ok=True)
     command = [compiler, "-O2", "-Wall", "-shared", "-fPIC", "-o", str(library)] + [
-        str(source_dir / name) for name in PLUGIN_SOURCES]
+        str(source_dir / name) for name in PLUGIN_SOURCES
+    ]
     done = subprocess.run(command, capture_output=True, text=True)
     if done.returncode != 0:
         raise PluginUnavailable(f"the QEMU plugin did not compile: {done.stderr.strip()[:300]}")
@@ -50,8 +58,10 @@ def trace_mark_addresses(elf: Path) -> dict[str, int]:
         raise PluginUnavailable("arm-none-eabi-nm not found (Debian package binutils-arm-none-eabi)")
     done = subprocess.run(["arm-none-eabi-nm", str(elf)], capture_output=True, text=True)
     if done.returncode != 0:
-        raise PluginUnavailable(f"arm-none-eabi-nm cannot read {elf.name}: "
-                                f"{done.stderr.strip().splitlines()[-1] if done.stderr.strip() else ''}")
+        raise PluginUnavailable(
+            f"arm-none-eabi-nm cannot read {elf.name}: "
+            f"{done.stderr.strip().splitlines()[-1] if done.stderr.strip() else ''}"
+        )
     found = {}
     for line in done.stdout.splitlines():
         parts = line.split()
@@ -59,18 +69,25 @@ def trace_mark_addresses(elf: Path) -> dict[str, int]:
             found[parts[2]] = int(parts[0], 16)
     missing = [name for name in TRACE_MARKS if name not in found]
     if missing:
-        raise PluginUnavailable(f"{elf.name} has no trace marks ({', '.join(missing)}): "
-                                "rebuild it from this repository's firmware")
+        raise PluginUnavailable(
+            f"{elf.name} has no trace marks ({', '.join(missing)}): rebuild it from this repository's firmware"
+        )
     return found
 
 
-def plugin_arguments(library: Path, elf: Path, out: Path, *, invoke: int,
-                     cache: CacheGeometry, flash_end: int) -> list[str]:
+def plugin_arguments(
+    library: Path, elf: Path, out: Path, *, invoke: int, cache: CacheGeometry, flash_end: int
+) -> list[str]:
     """The `-plugin` option that measures the `invoke`-th invoke of `elf` into `out`."""
     marks = trace_mark_addresses(elf)
-    args = [f"out={out}", f"invoke={invoke}", f"flash_end={flash_end:#x}",
-            f"cache_bytes={cache.size_bytes}", f"cache_ways={cache.ways}",
-            f"cache_line={cache.line_bytes}"]
+    args = [
+        f"out={out}",
+        f"invoke={invoke}",
+        f"flash_end={flash_end:#x}",
+        f"cache_bytes={cache.size_bytes}",
+        f"cache_ways={cache.ways}",
+        f"cache_line={cache.line_bytes}",
+    ]
     args += [f"{name.removeprefix('tinyml_trace_')}={address:#x}" for name, address in marks.items()]
     return ["-plugin", ",".join([str(library)] + args)]
 
@@ -78,8 +95,9 @@ def plugin_arguments(library: Path, elf: Path, out: Path, *, invoke: int,
 def read_counts(path: Path) -> InvokeClassCounts:
     """The plugin's output; an invoke that never ended (firmware stopped early) is an error."""
     if not path.is_file():
-        raise PluginUnavailable(f"the QEMU plugin wrote no counts ({path.name}): qemu-system-arm "
-                                "may lack TCG plugin support")
+        raise PluginUnavailable(
+            f"the QEMU plugin wrote no counts ({path.name}): qemu-system-arm may lack TCG plugin support"
+        )
     data = json.loads(path.read_text())
     if data.get("format") != OUTPUT_FORMAT:
         raise PluginUnavailable(f"{path.name} is not {OUTPUT_FORMAT} output")
@@ -90,22 +108,38 @@ def read_counts(path: Path) -> InvokeClassCounts:
         layers=tuple(ClassCounts(row) for row in data["layers"]),
         outside_layers=ClassCounts(data["outside_layers"]),
         cache=CacheGeometry(cache["bytes"], cache["ways"], cache["line"]),
-        flash_end=int(data["flash_end"]))
+        flash_end=int(data["flash_end"]),
+    )
 
 
-def run_counted(elf: Path, library: Path, out: Path, *, invoke: int, cache: CacheGeometry,
-                flash_end: int, timeout_s: float = 120.0) -> InvokeClassCounts:
+def run_counted(
+    elf: Path, library: Path, out: Path, *, invoke: int, cache: CacheGeometry, flash_end: int, timeout_s: float = 120.0
+) -> InvokeClassCounts:
     """Runs a firmware that needs no serial reader (the calibration firmware) under the plugin."""
     out.unlink(missing_ok=True)
-    command = ["qemu-system-arm", "-M", QEMU_MACHINE, "-nographic", "-monitor", "none",
-               "-serial", "null", "-icount", "shift=0",
-               "-semihosting-config", "enable=on,target=native", "-kernel", str(elf)]
+    command = [
+        "qemu-system-arm",
+        "-M",
+        QEMU_MACHINE,
+        "-nographic",
+        "-monitor",
+        "none",
+        "-serial",
+        "null",
+        "-icount",
+        "shift=0",
+        "-semihosting-config",
+        "enable=on,target=native",
+        "-kernel",
+        str(elf),
+    ]
     command += plugin_arguments(library, elf, out, invoke=invoke, cache=cache, flash_end=flash_end)
     try:
         done = subprocess.run(command, capture_output=True, text=True, timeout=timeout_s)
     except subprocess.TimeoutExpired:
         raise PipelineError(f"{elf.name} under the QEMU plugin did not finish in {timeout_s:g} s") from None
     if done.returncode != 0 and not out.is_file():
-        raise PluginUnavailable(f"qemu-system-arm with the plugin failed (exit {done.returncode}): "
-                                f"{done.stderr.strip()[:300]}")
+        raise PluginUnavailable(
+            f"qemu-system-arm with the plugin failed (exit {done.returncode}): {done.stderr.strip()[:300]}"
+        )
     return read_counts(out)

@@ -1,6 +1,7 @@
 """QEMU's Cortex-M4 (mps2-an386) as a process: headless, UART0 on a local TCP socket that holds the
 guest until the reader connects, semihosting so the firmware's exit ends QEMU, and `-icount
 shift=0` so the firmware's SysTick counts executed instructions."""
+
 from __future__ import annotations
 
 import queue
@@ -27,9 +28,23 @@ _LISTENING = re.compile(r"waiting for connection on: \S*tcp:([0-9.]+):(\d+)")
 def qemu_command(elf: Path, extra_args: tuple | list = ()) -> list[str]:
     """Headless QEMU: UART0 on a TCP server that holds the guest until the reader connects
     (so no output is lost), semihosting so the firmware's exit ends QEMU, instruction counting."""
-    return ["qemu-system-arm", "-M", QEMU_MACHINE, "-nographic", "-monitor", "none",
-            "-icount", "shift=0", "-semihosting-config", "enable=on,target=native",
-            "-serial", "tcp:127.0.0.1:0,server=on,wait=on", "-kernel", str(elf), *extra_args]
+    return [
+        "qemu-system-arm",
+        "-M",
+        QEMU_MACHINE,
+        "-nographic",
+        "-monitor",
+        "none",
+        "-icount",
+        "shift=0",
+        "-semihosting-config",
+        "enable=on,target=native",
+        "-serial",
+        "tcp:127.0.0.1:0,server=on,wait=on",
+        "-kernel",
+        str(elf),
+        *extra_args,
+    ]
 
 
 class _StderrPump:
@@ -38,7 +53,9 @@ class _StderrPump:
     def __init__(self, stream) -> None:
         self.lines: queue.Queue[str] = queue.Queue()
         self.recent: deque[str] = deque(maxlen=8)
-        self.fatal: str | None = None  # QEMU's first fatal line ("qemu: fatal: Lockup ..."), not the register dump after it
+        self.fatal: str | None = (
+            None  # QEMU's first fatal line ("qemu: fatal: Lockup ..."), not the register dump after it
+        )
         self._thread = threading.Thread(target=self._pump, args=(stream,), daemon=True)
         self._thread.start()
 
@@ -61,8 +78,9 @@ def _wait_for_listening_port(proc: subprocess.Popen, pump: _StderrPump, deadline
             line = pump.lines.get(timeout=0.1)
         except queue.Empty:
             if proc.poll() is not None:
-                raise PipelineError(f"qemu-system-arm exited ({proc.returncode}) before starting "
-                                    f"the firmware: {pump.text()}") from None
+                raise PipelineError(
+                    f"qemu-system-arm exited ({proc.returncode}) before starting the firmware: {pump.text()}"
+                ) from None
             continue
         match = _LISTENING.search(line)
         if match:
@@ -73,6 +91,7 @@ def _wait_for_listening_port(proc: subprocess.Popen, pump: _StderrPump, deadline
 @dataclass
 class QemuInstance:
     """A running qemu-system-arm whose guest waits for a client on 127.0.0.1:port (UART0)."""
+
     proc: subprocess.Popen
     port: int
     pump: _StderrPump
@@ -101,8 +120,13 @@ def start_qemu(elf: Path, startup_timeout_s: float = 30, extra_args: tuple | lis
     """Starts QEMU on `elf`; returns once its serial socket listens (the guest has not run yet)."""
     if not Path(elf).is_file():
         raise PipelineError(f"firmware {elf} does not exist: build it first")
-    proc = subprocess.Popen(qemu_command(elf, extra_args), stdin=subprocess.DEVNULL,
-                            stdout=subprocess.DEVNULL, stderr=subprocess.PIPE, text=True)
+    proc = subprocess.Popen(
+        qemu_command(elf, extra_args),
+        stdin=subprocess.DEVNULL,
+        stdout=subprocess.DEVNULL,
+        stderr=subprocess.PIPE,
+        text=True,
+    )
     pump = _StderrPump(proc.stderr)
     try:
         port = _wait_for_listening_port(proc, pump, time.monotonic() + startup_timeout_s)
@@ -113,8 +137,7 @@ def start_qemu(elf: Path, startup_timeout_s: float = 30, extra_args: tuple | lis
     return QemuInstance(proc, port, pump)
 
 
-def run_firmware(elf: Path, timeout_s: float = DEFAULT_TIMEOUT_S,
-                 extra_args: tuple | list = ()) -> RunResult:
+def run_firmware(elf: Path, timeout_s: float = DEFAULT_TIMEOUT_S, extra_args: tuple | list = ()) -> RunResult:
     """Runs `elf` in QEMU and returns the protocol run it prints on UART0. The whole run is limited
     to timeout_s of wall time; a firmware that hangs, faults or prints TFLM's HALTED raises a
     PipelineError quoting the last lines seen."""
@@ -123,8 +146,9 @@ def run_firmware(elf: Path, timeout_s: float = DEFAULT_TIMEOUT_S,
     try:
         return read_run(qemu.url, max(1.0, deadline - time.monotonic()))
     except ReadTimeoutError as exc:
-        raise PipelineError(f"{elf.name} in QEMU stopped at the time limit of {timeout_s:g} s: "
-                            f"{exc}{qemu.said()}") from None
+        raise PipelineError(
+            f"{elf.name} in QEMU stopped at the time limit of {timeout_s:g} s: {exc}{qemu.said()}"
+        ) from None
     except PipelineError as exc:
         raise PipelineError(f"{elf.name} in QEMU: {exc}{qemu.said()}") from None
     finally:

@@ -6,6 +6,7 @@ where `pio run` would (.pio/libdeps/<env>/Arduino_TensorFlowLite), which
 pipeline.emulator.toolchain.resolve_tflm_dir already looks at. Without network PlatformIO fails in
 seconds (git cannot resolve github.com); that becomes one line saying what to do.
 """
+
 from __future__ import annotations
 
 import configparser
@@ -18,9 +19,14 @@ from pipeline.project import platformio_command
 
 TFLM_LIB_MARKERS = ("tflite-micro-arduino-examples", "Arduino_TensorFlowLite")
 INSTALL_TIMEOUT_S = 900
-_OFFLINE_SIGNS = ("Could not resolve host", "HTTPClientError", "ConnectionError",
-                  "Name or service not known", "Temporary failure in name resolution",
-                  "Network is unreachable")
+_OFFLINE_SIGNS = (
+    "Could not resolve host",
+    "HTTPClientError",
+    "ConnectionError",
+    "Name or service not known",
+    "Temporary failure in name resolution",
+    "Network is unreachable",
+)
 
 
 def tflm_lib_dep(project_dir: Path, env: str) -> str:
@@ -37,17 +43,30 @@ def tflm_lib_dep(project_dir: Path, env: str) -> str:
             if any(marker in entry for marker in TFLM_LIB_MARKERS):
                 return entry
         section = ini[section].get("extends", "").strip()
-    raise PipelineError(f"platformio.ini's [env:{env}] lib_deps name no TFLM library "
-                        f"({' or '.join(TFLM_LIB_MARKERS)}): add it, or pass --tflm-dir")
+    raise PipelineError(
+        f"platformio.ini's [env:{env}] lib_deps name no TFLM library "
+        f"({' or '.join(TFLM_LIB_MARKERS)}): add it, or pass --tflm-dir"
+    )
 
 
 def install_command(project_dir: Path, env: str, spec: str) -> list[str]:
-    return platformio_command() + ["pkg", "install", "-d", str(project_dir), "-e", env,
-                                   "-l", spec, "--no-save", "--skip-dependencies"]
+    return platformio_command() + [
+        "pkg",
+        "install",
+        "-d",
+        str(project_dir),
+        "-e",
+        env,
+        "-l",
+        spec,
+        "--no-save",
+        "--skip-dependencies",
+    ]
 
 
-def install_tflm(project_dir: Path, env: str,
-                 runner: Callable[..., subprocess.CompletedProcess] = subprocess.run) -> None:
+def install_tflm(
+    project_dir: Path, env: str, runner: Callable[..., subprocess.CompletedProcess] = subprocess.run
+) -> None:
     """Has PlatformIO install the pinned TFLM library into .pio/libdeps/<env>/; one-line
     PipelineError when it cannot (offline, PlatformIO missing)."""
     command = install_command(project_dir, env, tflm_lib_dep(project_dir, env))
@@ -57,11 +76,16 @@ def install_tflm(project_dir: Path, env: str,
         raise PipelineError(f"`{' '.join(command)}` did not finish in {INSTALL_TIMEOUT_S} s") from None
     if proc.returncode != 0:
         output = (proc.stdout or "") + (proc.stderr or "")
+        if any(sign in output for sign in _OFFLINE_SIGNS):
+            raise PipelineError(
+                "PlatformIO could not install the TFLM library: GitHub is unreachable "
+                "from here; connect once, or pass --tflm-dir / set TFLM_ARDUINO_DIR to a "
+                "checkout of tflite-micro-arduino-examples"
+            )
         lines = [line.strip() for line in output.splitlines() if line.strip()]
-        last = lines[-1][:160] if lines else "(no output)"
-        offline = any(sign in output for sign in _OFFLINE_SIGNS)
-        hint = ("PlatformIO's registry/GitHub is unreachable: connect once, or pass --tflm-dir / set "
-                "TFLM_ARDUINO_DIR to a checkout" if offline else
-                "pass --tflm-dir / set TFLM_ARDUINO_DIR to a checkout of the library")
-        raise PipelineError(f"PlatformIO could not install the TFLM library (exit {proc.returncode}: "
-                            f"{last}); {hint}")
+        last = lines[-1] if lines else "(no output)"
+        last = last if len(last) <= 160 else last[:157] + "..."
+        raise PipelineError(
+            f"PlatformIO could not install the TFLM library (exit {proc.returncode}: "
+            f"{last}); pass --tflm-dir / set TFLM_ARDUINO_DIR to a checkout of the library"
+        )

@@ -4,6 +4,7 @@ wheel, no download) or a user's folder of images (one subfolder per class) or .n
 Folders are taken as users have them: images of any size and colour mode; each is resized and
 converted (gray <-> RGB) to a model's input when that model is built. The data's identity for the
 cache is a digest of its contents, not its path."""
+
 from __future__ import annotations
 
 import hashlib
@@ -33,13 +34,14 @@ GRAY_MODES = ("1", "L", "LA", "I", "I;16", "I;16B", "I;16L", "I;16N", "F")
 class Dataset:
     """Images as float32 in [0, 1], each (height, width, channels); labels int. x_* is one stacked
     array when all images share a shape, else an object array of per-image arrays."""
+
     source: str
     class_names: tuple[str, ...]
     x_train: np.ndarray
     y_train: np.ndarray
     x_test: np.ndarray
     y_test: np.ndarray
-    digest: str = ""                       # of the contents (files or arrays), for the cache key
+    digest: str = ""  # of the contents (files or arrays), for the cache key
     notes: tuple[str, ...] = field(default=())  # what was converted on loading (sizes, modes)
 
     @property
@@ -47,41 +49,64 @@ class Dataset:
         return len(self.class_names)
 
     def resized(self, resolution: int, channels: int) -> "Dataset":
-        return Dataset(self.source, self.class_names, resize_images(self.x_train, resolution, channels),
-                       self.y_train, resize_images(self.x_test, resolution, channels), self.y_test,
-                       self.digest, self.notes)
+        return Dataset(
+            self.source,
+            self.class_names,
+            resize_images(self.x_train, resolution, channels),
+            self.y_train,
+            resize_images(self.x_test, resolution, channels),
+            self.y_test,
+            self.digest,
+            self.notes,
+        )
 
     def warnings(self) -> list[str]:
         """Splits too small for the accuracy to mean much (printed and put in the report)."""
         found = []
         for split, labels, least, meaning in (
-                ("test", self.y_test, MIN_TEST_PER_CLASS, "the accuracy measured on it is coarse"),
-                ("training", self.y_train, MIN_TRAIN_PER_CLASS, "too few to learn from")):
+            ("test", self.y_test, MIN_TEST_PER_CLASS, "the accuracy measured on it is coarse"),
+            ("training", self.y_train, MIN_TRAIN_PER_CLASS, "too few to learn from"),
+        ):
             counts = np.bincount(labels, minlength=self.classes)
             few = [f"{self.class_names[i]} {int(c)}" for i, c in enumerate(counts) if c < least]
             if few:
-                found.append(f"the {split} split has fewer than {least} samples for class(es) "
-                             f"{', '.join(few)} ({len(labels)} in all): {meaning}; add images to "
-                             "those classes")
+                found.append(
+                    f"the {split} split has fewer than {least} samples for class(es) "
+                    f"{', '.join(few)} ({len(labels)} in all): {meaning}; add images to "
+                    "those classes"
+                )
         return found
 
     def provenance(self) -> dict:
         """Which data, how much of it per split and class: the report's provenance section."""
-        return {"source": self.source, "digest": self.digest, "class_names": list(self.class_names),
-                "train_samples": int(len(self.y_train)), "test_samples": int(len(self.y_test)),
-                "train_per_class": np.bincount(self.y_train, minlength=self.classes).tolist(),
-                "test_per_class": np.bincount(self.y_test, minlength=self.classes).tolist(),
-                "split": f"stratified {1 - TEST_FRACTION:.0%}/{TEST_FRACTION:.0%}, seed {SPLIT_SEED}",
-                "notes": list(self.notes), "warnings": self.warnings()}
+        return {
+            "source": self.source,
+            "digest": self.digest,
+            "class_names": list(self.class_names),
+            "train_samples": int(len(self.y_train)),
+            "test_samples": int(len(self.y_test)),
+            "train_per_class": np.bincount(self.y_train, minlength=self.classes).tolist(),
+            "test_per_class": np.bincount(self.y_test, minlength=self.classes).tolist(),
+            "split": f"stratified {1 - TEST_FRACTION:.0%}/{TEST_FRACTION:.0%}, seed {SPLIT_SEED}",
+            "notes": list(self.notes),
+            "warnings": self.warnings(),
+        }
 
 
 def _resize_one(image: np.ndarray, resolution: int, channels: int) -> np.ndarray:
-    planes = [np.asarray(Image.fromarray(np.ascontiguousarray(image[..., c], np.float32)).resize(
-        (resolution, resolution), Image.BILINEAR)) for c in range(image.shape[-1])]
+    planes = [
+        np.asarray(
+            Image.fromarray(np.ascontiguousarray(image[..., c], np.float32)).resize(
+                (resolution, resolution), Image.Resampling.BILINEAR
+            )
+        )
+        for c in range(image.shape[-1])
+    ]
     stacked = np.stack(planes, axis=-1)
     if channels != stacked.shape[-1]:  # gray <-> RGB
-        stacked = (np.repeat(stacked, channels, axis=-1) if stacked.shape[-1] == 1
-                   else stacked.mean(axis=-1, keepdims=True))
+        stacked = (
+            np.repeat(stacked, channels, axis=-1) if stacked.shape[-1] == 1 else stacked.mean(axis=-1, keepdims=True)
+        )
     return stacked
 
 
@@ -100,24 +125,27 @@ def _stack(images: list[np.ndarray]) -> np.ndarray:
     return stacked
 
 
-def _split(source: str, names: tuple[str, ...], x, y: np.ndarray, digest: str,
-           notes: tuple[str, ...] = ()) -> Dataset:
+def _split(source: str, names: tuple[str, ...], x, y: np.ndarray, digest: str, notes: tuple[str, ...] = ()) -> Dataset:
     counts = np.bincount(y, minlength=len(names))
     if len(names) < 2:
-        raise PipelineError(f"{source}: only one class ({names[0] if names else 'none'}): "
-                            "a classifier needs at least two classes")
+        raise PipelineError(
+            f"{source}: only one class ({names[0] if names else 'none'}): a classifier needs at least two classes"
+        )
     if counts.min() < 2:
-        raise PipelineError(f"{source}: class '{names[int(counts.argmin())]}' has {counts.min()} "
-                            "sample(s): give every class at least two (one to train, one to test)")
+        raise PipelineError(
+            f"{source}: class '{names[int(counts.argmin())]}' has {counts.min()} "
+            "sample(s): give every class at least two (one to train, one to test)"
+        )
     rng = np.random.default_rng(SPLIT_SEED)
-    train, test = [], []
+    train: list[int] = []
+    test: list[int] = []
     for label in range(len(names)):  # stratified: every class in both splits
         idx = rng.permutation(np.flatnonzero(y == label))
         cut = max(1, int(round(len(idx) * TEST_FRACTION)))
         test.extend(idx[:cut])
         train.extend(idx[cut:])
-    train, test = rng.permutation(train), rng.permutation(test)
-    return Dataset(source, names, x[train], y[train], x[test], y[test], digest, notes)
+    train_order, test_order = rng.permutation(train), rng.permutation(test)
+    return Dataset(source, names, x[train_order], y[train_order], x[test_order], y[test_order], digest, notes)
 
 
 def _array_digest(names, x: np.ndarray, y: np.ndarray) -> str:
@@ -142,8 +170,11 @@ def image_array(img: Image.Image) -> np.ndarray:
     img = ImageOps.exif_transpose(img)
     if img.mode in ("I", "F") or img.mode.startswith("I;16"):
         array = np.asarray(img, np.float32)
-        top = 65535.0 if img.mode.startswith("I;16") or array.max() > 255 else (
-            1.0 if img.mode == "F" and array.max() <= 1.0 else 255.0)
+        top = (
+            65535.0
+            if img.mode.startswith("I;16") or array.max() > 255
+            else (1.0 if img.mode == "F" and array.max() <= 1.0 else 255.0)
+        )
         return np.clip(array / top, 0.0, 1.0)[..., None]
     if img.mode in GRAY_MODES:
         return (np.asarray(img.convert("L"), np.float32) / 255.0)[..., None]
@@ -183,12 +214,20 @@ def load_folder(folder: Path) -> Dataset:
     remap = {old: new for new, old in enumerate(used)}
     notes = []
     if len(sizes) > 1:
-        notes.append(f"{len(sizes)} image sizes (from {min(sizes)[1]}x{min(sizes)[0]} to "
-                     f"{max(sizes)[1]}x{max(sizes)[0]}), each resized to the model input")
+        notes.append(
+            f"{len(sizes)} image sizes (from {min(sizes)[1]}x{min(sizes)[0]} to "
+            f"{max(sizes)[1]}x{max(sizes)[0]}), each resized to the model input"
+        )
     if len(modes) > 1:
         notes.append(f"colour modes {', '.join(sorted(modes))}, each converted to the model's channels")
-    return _split(str(folder), names, _stack(images), np.array([remap[l] for l in labels]),
-                  digest.hexdigest()[:16], tuple(notes))
+    return _split(
+        str(folder),
+        names,
+        _stack(images),
+        np.array([remap[label] for label in labels]),
+        digest.hexdigest()[:16],
+        tuple(notes),
+    )
 
 
 def load_npz(path: Path) -> Dataset:

@@ -1,4 +1,5 @@
 """Stage 1: model spec -> Keras 3 MobileNetV1-style model (standard or depthwise-separable)."""
+
 from __future__ import annotations
 
 from dataclasses import dataclass
@@ -25,20 +26,28 @@ def _conv_bn_relu(x, layer, name: str):
 
 
 def _layers(spec: ModelSpec, inputs):
-    x = _conv_bn_relu(inputs, keras.layers.Conv2D(
-        scaled_channels(FIRST_CONV_CHANNELS, spec.alpha), 3, strides=2, padding="same",
-        use_bias=False, name="conv1"), "conv1")
+    x = _conv_bn_relu(
+        inputs,
+        keras.layers.Conv2D(
+            scaled_channels(FIRST_CONV_CHANNELS, spec.alpha), 3, strides=2, padding="same", use_bias=False, name="conv1"
+        ),
+        "conv1",
+    )
     for index, (channels, stride) in enumerate(zip(spec.block_channels(), spec.strides[1:]), start=1):
         name = f"block{index}"
         if spec.conv == "separable":
-            x = _conv_bn_relu(x, keras.layers.DepthwiseConv2D(
-                3, strides=stride, padding="same", use_bias=False, name=f"{name}_dw"), f"{name}_dw")
-            x = _conv_bn_relu(x, keras.layers.Conv2D(
-                channels, 1, use_bias=False, name=f"{name}_pw"), f"{name}_pw")
+            x = _conv_bn_relu(
+                x,
+                keras.layers.DepthwiseConv2D(3, strides=stride, padding="same", use_bias=False, name=f"{name}_dw"),
+                f"{name}_dw",
+            )
+            x = _conv_bn_relu(x, keras.layers.Conv2D(channels, 1, use_bias=False, name=f"{name}_pw"), f"{name}_pw")
         else:
-            x = _conv_bn_relu(x, keras.layers.Conv2D(
-                channels, 3, strides=stride, padding="same", use_bias=False, name=f"{name}_conv"),
-                f"{name}_conv")
+            x = _conv_bn_relu(
+                x,
+                keras.layers.Conv2D(channels, 3, strides=stride, padding="same", use_bias=False, name=f"{name}_conv"),
+                f"{name}_conv",
+            )
     # Pooling over the whole map exports AVERAGE_POOL_2D (CMSIS-NN has a kernel for it);
     # GlobalAveragePooling2D would export MEAN, which it has not.
     size = spec.final_feature_size
@@ -50,8 +59,7 @@ def _layers(spec: ModelSpec, inputs):
 
 def build_keras_model(spec: ModelSpec, batch_size: int | None = None) -> keras.Model:
     """A fixed batch_size (1 for export) keeps SHAPE/STRIDED_SLICE/PACK out of the .tflite."""
-    inputs = keras.Input((spec.resolution, spec.resolution, spec.channels),
-                         batch_size=batch_size, name="input")
+    inputs = keras.Input((spec.resolution, spec.resolution, spec.channels), batch_size=batch_size, name="input")
     return keras.Model(inputs, _layers(spec, inputs), name=spec.name)
 
 

@@ -1,5 +1,6 @@
 """Stage 3a: trained Keras model -> full-integer int8 .tflite (int8 input and output), calibrated
 on real training samples, and its accuracy under TFLite's interpreter (the reference)."""
+
 from __future__ import annotations
 
 import os
@@ -10,18 +11,17 @@ from typing import Callable, Iterable
 import numpy as np
 
 from pipeline.model.dataset import CALIBRATION_SAMPLES, Dataset
-from pipeline.native_output import quiet_native_output
 from pipeline.model.keras_models import export_model
 from pipeline.model.train import TrainedModel
-
+from pipeline.native_output import quiet_native_output
 
 
 @dataclass(frozen=True)
 class QuantizedModel:
     tflite: bytes
     accuracy_int8: float
-    predictions_int8: np.ndarray   # argmax per test sample, reference interpreter
-    outputs_int8: np.ndarray       # raw int8 outputs per test sample
+    predictions_int8: np.ndarray  # argmax per test sample, reference interpreter
+    outputs_int8: np.ndarray  # raw int8 outputs per test sample
 
 
 def quantize_input(x: np.ndarray, scale: float, zero_point: int) -> np.ndarray:
@@ -51,7 +51,7 @@ def convert_int8(trained: TrainedModel, data: Dataset) -> bytes:
 
     def representative():
         for i in picks:
-            yield [data.x_train[i: i + 1]]
+            yield [data.x_train[i : i + 1]]
 
     return convert_keras_int8(export_model(trained.model, trained.spec), representative)
 

@@ -2,13 +2,14 @@
 
 Validation is strict, not coercing: integers must be integers, numbers finite, booleans are no
 numbers; every error of the file is reported at once, by model and field."""
+
 from __future__ import annotations
 
 import hashlib
 import json
 import math
 import re
-from dataclasses import asdict, dataclass, fields, replace
+from dataclasses import asdict, dataclass, replace
 from pathlib import Path
 
 from pipeline.errors import PipelineError
@@ -25,8 +26,19 @@ def default_zoo() -> Path:
 # that follow the first 3x3 stride-2 convolution (32 channels at alpha=1).
 FIRST_CONV_CHANNELS = 32
 MOBILENET_V1_BLOCKS: tuple[tuple[int, int], ...] = (
-    (64, 1), (128, 2), (128, 1), (256, 2), (256, 1), (512, 2),
-    (512, 1), (512, 1), (512, 1), (512, 1), (512, 1), (1024, 2), (1024, 1),
+    (64, 1),
+    (128, 2),
+    (128, 1),
+    (256, 2),
+    (256, 1),
+    (512, 2),
+    (512, 1),
+    (512, 1),
+    (512, 1),
+    (512, 1),
+    (512, 1),
+    (1024, 2),
+    (1024, 1),
 )
 CONV_KINDS = ("standard", "separable")
 C_IDENTIFIER = re.compile(r"^[A-Za-z_][A-Za-z0-9_]{0,62}$")
@@ -100,8 +112,10 @@ def value_errors(values: dict) -> list[str]:
     errors = []
     get = values.get
     if "name" in values and not C_IDENTIFIER.match(values["name"]):
-        errors.append(f"name '{values['name']}' is not a safe file and C identifier: use letters, "
-                      "digits and '_', starting with a letter, at most 63 characters")
+        errors.append(
+            f"name '{values['name']}' is not a safe file and C identifier: use letters, "
+            "digits and '_', starting with a letter, at most 63 characters"
+        )
     if "conv" in values and values["conv"] not in CONV_KINDS:
         errors.append(f"conv = '{values['conv']}': use 'standard' or 'separable'")
     if "alpha" in values and not values["alpha"] > 0:
@@ -118,10 +132,12 @@ def value_errors(values: dict) -> list[str]:
         errors.append(f"epochs = {values['epochs']}: use at least 1 (`tinyml run --epochs 0` skips training)")
     if blocks is not None and "resolution" in values:
         stride2 = 1 + sum(1 for _, s in MOBILENET_V1_BLOCKS[:blocks] if s == 2)
-        if values["resolution"] < 2 ** stride2:
-            errors.append(f"resolution {values['resolution']} is too small for {blocks} blocks "
-                          f"({stride2} stride-2 layers need at least {2 ** stride2}); "
-                          "raise it or use fewer blocks")
+        if values["resolution"] < 2**stride2:
+            errors.append(
+                f"resolution {values['resolution']} is too small for {blocks} blocks "
+                f"({stride2} stride-2 layers need at least {2**stride2}); "
+                "raise it or use fewer blocks"
+            )
     return errors
 
 

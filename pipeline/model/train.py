@@ -1,4 +1,5 @@
 """Stage 2b: brief training on the real data set, float accuracy on the held-out split."""
+
 from __future__ import annotations
 
 from dataclasses import dataclass
@@ -37,8 +38,9 @@ def train_model(spec: ModelSpec, data: Dataset, epochs: int | None = None, verbo
     model = build_keras_model(spec)
     steps = max(1, epochs * int(np.ceil(len(data.x_train) / BATCH_SIZE)))
     schedule = keras.optimizers.schedules.CosineDecay(LEARNING_RATE, decay_steps=steps, alpha=0.05)
-    model.compile(optimizer=keras.optimizers.Adam(schedule),
-                  loss="sparse_categorical_crossentropy", metrics=["accuracy"])
+    model.compile(
+        optimizer=keras.optimizers.Adam(schedule), loss="sparse_categorical_crossentropy", metrics=["accuracy"]
+    )
     if epochs:
         model.fit(data.x_train, data.y_train, batch_size=BATCH_SIZE, epochs=epochs, shuffle=True, verbose=verbose)
     else:  # no training (benchmarks of the rest of the pipeline): weights stay as initialised
@@ -51,4 +53,4 @@ def measure_batch_norm_statistics(model: keras.Model, x: np.ndarray) -> None:
     """BatchNorm's moving mean and variance from the data, without a gradient step."""
     starts = [(i * BATCH_SIZE) % len(x) for i in range(STATISTICS_BATCHES)]
     for start in starts:
-        model(x[start: start + BATCH_SIZE], training=True)
+        model(x[start : start + BATCH_SIZE], training=True)

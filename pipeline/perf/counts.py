@@ -1,14 +1,33 @@
 """Executed instructions by Cortex-M4 timing class, as the QEMU plugin counts them for one invoke:
 the input of the cycle model (pipeline.perf.cycles), plain data with no tie to QEMU."""
+
 from __future__ import annotations
 
 from dataclasses import dataclass
 
 # Primary classes: each executed instruction is in exactly one (thumb_classes.h).
-PRIMARY_CLASSES = ("alu", "it", "mul", "div", "load", "load_pipelined", "store", "store_reg",
-                   "ldrd_strd", "ldm_stm", "load_pc", "table_branch", "branch", "branch_cond",
-                   "fp_alu", "fp_mac", "fp_div", "fp_load_store", "fp_ldm_stm", "system")
-
+PRIMARY_CLASSES = (
+    "alu",
+    "it",
+    "mul",
+    "div",
+    "load",
+    "load_pipelined",
+    "store",
+    "store_reg",
+    "ldrd_strd",
+    "ldm_stm",
+    "load_pc",
+    "table_branch",
+    "branch",
+    "branch_cond",
+    "fp_alu",
+    "fp_mac",
+    "fp_div",
+    "fp_load_store",
+    "fp_ldm_stm",
+    "system",
+)
 
 
 @dataclass(frozen=True)
@@ -21,6 +40,7 @@ class CacheGeometry:
 @dataclass(frozen=True)
 class ClassCounts:
     """Counts of one segment (a layer, or the invoke outside layers): class name -> count."""
+
     counts: dict
 
     def __getitem__(self, name: str) -> int:
@@ -38,6 +58,7 @@ class ClassCounts:
 @dataclass(frozen=True)
 class InvokeClassCounts:
     """One invoke: per profiled layer (execution order) and the rest of Invoke()."""
+
     layers: tuple[ClassCounts, ...]
     outside_layers: ClassCounts
     cache: CacheGeometry

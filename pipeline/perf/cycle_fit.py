@@ -4,6 +4,7 @@ the emulated instruction-class counts of the same model (emulated.json `estimate
 model is linear in every penalty, so the fit is ordinary least squares on
     measured − estimate(penalties = 0) = Σ penalty × d estimate / d penalty.
 """
+
 from __future__ import annotations
 
 from dataclasses import dataclass
@@ -23,30 +24,33 @@ class BoardRun:
 
 @dataclass(frozen=True)
 class FitResult:
-    penalties: dict            # fitted name -> value (the others kept at the model's values)
+    penalties: dict  # fitted name -> value (the others kept at the model's values)
     model: cycles.CycleModel
-    rows: list                 # per run: name, measured, before, after (cycles)
+    rows: list  # per run: name, measured, before, after (cycles)
     rank: int
 
 
 def _estimate(run: BoardRun, model: cycles.CycleModel) -> float:
-    return (cycles.core_cycles(run.counts, model)
-            + cycles.flash_stall_cycles(run.counts, run.cache_on, model))
+    return cycles.core_cycles(run.counts, model) + cycles.flash_stall_cycles(run.counts, run.cache_on, model)
 
 
-def fit_penalties(runs: list[BoardRun], names: tuple[str, ...] = cycles.CycleModel.PENALTIES,
-                  model: cycles.CycleModel | None = None) -> FitResult:
+def fit_penalties(
+    runs: list[BoardRun], names: tuple[str, ...] = cycles.CycleModel.PENALTIES, model: cycles.CycleModel | None = None
+) -> FitResult:
     import numpy as np
 
     if model is None:
         raise PipelineError("internal: fit_penalties needs the board's cycle model")
     unknown = [n for n in names if n not in cycles.CycleModel.PENALTIES]
     if unknown:
-        raise PipelineError(f"unknown penalty {', '.join(unknown)}: choose from "
-                            f"{', '.join(cycles.CycleModel.PENALTIES)}")
+        raise PipelineError(
+            f"unknown penalty {', '.join(unknown)}: choose from {', '.join(cycles.CycleModel.PENALTIES)}"
+        )
     if len(runs) < len(names):
-        raise PipelineError(f"{len(runs)} board run(s) cannot fit {len(names)} penalties: give "
-                            f"at least {len(names)} runs or fewer penalties with --fit")
+        raise PipelineError(
+            f"{len(runs)} board run(s) cannot fit {len(names)} penalties: give "
+            f"at least {len(names)} runs or fewer penalties with --fit"
+        )
     zero = model.with_penalties(**{n: 0.0 for n in names})
     base = np.array([_estimate(r, zero) for r in runs])
     columns = []
@@ -58,7 +62,14 @@ def fit_penalties(runs: list[BoardRun], names: tuple[str, ...] = cycles.CycleMod
     solution, _, rank, _ = np.linalg.lstsq(a, y, rcond=None)
     fitted = {n: float(v) for n, v in zip(names, solution)}
     fitted_model = model.with_penalties(**fitted)
-    rows = [{"name": r.name, "cache": "on" if r.cache_on else "off",
-             "measured": r.measured_cycles, "before": _estimate(r, model),
-             "after": _estimate(r, fitted_model)} for r in runs]
+    rows = [
+        {
+            "name": r.name,
+            "cache": "on" if r.cache_on else "off",
+            "measured": r.measured_cycles,
+            "before": _estimate(r, model),
+            "after": _estimate(r, fitted_model),
+        }
+        for r in runs
+    ]
     return FitResult(fitted, fitted_model, rows, int(rank))

@@ -7,6 +7,7 @@ A cost model in the Vela sense: `core_cycles(counts)` and `flash_stall_cycles(co
 take class counts and return cycles that add up over layers; the same functions serve the report,
 the calibration test (exact TRM numbers on known sequences) and the penalty fit from board runs.
 """
+
 from __future__ import annotations
 
 from dataclasses import asdict, dataclass, fields, replace
@@ -19,25 +20,38 @@ from pipeline.perf.counts import CacheGeometry, ClassCounts
 @dataclass(frozen=True)
 class CoreTiming:
     """Cortex-M4 cycles (TRM 3.3, zero wait states). Ranges in the TRM are parameters."""
-    branch_refill: float = 2.0        # P, pipeline refill after a taken branch: 1-3 in the TRM
-    divide: float = 12.0              # SDIV/UDIV: 2-12 (early termination); the TRM's worst case
+
+    branch_refill: float = 2.0  # P, pipeline refill after a taken branch: 1-3 in the TRM
+    divide: float = 12.0  # SDIV/UDIV: 2-12 (early termination); the TRM's worst case
     address_dependency_stall: float = 1.0  # load whose address the previous instruction wrote
-    literal_load_extra: float = 0.0   # "LDR Rx,[PC,#imm] might add a cycle" (fetch contention)
+    literal_load_extra: float = 0.0  # "LDR Rx,[PC,#imm] might add a cycle" (fetch contention)
 
     def class_cycles(self) -> dict[str, float]:
         p = self.branch_refill
         return {
-            "alu": 1, "it": 1, "mul": 1, "div": self.divide,
-            "load": 2, "load_pipelined": 1, "store": 1, "store_reg": 2,
-            "ldrd_strd": 3,                 # 1+N, N = 2
-            "ldm_stm": 1, "x_ldm_stm_regs": 1,  # 1+N
-            "x_pop_pc": p,                  # LDM/POP with pc: 1+N+P
-            "load_pc": 2 + 3,               # "two cycles for the load, three for the reload"
-            "table_branch": 2 + 1 + 3,      # TBB/TBH: load, add, reload
+            "alu": 1,
+            "it": 1,
+            "mul": 1,
+            "div": self.divide,
+            "load": 2,
+            "load_pipelined": 1,
+            "store": 1,
+            "store_reg": 2,
+            "ldrd_strd": 3,  # 1+N, N = 2
+            "ldm_stm": 1,
+            "x_ldm_stm_regs": 1,  # 1+N
+            "x_pop_pc": p,  # LDM/POP with pc: 1+N+P
+            "load_pc": 2 + 3,  # "two cycles for the load, three for the reload"
+            "table_branch": 2 + 1 + 3,  # TBB/TBH: load, add, reload
             "branch": 1 + p,
-            "x_branch_taken": 1 + p, "x_branch_not_taken": 1,
-            "fp_alu": 1, "fp_mac": 3, "fp_div": 14, "fp_load_store": 2,
-            "fp_ldm_stm": 1, "x_fp_regs": 1,
+            "x_branch_taken": 1 + p,
+            "x_branch_not_taken": 1,
+            "fp_alu": 1,
+            "fp_mac": 3,
+            "fp_div": 14,
+            "fp_load_store": 2,
+            "fp_ldm_stm": 1,
+            "x_fp_regs": 1,
             "system": 1,
             "x_load_addr_dep": self.address_dependency_stall,
             "x_load_literal": self.literal_load_extra,
@@ -48,9 +62,10 @@ class CoreTiming:
 class FlashTiming:
     """A board's flash as the core sees it (pipeline.board.MemoryTiming: the numbers and their
     sources are in the board file; docs/cycle_model.md explains the model)."""
-    fetch_wait_states: float    # per 32-bit instruction fetch from flash, cache off
-    miss_penalty: float         # per instruction-cache line miss, cache on (hits: 0)
-    data_wait_states: float     # per data read from flash (weights)
+
+    fetch_wait_states: float  # per 32-bit instruction fetch from flash, cache off
+    miss_penalty: float  # per instruction-cache line miss, cache on (hits: 0)
+    data_wait_states: float  # per data read from flash (weights)
     cache: CacheGeometry
 
 
@@ -61,18 +76,17 @@ class CycleModel:
     core: CoreTiming = CoreTiming()
 
     # The penalties a board run can fit (benchmarks/fit_cycle_penalties.py), in a fixed order.
-    PENALTIES = ("branch_refill", "address_dependency_stall", "fetch_wait_states",
-                 "miss_penalty", "data_wait_states")
+    PENALTIES = ("branch_refill", "address_dependency_stall", "fetch_wait_states", "miss_penalty", "data_wait_states")
 
     def penalties(self) -> dict[str, float]:
-        values = {**asdict(self.core), **{k: v for k, v in asdict(self.flash).items()
-                                          if k != "cache"}}
+        values = {**asdict(self.core), **{k: v for k, v in asdict(self.flash).items() if k != "cache"}}
         return {name: values[name] for name in self.PENALTIES}
 
     def with_penalties(self, **values: float) -> "CycleModel":
         core_names = {f.name for f in fields(CoreTiming)}
         core = replace(self.core, **{k: v for k, v in values.items() if k in core_names})
-        flash = replace(self.flash, **{k: v for k, v in values.items() if k not in core_names})
+        flash_values: dict = {k: v for k, v in values.items() if k not in core_names}
+        flash = replace(self.flash, **flash_values)
         return replace(self, core=core, flash=flash)
 
 
@@ -84,11 +98,14 @@ def model_for_board(board: Board) -> CycleModel:
     """The timing model of `board`: the core's TRM timing, its clock and its memories."""
     memory = board.memory
     if memory is None:
-        raise NoTimingModel(f"board {board.key} has no [memory] timing in its board file: no cycle "
-                            "estimate for it (docs/boards.md)")
+        raise NoTimingModel(
+            f"board {board.key} has no [memory] timing in its board file: no cycle estimate for it (docs/boards.md)"
+        )
     cache = CacheGeometry(memory.cache_bytes, memory.cache_ways, memory.cache_line_bytes)
-    return CycleModel(FlashTiming(memory.flash_fetch_wait_states, memory.cache_miss_penalty,
-                                  memory.flash_data_wait_states, cache), board.clock_hz)
+    return CycleModel(
+        FlashTiming(memory.flash_fetch_wait_states, memory.cache_miss_penalty, memory.flash_data_wait_states, cache),
+        board.clock_hz,
+    )
 
 
 def core_cycles(counts: ClassCounts, model: CycleModel) -> float:
@@ -98,20 +115,22 @@ def core_cycles(counts: ClassCounts, model: CycleModel) -> float:
     return float(sum(cycles * counts[name] for name, cycles in table.items()))
 
 
-def flash_stall_cycles(counts: ClassCounts, cache_on: bool,
-                       model: CycleModel) -> float:
+def flash_stall_cycles(counts: ClassCounts, cache_on: bool, model: CycleModel) -> float:
     """Wait states of instruction fetches (cache off: every 32-bit fetch; on: every line miss)
     and of data reads from flash, added to the core's cycles (no overlap assumed)."""
     flash = model.flash
-    fetch = (counts["x_cache_misses"] * flash.miss_penalty if cache_on
-             else counts["x_fetch_words"] * flash.fetch_wait_states)
+    fetch = (
+        counts["x_cache_misses"] * flash.miss_penalty if cache_on else counts["x_fetch_words"] * flash.fetch_wait_states
+    )
     return fetch + counts["x_flash_data_reads"] * flash.data_wait_states
 
 
 def estimated_cycles(counts: ClassCounts, model: CycleModel) -> dict[str, int]:
     core = core_cycles(counts, model)
-    return {"cache_on": round(core + flash_stall_cycles(counts, True, model)),
-            "cache_off": round(core + flash_stall_cycles(counts, False, model))}
+    return {
+        "cache_on": round(core + flash_stall_cycles(counts, True, model)),
+        "cache_off": round(core + flash_stall_cycles(counts, False, model)),
+    }
 
 
 def cycles_to_ms(cycles: float, clock_hz: int) -> float:
@@ -121,12 +140,13 @@ def cycles_to_ms(cycles: float, clock_hz: int) -> float:
 @dataclass(frozen=True)
 class CycleEstimate:
     """Per inference and per layer, cache on and off; labelled estimates wherever shown."""
-    cycles: dict            # {"cache_on": int, "cache_off": int}
-    layer_cycles: tuple     # per layer, same shape
+
+    cycles: dict  # {"cache_on": int, "cache_off": int}
+    layer_cycles: tuple  # per layer, same shape
     clock_hz: int
-    instructions: int       # counted by the plugin in the measured invoke
+    instructions: int  # counted by the plugin in the measured invoke
     cache: CacheGeometry
-    counts: dict = None     # the invoke's class counts (for fitting penalties to board runs)
+    counts: dict | None = None  # the invoke's class counts (for fitting penalties to board runs)
 
     @property
     def ms(self) -> dict[str, float]:
@@ -138,8 +158,11 @@ def estimate_invoke(invoke, model: CycleModel) -> CycleEstimate:
     return CycleEstimate(
         cycles=estimated_cycles(invoke.total, model),
         layer_cycles=tuple(estimated_cycles(layer, model) for layer in invoke.layers),
-        clock_hz=model.clock_hz, instructions=invoke.total.instructions, cache=invoke.cache,
-        counts=dict(invoke.total.counts))
+        clock_hz=model.clock_hz,
+        instructions=invoke.total.instructions,
+        cache=invoke.cache,
+        counts=dict(invoke.total.counts),
+    )
 
 
 def macs_per_cycle(macs: int | None, cycles: float | None) -> float | None:

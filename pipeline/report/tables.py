@@ -1,4 +1,5 @@
 """Markdown helpers shared by the report's sections."""
+
 from __future__ import annotations
 
 

@@ -6,6 +6,7 @@ Text that carries no `TML<version> <TYPE>` is noise (boot banners, TFLM DebugLog
 None. A record line with a bad checksum or shape raises `CorruptLineError`, one of another version
 `VersionMismatchError`: a damaged line is never silently used.
 """
+
 from __future__ import annotations
 
 import binascii
@@ -15,8 +16,8 @@ from typing import Iterable, Union
 
 from pipeline.errors import PipelineError
 
-PROTOCOL_VERSION = 2             # what this pipeline's firmware writes
-SUPPORTED_VERSIONS = (1, 2)      # what the reader accepts
+PROTOCOL_VERSION = 2  # what this pipeline's firmware writes
+SUPPORTED_VERSIONS = (1, 2)  # what the reader accepts
 
 # The last "TML<digits>" (followed by a space or the line end) on a line starts its record: noise
 # may precede it on the line. Another version counts only with a record's shape ("TML2 START ..").
@@ -97,10 +98,12 @@ class DoneRecord:
 
 # Version 2 records. Fields that default to None may be absent on the line (not counted there).
 
+
 @dataclass(frozen=True)
 class CacheRecord:
     """Flash instruction cache: `on`, `off` or `none` (no such cache); hits/misses of the last
     timed invoke when cache profiling counted them."""
+
     state: str
     hits: int | None = None
     misses: int | None = None
@@ -109,6 +112,7 @@ class CacheRecord:
 @dataclass(frozen=True)
 class CountersRecord:
     """DWT counters over one extra, sampled invoke (`state=ok`), or `state=none`: the CPU has none."""
+
     state: str
     cycles: int | None = None
     cpi: int | None = None
@@ -121,6 +125,7 @@ class CountersRecord:
 @dataclass(frozen=True)
 class SamplerRecord:
     """How the 8-bit DWT counters were read during the counted invoke (docs/protocol.md)."""
+
     period: int
     samples: int
     overruns: int
@@ -132,12 +137,23 @@ class SamplerRecord:
 @dataclass(frozen=True)
 class OutputRecord:
     """CRC-32/ISO-HDLC (zlib.crc32) of output tensor 0's bytes after the last invoke."""
+
     bytes: int
     crc32: int
 
 
-Record = Union[StartRecord, ArenaRecord, LayerRecord, SummaryRecord, ErrorRecord, DoneRecord,
-               CacheRecord, CountersRecord, SamplerRecord, OutputRecord]
+Record = Union[
+    StartRecord,
+    ArenaRecord,
+    LayerRecord,
+    SummaryRecord,
+    ErrorRecord,
+    DoneRecord,
+    CacheRecord,
+    CountersRecord,
+    SamplerRecord,
+    OutputRecord,
+]
 
 RECORD_TYPES: dict[str, type] = {
     "START": StartRecord,
@@ -201,8 +217,8 @@ def parse_versioned_line(line: str | bytes) -> tuple[int, Record] | None:
         return None
     # Noise may precede a record on its line, and a value may itself end in "TML1" (a model named
     # kws_TML1): take the earliest start whose remainder is one whole record, else the last start.
-    start = next((m for m in starts if _RECORD.fullmatch(text[m.start():])), starts[-1])
-    candidate = text[start.start():]
+    start = next((m for m in starts if _RECORD.fullmatch(text[m.start() :])), starts[-1])
+    candidate = text[start.start() :]
     version = int(start.group(1))
     if version not in SUPPORTED_VERSIONS:
         if not _OTHER_VERSION_RECORD.match(candidate):
@@ -224,8 +240,10 @@ def parse_versioned_line(line: str | bytes) -> tuple[int, Record] | None:
         )
     record_type = match.group("type")
     if RECORD_SINCE.get(record_type, 1) > version:
-        raise CorruptLineError(f"record type {record_type} does not exist in protocol version "
-                               f"{version} (since {RECORD_SINCE[record_type]}): {shown(candidate)}")
+        raise CorruptLineError(
+            f"record type {record_type} does not exist in protocol version "
+            f"{version} (since {RECORD_SINCE[record_type]}): {shown(candidate)}"
+        )
     return version, _build_record(record_type, match.group("fields"), candidate)
 
 
@@ -243,9 +261,7 @@ def _build_record(record_type: str, field_text: str, line: str) -> Record:
         raw = values[spec.name]
         if spec.type in _INT_TYPES:
             if not (raw.isascii() and raw.isdigit()):
-                raise CorruptLineError(
-                    f"{record_type} field '{spec.name}' is not a number ({raw!r}): {shown(line)}"
-                )
+                raise CorruptLineError(f"{record_type} field '{spec.name}' is not a number ({raw!r}): {shown(line)}")
             kwargs[spec.name] = int(raw)
         else:
             kwargs[spec.name] = raw
@@ -292,8 +308,14 @@ class RunResult:
     @classmethod
     def from_dict(cls, data: dict) -> "RunResult":
         """Reads files of both versions (a version-1 file lacks the version-2 keys)."""
-        nested = {"summary": SummaryRecord, "error": ErrorRecord, "cache": CacheRecord,
-                  "counters": CountersRecord, "sampler": SamplerRecord, "output": OutputRecord}
+        nested = {
+            "summary": SummaryRecord,
+            "error": ErrorRecord,
+            "cache": CacheRecord,
+            "counters": CountersRecord,
+            "sampler": SamplerRecord,
+            "output": OutputRecord,
+        }
         values = {f.name: data[f.name] for f in fields(cls) if f.name in data or f.default is MISSING}
         values["layers"] = tuple(LayerRecord(**layer) for layer in data["layers"])
         for name, record_type in nested.items():
@@ -332,8 +354,10 @@ class RunAssembler:
             self._add_start(record)
             self.version = version
         elif version is not None and self.version is not None and version != self.version:
-            raise SequenceError(f"{_name(record)} of protocol version {version} in a run that "
-                                f"started in version {self.version}: two firmwares on one port?")
+            raise SequenceError(
+                f"{_name(record)} of protocol version {version} in a run that "
+                f"started in version {self.version}: two firmwares on one port?"
+            )
         elif self.start is None:
             raise SequenceError(
                 f"{_name(record)} before START: the reader joined mid-run; reset the device and read again"
@@ -357,23 +381,28 @@ class RunAssembler:
         return False
 
     def _add_v2(self, record: Record) -> None:
-        name = {CacheRecord: "cache", CountersRecord: "counters", SamplerRecord: "sampler",
-                OutputRecord: "output"}[type(record)]
+        name = {CacheRecord: "cache", CountersRecord: "counters", SamplerRecord: "sampler", OutputRecord: "output"}[
+            type(record)
+        ]
         if self.summary is None:
             raise SequenceError(f"{_name(record)} before SUMMARY: firmware order is wrong")
         if getattr(self, name) is not None:
             raise SequenceError(f"duplicate {_name(record)} record in one run")
         if isinstance(record, CacheRecord) and record.state not in CACHE_STATES:
-            raise SequenceError(f"CACHE has unknown state '{record.state}': expected one of "
-                                f"{', '.join(CACHE_STATES)}")
+            raise SequenceError(f"CACHE has unknown state '{record.state}': expected one of {', '.join(CACHE_STATES)}")
         if isinstance(record, CountersRecord):
             if record.state not in COUNTER_STATES:
                 raise SequenceError(f"COUNTERS has unknown state '{record.state}'")
-            if record.state == "ok" and None in (record.cycles, record.cpi, record.exc,
-                                                 record.sleep, record.lsu, record.fold):
+            if record.state == "ok" and None in (
+                record.cycles,
+                record.cpi,
+                record.exc,
+                record.sleep,
+                record.lsu,
+                record.fold,
+            ):
                 raise SequenceError("COUNTERS state=ok lacks a counter value")
-        if isinstance(record, SamplerRecord) and (self.counters is None or
-                                                  self.counters.state != "ok"):
+        if isinstance(record, SamplerRecord) and (self.counters is None or self.counters.state != "ok"):
             raise SequenceError("SAMPLER without COUNTERS state=ok before it")
         setattr(self, name, record)
 
@@ -458,9 +487,7 @@ def assemble_run(records: Iterable[Record | tuple[int, Record]]) -> RunResult:
         version, record = item if isinstance(item, tuple) else (None, item)
         if assembler.add(record, version):
             return assembler.result()
-    raise SequenceError(
-        "record sequence ended before DONE" if assembler.started else "no START record in the sequence"
-    )
+    raise SequenceError("record sequence ended before DONE" if assembler.started else "no START record in the sequence")
 
 
 def parse_text(text: str) -> RunResult:

@@ -4,6 +4,7 @@ Ports are opened with `serial.serial_for_url`, so the same code reads a board (`
 QEMU/Renode (`socket://localhost:4321`), a pty, or `loop://`. Every read has a deadline. Failures
 are one-line PipelineErrors that quote the last lines the device sent.
 """
+
 from __future__ import annotations
 
 import json
@@ -17,6 +18,7 @@ from typing import Callable
 import serial
 
 from pipeline.errors import PipelineError
+from pipeline.files import write_json
 from pipeline.serial_link.protocol import (
     ProtocolError,
     RunAssembler,
@@ -25,7 +27,6 @@ from pipeline.serial_link.protocol import (
     parse_versioned_line,
     shown,
 )
-from pipeline.files import write_json
 
 DEFAULT_BAUDRATE = 115200
 # How long one port read may block; the overall deadline is checked between reads.
@@ -103,9 +104,7 @@ def read_run(
             pass  # a vanished port cannot be closed cleanly; the read already reported it
 
 
-def read_run_from(
-    port: serial.SerialBase, timeout_s: float, *, source: str, keep_lines: int = 6
-) -> RunResult:
+def read_run_from(port: serial.SerialBase, timeout_s: float, *, source: str, keep_lines: int = 6) -> RunResult:
     """Read one run from an open port. Noise and records before the first START (joined mid-run)
     are skipped; an ERROR record comes back as `RunResult.error`, not as an exception."""
     transcript = _Transcript(keep_lines)
@@ -152,9 +151,7 @@ def _timeout_message(
     else:
         what = f"run of {assembler.start.model} unfinished after {assembler.count} records"
         hint = "the device hung or the run needs a longer timeout"
-    return (
-        f"{source}: {what} within {timeout_s:g} s: {hint}; last lines: {transcript.last_lines()}"
-    )
+    return f"{source}: {what} within {timeout_s:g} s: {hint}; last lines: {transcript.last_lines()}"
 
 
 def save_run_result(result: RunResult, path: str | os.PathLike) -> Path:
