@@ -171,11 +171,6 @@ def test_resolver_registers_the_project_kernels_only_when_asked():
         kernel_sets.check_kernels("arm")
 
 
-def test_scratch_need_is_none():
-    assert kernel_plan.scratch_bytes("DEPTHWISE_CONV_2D", (1, 8, 8, 8), (1, 3, 3, 8),
-                                     (1, 8, 8, 8), "tinyml") == 0
-
-
 # --- real models with TFLM: both kernel sets give the same outputs ---------------------------------
 
 def _tflm_dir() -> str:
@@ -190,21 +185,60 @@ def _tflm_dir() -> str:
 MODELS = [Path(p) for p in (os.environ.get("TINYML_KERNEL_CHECK_MODELS") or "").split(os.pathsep) if p]
 
 
-@pytest.mark.tflm
-@pytest.mark.parametrize("tflite", MODELS or [None], ids=lambda p: p.stem if p else "none")
-def test_both_kernel_sets_give_identical_outputs(tflite):
-    """Models from TINYML_KERNEL_CHECK_MODELS (path-separated .tflite files)."""
-    tflm = _tflm_dir()
-    if tflite is None:
-        pytest.skip("set TINYML_KERNEL_CHECK_MODELS to the .tflite files to compare")
+@pytest.fixture(scope="module")
+def every_kernel_path_model(tmp_path_factory) -> Path:
+    """A small int8 MobileNet-like net built here, whose layers each project kernel covers: a
+    one-channel 3x3 first conv, depthwise 3x3 at strides 1 and 2, pointwise 1x1."""
+    import suite_models
+
+    keras = suite_models._keras()
+    inputs = keras.Input((24, 24, 1), batch_size=1)
+    x = keras.layers.ReLU(6.0)(keras.layers.Conv2D(8, 3, strides=2, padding="same")(inputs))
+    for stride, channels in ((1, 16), (2, 24)):
+        x = keras.layers.ReLU(6.0)(keras.layers.DepthwiseConv2D(3, strides=stride, padding="same")(x))
+        x = keras.layers.ReLU(6.0)(keras.layers.Conv2D(channels, 1)(x))
+    x = keras.layers.Flatten()(keras.layers.AveragePooling2D(6)(x))
+    model = keras.Model(inputs, keras.layers.Dense(10)(x))  # logits: a softmax of a random net saturates
+    path = tmp_path_factory.mktemp("kernels") / "every_kernel_path.tflite"
+    path.write_bytes(suite_models.convert(model, float_io=False))
+    return path
+
+
+def _compare_kernel_sets(tflite: Path, tflm: str) -> None:
+    from pipeline.analysis.model_analysis import analyze_file
+    from pipeline.board import load_board
     from pipeline.emulator.output_check import check_outputs
 
-    cmsis = check_outputs(tflite, "cmsis-nn", tflm)
-    ours = check_outputs(tflite, "tinyml", tflm)
+    analysis = analyze_file(tflite, [load_board()])
+    cmsis = check_outputs(analysis, "cmsis-nn", Path(tflm))
+    ours = check_outputs(analysis, "tinyml", Path(tflm))
     assert [c.output_hex for c in ours] == [c.output_hex for c in cmsis]
     if len({c.output_hex for c in cmsis}) == 1:  # e.g. a saturated softmax: proves nothing
         pytest.skip(f"{tflite.name}: the check inputs all give output {cmsis[0].output_hex}, so "
                     "equal outputs say nothing about the kernels")
+
+
+@pytest.mark.tflm
+def test_both_kernel_sets_give_identical_outputs_and_arena(every_kernel_path_model):
+    """The project kernels run every layer of the model built here, with outputs equal to
+    CMSIS-NN's on the check inputs and the same arena (their buffers live on the stack)."""
+    from pipeline.driver import emulate_path
+
+    tflm = _tflm_dir()
+    _compare_kernel_sets(every_kernel_path_model, tflm)
+    cmsis, ours = (emulate_path(every_kernel_path_model, tflm, kernels=k, runs=1, warmup=0)
+                   for k in ("cmsis-nn", "tinyml"))
+    assert ours.arena_used_bytes == cmsis.arena_used_bytes
+    conv_kernels = {layer.kernel for layer in ours.layers if layer.op in ("CONV_2D", "DEPTHWISE_CONV_2D")}
+    assert conv_kernels == {"tinyml_conv_smallk_s8", "tinyml_dwconv3x3_s8", "tinyml_conv1x1_s8"}
+
+
+@pytest.mark.tflm
+@pytest.mark.skipif(not MODELS, reason="set TINYML_KERNEL_CHECK_MODELS to more .tflite files to compare")
+@pytest.mark.parametrize("tflite", MODELS, ids=lambda p: p.stem)
+def test_both_kernel_sets_give_identical_outputs_on_given_models(tflite):
+    """Models from TINYML_KERNEL_CHECK_MODELS (path-separated .tflite files)."""
+    _compare_kernel_sets(tflite, _tflm_dir())
 
 
 # --- the report's side-by-side section ---------------------------------------------------------------

@@ -86,8 +86,11 @@ def test_kernel_folders_of_the_pre_script_exist_in_the_pinned_library(tmp_path, 
     source = (REPO / "firmware/ports/nano33ble/pio_extra.py").read_text()
     exec(compile(source, "pio_extra.py", "exec"), namespace)
     sources = [str(p) for p in (Path(tflm) / "src").rglob("*.c*")]
-    for part in namespace["KERNEL_DIRS"]:
+    for part in namespace["LIBRARY_KERNEL_DIRS"]:
         assert any(part in path for path in sources), part
+    ours = [str(p) for p in (REPO / "firmware").rglob("*.c")]
+    for part in namespace["PROJECT_KERNEL_DIRS"]:  # the project's kernels, in this repository
+        assert any(part in path for path in ours), part
 
 
 def resolved_flags(ini, section: str, key: str) -> list[str]:

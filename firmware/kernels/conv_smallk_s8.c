@@ -136,6 +136,11 @@ TK_INLINE c1_patch c1_3x3_patch(const tinyml_conv_params* p, const int8_t* input
 // order the assembly reads them): rs - 1, the filter unpacked and doubled as the patch pairs it
 // ((w0, w2), (w1, w3), (w4, w6), (w5, w7), w8), 2 * bias, multiplier, k (tk_k_offset).
 enum { C1_RS1, C1_W0, C1_W1, C1_W2, C1_W3, C1_W4, C1_START, C1_MULT, C1_K, C1_WORDS };
+// c1_channels' assembly reads these words at literal byte offsets: the compiler checks they agree.
+_Static_assert(4 * C1_RS1 == 0 && 4 * C1_WORDS == 36, "ldr rs - 1 from [kp], #36 (next channel)");
+_Static_assert(4 * C1_W0 == 4 && 4 * C1_W2 == 12, "ldrd of (w0, w2) (w1, w3) at #4, (w4, w6) (w5, w7) at #12");
+_Static_assert(4 * C1_W4 == 20 && C1_START == C1_W4 + 1, "ldrd of w8 and the start at [kp, #20]");
+_Static_assert(4 * C1_MULT == 28 && C1_K == C1_MULT + 1, "ldrd of multiplier and k at [kp, #28]");
 
 TK_INLINE uint32_t c1_pair2(int8_t a, int8_t b) {
   return (uint32_t)(uint16_t)(2 * a) | ((uint32_t)(uint16_t)(2 * b) << 16);
@@ -236,6 +241,10 @@ static __attribute__((noinline)) void smallk_c1_3x3_k(const tinyml_conv_params* 
 // Per output channel: rs - 1, 2 * bias, multiplier, k, then its filter as (even, odd) word pairs,
 // doubled, group by group: the order the assembly reads them.
 enum { RK_RS1, RK_START, RK_MULT, RK_K, RK_WEIGHTS };
+// RK_CHANNELS' assembly reads these words at literal byte offsets: the compiler checks they agree.
+_Static_assert(4 * RK_RS1 == 0 && 4 * RK_START == 4, "ldr rs - 1 from [kp], the start from [kp, #4]");
+_Static_assert(4 * RK_MULT == 8 && RK_K == RK_MULT + 1, "ldrd of multiplier and k at [kp, #8]");
+_Static_assert(4 * RK_WEIGHTS == 16, "the packed filter starts at kp + 16");
 #define RK_MAX_GROUPS 24
 #define RK_BLOCK_BYTES 4096  // the stack the packed filter of a chunk of channels may take
 

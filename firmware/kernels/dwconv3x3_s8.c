@@ -318,6 +318,12 @@ TK_INLINE void dw_run(const tinyml_conv_params* p, const int8_t* input, const in
 // Per channel: the three filter rows as the words (2 w0, 2 w1), (2 w1, 2 w2), then 2 * the
 // accumulator start, multiplier, k (tk_k_offset) and rs - 1; the order the assembly reads them.
 enum { DWR_W = 0, DWR_START = 6, DWR_MULT, DWR_K, DWR_RS1, DWR_WORDS };
+// The assembly below reads these words at literal byte offsets: the compiler checks they agree.
+_Static_assert(4 * (DWR_W + 2) == 8 && 4 * (DWR_W + 4) == 16, "filter rows at [cst, #0/#8/#16]");
+_Static_assert(4 * DWR_START == 24, "DWR_START4 and DWR_BLOCK_S1 load the start from [cst, #24]");
+_Static_assert(4 * DWR_MULT == 28 && DWR_K == DWR_MULT + 1, "ldrd of multiplier and k at [cst, #28]");
+_Static_assert(4 * DWR_RS1 == 36, "rs - 1 at [cst, #36]");
+_Static_assert(4 * DWR_WORDS == 40, "the group loop steps the constants 40 bytes a channel");
 
 // Highest column the blocks of an output row read: the last block reads columns up to out_w + 2
 // (stride 1) or 2 * out_w + 3 (stride 2, a block of four).

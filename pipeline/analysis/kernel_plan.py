@@ -8,7 +8,7 @@ which layers used which kernels; tests/test_kernels.py checks both agree on rand
 
 Scratch: the project kernels need no arena scratch (their buffers live on the stack, at most about
 6 KiB: firmware/kernels/tinyml_kernels.h), and Prepare is CMSIS-NN's, so the arena is the same with
-both kernel sets (scratch_bytes)."""
+both kernel sets (tests/test_kernels.py compares the emulated arenas)."""
 
 from __future__ import annotations
 
@@ -196,11 +196,3 @@ def kernel_counts(plan) -> dict[str, int]:
     for layer in plan:
         counts[layer.kernel] = counts.get(layer.kernel, 0) + 1
     return counts
-
-
-def scratch_bytes(op: str, input_shape, filter_shape, output_shape, kernels: str) -> int:
-    """Arena scratch the kernel set needs for a layer beyond what CMSIS-NN's Prepare requests
-    (pipeline.analysis.arena may add it): 0, as the project kernels keep their buffers on the
-    stack (at most about 6 KiB) and reuse CMSIS-NN's Prepare."""
-    check_kernels(kernels)
-    return 0

@@ -15,12 +15,14 @@ Import("env")  # noqa: F821  (SCons builtin)
 from SCons.Script import COMMAND_LINE_TARGETS  # noqa: E402
 
 GENERATED_FILES = ("model_data.h", "model_data.cc", "model_ops.h")
-# Source folders inside the TFLM Arduino library whose code runs per inference.
-KERNEL_DIRS = (
+# Source folders whose code runs per inference: the TFLM Arduino library's kernels and CMSIS-NN,
+# and the project's own int8 kernels.
+LIBRARY_KERNEL_DIRS = (
     os.sep + os.path.join("tensorflow", "lite", "micro", "kernels") + os.sep,
     os.sep + os.path.join("third_party", "cmsis_nn") + os.sep,
-    os.sep + os.path.join("firmware", "kernels") + os.sep,  # the project's own int8 kernels
 )
+PROJECT_KERNEL_DIRS = (os.sep + os.path.join("firmware", "kernels") + os.sep,)
+KERNEL_DIRS = LIBRARY_KERNEL_DIRS + PROJECT_KERNEL_DIRS
 OPT_FLAGS = ("-Os", "-O0", "-O1", "-O2", "-O3", "-Og", "-Oz")
 
 
