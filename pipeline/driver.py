@@ -455,14 +455,19 @@ def _emulate_outcome(outcome: ModelOutcome, request: RunRequest, tflm_root: Path
     tflite = folder / f"{outcome.name}.tflite"
     store = measurement_store(folder=Path(request.out) / MEASUREMENTS)
     problems = list(outcome.problems)
-    for kernels in request.kernels:
+    pending = [k for k in request.kernels if request.force or not (folder / emulated_file(k)).is_file()]
+    if not pending:
+        return outcome
+    try:
+        with stage(Stage.ANALYZE):  # once for every kernel set
+            analysis = analyze_file(tflite, [request.board])
+    except StageFailure as exc:
+        return replace(outcome, problems=(*problems, StageProblem(exc.stage, str(exc), outcome.name)))
+    for kernels in pending:
         target = folder / emulated_file(kernels)
-        if target.is_file() and not request.force:
-            continue
         events.step(f"emulating {outcome.name} ({kernels}) in QEMU ...")
         try:
             with stage(Stage.EMULATE):
-                analysis = analyze_file(tflite, [request.board])
                 record = emulate_analysis(analysis, tflm_root, request.board, kernels=kernels)
         except StageFailure as exc:
             problems.append(StageProblem(exc.stage, str(exc), outcome.name, kernels))
@@ -573,8 +578,10 @@ def emulate_files(paths: Sequence[Path], request: EmulateRequest, events: Events
     A bad model fails alone; a missing environment fails before any build."""
     check_kernels(request.kernels)
     emulator = load_board(EMULATOR_BOARD)
+    first = None
     if len(paths) == 1:  # a bad model says so before the environment is looked at
-        check_model_for_emulator(analyze_file(paths[0], [request.board, emulator]))
+        first = analyze_file(paths[0], [request.board, emulator])
+        check_model_for_emulator(first)
     tflm_root = check_emulation_environment(request.tflm_dir)
     options = {
         k: v
@@ -589,7 +596,7 @@ def emulate_files(paths: Sequence[Path], request: EmulateRequest, events: Events
     for path in paths:
         path = Path(path)
         try:
-            analysis = analyze_file(path, [request.board, emulator])
+            analysis = first or analyze_file(path, [request.board, emulator])  # each file parsed once
             if not analysis.fit(request.board).fits:
                 events.warn(
                     f"{path}: does not fit the {request.board.name} "
