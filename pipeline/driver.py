@@ -24,6 +24,8 @@ from contextlib import contextmanager
 from dataclasses import asdict, dataclass, replace
 from pathlib import Path
 
+import numpy as np
+
 from pipeline.analysis import costs
 from pipeline.analysis.model_analysis import ModelAnalysis, analyze_file, analyze_model
 from pipeline.analysis.tflm_host import run_tflm_host
@@ -35,6 +37,7 @@ from pipeline.emulator import toolchain
 from pipeline.emulator.arena_retry import check_model_for_emulator
 from pipeline.emulator.qemu import EMULATOR_BOARD
 from pipeline.emulator.stage import emulate
+from pipeline.emulator.verify import run_verification
 from pipeline.errors import ModelError, PipelineError
 from pipeline.files import write_atomic
 from pipeline.kernel_sets import CMSIS_NN, KERNEL_SETS, check_kernels
@@ -77,6 +80,8 @@ from pipeline.store import (
     results_folder,
     run_output_folder,
 )
+from pipeline.verify.compare import divergence, verify_outputs
+from pipeline.verify.inputs import VerifyInputs, check_input_tensor, dataset_inputs, seeded_inputs
 
 
 class Stage(str, enum.Enum):
@@ -198,7 +203,8 @@ def build_model(
     """One model from its spec to its HostResult and .tflite bytes; nothing is written here."""
     # Keras and TensorFlow take seconds to import: only a model being built pays for them.
     from pipeline.analysis.keras_analysis import keras_layer_costs, match_layers
-    from pipeline.model.quantize import quantize_input, quantize_model
+    from pipeline.model.quantize import quantize_model
+    from pipeline.model.reference import quantize_input
     from pipeline.model.train import train_model
 
     with stage(Stage.DATA):
@@ -327,6 +333,7 @@ class RunRequest:
     kernels: tuple[str, ...] = KERNEL_SETS  # kernel sets emulated
     device: str | None = None  # flash and measure every fitting model: 'auto' or a port
     timeout_s: float = 60.0
+    verify_samples: int | None = None  # each emulated model verified on this many test inputs (None: all; 0: none)
 
 
 @dataclass(frozen=True)
@@ -436,7 +443,7 @@ def run(specs: list[ModelSpec], request: RunRequest, events: Events = Events(), 
     if plan.skipped is not None:
         problems.append(StageProblem(Stage.EMULATE.value, f"not run: {plan.skipped}"))
     else:
-        outcomes = [_emulate_outcome(o, request, plan.tflm_root, events) for o in outcomes]
+        outcomes = [_emulate_outcome(o, request, plan.tflm_root, events, dataset) for o in outcomes]
     if request.device:
         outcomes = _measure_outcomes(outcomes, request, events)
     problems += [p for o in outcomes for p in o.problems]
@@ -447,8 +454,11 @@ def run(specs: list[ModelSpec], request: RunRequest, events: Events = Events(), 
     return RunOutcome(tuple(outcomes), manifest, tuple(written))
 
 
-def _emulate_outcome(outcome: ModelOutcome, request: RunRequest, tflm_root: Path, events: Events) -> ModelOutcome:
-    """The model emulated with each kernel set (records kept from an earlier run unless --force)."""
+def _emulate_outcome(
+    outcome: ModelOutcome, request: RunRequest, tflm_root: Path, events: Events, dataset
+) -> ModelOutcome:
+    """The model emulated with each kernel set and verified on the test split of `dataset`
+    (records kept from an earlier run unless --force)."""
     if outcome.host is None:
         return outcome
     folder = model_dir(request.out, outcome.name)
@@ -458,22 +468,31 @@ def _emulate_outcome(outcome: ModelOutcome, request: RunRequest, tflm_root: Path
     pending = [k for k in request.kernels if request.force or not (folder / emulated_file(k)).is_file()]
     if not pending:
         return outcome
+    inputs = None
     try:
         with stage(Stage.ANALYZE):  # once for every kernel set
             analysis = analyze_file(tflite, [request.board])
+        if request.verify_samples != 0:
+            with stage(Stage.VERIFY):
+                inputs = verify_inputs(
+                    None, analysis, VerifyRequest(samples=request.verify_samples), dataset, trained_on=True
+                )
     except StageFailure as exc:
         return replace(outcome, problems=(*problems, StageProblem(exc.stage, str(exc), outcome.name)))
     for kernels in pending:
         target = folder / emulated_file(kernels)
-        events.step(f"emulating {outcome.name} ({kernels}) in QEMU ...")
+        events.step(f"emulating {outcome.name} ({kernels}) in QEMU{' and verifying' if inputs else ''} ...")
         try:
             with stage(Stage.EMULATE):
-                record = emulate_analysis(analysis, tflm_root, request.board, kernels=kernels)
+                record = emulate_analysis(analysis, tflm_root, request.board, verify=inputs, kernels=kernels)
         except StageFailure as exc:
             problems.append(StageProblem(exc.stage, str(exc), outcome.name, kernels))
             continue
         write_record(target, replace(record, tflite=relative_tflite(outcome.name)))
         store.record_arena(record.tflite_sha256, record.arena_used_bytes, outcome.name)
+        differs = divergence(record.verify) if record.verify else None
+        if differs:  # the firmware computes another model than the one validated: the row fails
+            problems.append(StageProblem(Stage.VERIFY.value, differs, outcome.name, kernels))
     return replace(outcome, problems=tuple(problems))
 
 
@@ -508,9 +527,64 @@ def analyze_path(
     return analyze_file(path, [board, *extra_boards], measurements=measurement_store(Path(path), measurements))
 
 
-def emulate_analysis(analysis: ModelAnalysis, tflm_root: Path, board: Board, **options) -> EmulatedRecord:
-    """The emulate stage on an analysis (its record; artifacts stay in the work folder)."""
-    return emulate(analysis, tflm_root, board=board, **options).record
+def emulate_analysis(
+    analysis: ModelAnalysis, tflm_root: Path, board: Board, verify: VerifyInputs | None = None, **options
+) -> EmulatedRecord:
+    """The emulate stage on an analysis (its record; artifacts stay in the work folder), and, given
+    inputs, the same firmware verified on them against TFLite's reference kernels."""
+    emulation = emulate(analysis, tflm_root, board=board, **options)
+    if verify is None:
+        return emulation.record
+    with stage(Stage.VERIFY):
+        checked = verify_outputs(analysis.data, verify, lambda x, dump: run_verification(emulation.elf, x, dump))
+    return replace(emulation.record, verify=checked)
+
+
+@dataclass(frozen=True)
+class VerifyRequest:
+    """What `--verify` runs on: a user's data (`run`'s forms), else the test split of the data a
+    run trained the model on, else seeded inputs; `samples` caps the count (None: all)."""
+
+    data: str | None = None
+    samples: int | None = None
+
+
+def verify_inputs(
+    path: Path | None, analysis: ModelAnalysis, request: VerifyRequest, data=None, trained_on: bool = False
+) -> VerifyInputs:
+    """The inputs of a verification (cheap: before the firmware is built). `data`: a Dataset in
+    hand (request.data loaded once, or the data a run trained its models on: trained_on)."""
+    tensor = analysis.tflite.inputs[0]
+    check_input_tensor(tensor, analysis.source)
+    outputs = int(np.prod(analysis.tflite.outputs[0].shape[1:]))
+    if data is None and request.data is not None:
+        data = load_dataset(request.data)
+    if data is not None:
+        what = f"{data.source}, the data it was trained on" if trained_on else data.source
+        return dataset_inputs(data, tensor, outputs, request.samples, what)
+    host = _host_result_of(path, analysis.sha256) if path is not None else None
+    if host is None:
+        return seeded_inputs(tensor, request.samples)
+    try:
+        data = load_dataset(host.data)
+    except PipelineError:
+        data = None
+    if data is None or data.digest != host.data_digest:
+        return seeded_inputs(
+            tensor, request.samples, reason=f"the data it was trained on ({host.data}) is gone or changed; give --data"
+        )
+    return dataset_inputs(data, tensor, outputs, request.samples, f"{data.source}, the data it was trained on")
+
+
+def _host_result_of(path: Path, sha256: str) -> HostResult | None:
+    folder = results_folder(Path(path))
+    if folder is None:
+        return None
+    try:
+        host = load_record(folder / HOST_RESULT, HostResult)
+    except RecordError:
+        return None
+    return host if host.tflite_sha256 == sha256 else None
 
 
 def emulate_path(
@@ -540,6 +614,7 @@ class EmulateRequest:
     runs: int = 10
     warmup: int = 2
     measurements: Path | None = None
+    verify: VerifyRequest | None = None  # --verify
 
 
 @dataclass(frozen=True)
@@ -578,10 +653,14 @@ def emulate_files(paths: Sequence[Path], request: EmulateRequest, events: Events
     A bad model fails alone; a missing environment fails before any build."""
     check_kernels(request.kernels)
     emulator = load_board(EMULATOR_BOARD)
-    first = None
-    if len(paths) == 1:  # a bad model says so before the environment is looked at
+    # A bad --data says so first, then a bad model (one file), then a missing environment.
+    user_data = load_dataset(request.verify.data) if request.verify and request.verify.data else None
+    first = first_inputs = None
+    if len(paths) == 1:
         first = analyze_file(paths[0], [request.board, emulator])
         check_model_for_emulator(first)
+        if request.verify:
+            first_inputs = verify_inputs(paths[0], first, request.verify, user_data)
     tflm_root = check_emulation_environment(request.tflm_dir)
     options = {
         k: v
@@ -602,10 +681,14 @@ def emulate_files(paths: Sequence[Path], request: EmulateRequest, events: Events
                     f"{path}: does not fit the {request.board.name} "
                     f"({'; '.join(analysis.fit(request.board).reasons)}): emulated for the comparison only"
                 )
+            inputs = first_inputs
+            if request.verify and inputs is None:
+                inputs = verify_inputs(path, analysis, request.verify, user_data)
             record = emulate_analysis(
                 analysis,
                 tflm_root,
                 request.board,
+                verify=inputs,
                 kernels=request.kernels,
                 runs=request.runs,
                 warmup=request.warmup,
@@ -677,6 +760,7 @@ class MeasureRequest:
     flash: bool = True
     force: bool = False
     kernels: str = CMSIS_NN
+    verify: VerifyRequest | None = None  # --verify: real inputs through the board after the run
 
 
 def measure_files(
@@ -690,6 +774,7 @@ def measure_files(
     serial; its record goes beside a run's model as it arrives, so a stopped session keeps every
     finished model and a re-run skips them (unless force)."""
     flasher = flash or (lambda p, port: flash_file(p, request.board, port, request.kernels))
+    user_data = load_dataset(request.verify.data) if request.verify and request.verify.data else None
     outcomes, outs = [], set()
     for path in paths:
         path = Path(path)
@@ -700,13 +785,17 @@ def measure_files(
                 kept = load_record(target, MeasuredRecord)
             except RecordError:
                 kept = None
-            if kept is not None:
+            if kept is not None and (request.verify is None or kept.verify is not None):
                 events.step(f"{path.stem}: kept the earlier measurement (--force to redo)")
                 outcomes.append(MeasureOutcome(path, kept, None, kept=True))
                 continue
         try:
+            verify = None
+            if request.verify is not None:  # the inputs before flashing: a bad one costs no upload
+                analysis = analyze_file(path, [request.board])
+                verify = (analysis.data, verify_inputs(path, analysis, request.verify, user_data))
             port = flasher(path, request.port) if request.flash else request.port
-            record = read_measurement(path.stem, request.board, port, request.timeout_s, request.kernels)
+            record = read_measurement(path.stem, request.board, port, request.timeout_s, request.kernels, verify)
         except PipelineError as exc:
             outcomes.append(MeasureOutcome(path, None, str(exc)))
             continue

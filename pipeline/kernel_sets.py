@@ -19,6 +19,21 @@ TINYML_REGISTRATIONS = {
 }
 TINYML_HEADER = "tinyml_kernel_registrations.h"
 
+# Ops the pinned library computes differently from TFLite's reference kernels (per-channel
+# FULLY_CONNECTED with one multiplier, MEAN, MUL's multiplier, a standalone RELU6 that ignores the
+# output's quantization): the project's reference-exact kernels (firmware/kernels/tinyml_ref_ops.h)
+# are registered for them with both kernel sets, so the firmware computes what was validated.
+REFERENCE_REGISTRATIONS = {
+    "FULLY_CONNECTED": "tinyml::Register_FULLY_CONNECTED()",
+    "MUL": "tinyml::Register_MUL()",
+}
+# Ops whose pinned Add<Op>() takes no registration: replaced in the resolver after it is added.
+REFERENCE_REPLACEMENTS = {
+    "MEAN": "tinyml::UseReferenceMean(r)",
+    "RELU6": "tinyml::UseReferenceRelu6(r)",
+}
+REFERENCE_HEADER = "tinyml_ref_ops_registrations.h"
+
 
 def check_kernels(kernels: str) -> str:
     if kernels not in KERNEL_SETS:
@@ -28,14 +43,22 @@ def check_kernels(kernels: str) -> str:
 
 def registration_argument(op: str, kernels: str) -> str:
     """The argument of the resolver's Add<Op>() call: empty for the library's default kernel."""
+    if op in REFERENCE_REGISTRATIONS:
+        return REFERENCE_REGISTRATIONS[op]
     if kernels == TINYML:
         return TINYML_REGISTRATIONS.get(op, "")
     return ""
 
 
+def replacement_call(op: str) -> str | None:
+    """The call that swaps in the reference-exact kernel after Add<Op>(), or None."""
+    return REFERENCE_REPLACEMENTS.get(op)
+
+
 def resolver_includes(kernels: str) -> str:
     """Extra #include lines of model_ops.h."""
-    return f'#include "{TINYML_HEADER}"\n' if kernels == TINYML else ""
+    lines = f'#include "{REFERENCE_HEADER}"\n'
+    return lines + (f'#include "{TINYML_HEADER}"\n' if kernels == TINYML else "")
 
 
 def model_folder_suffix(kernels: str) -> str:

@@ -285,7 +285,7 @@ class VerifyRecord:
     samples: int
     inputs: str  # where the inputs came from (test split, --data, seeded)
     bit_exact_share: float  # 0..1
-    max_abs_diff_lsb: int
+    max_abs_diff_lsb: int | None  # None for float outputs
     accuracy_firmware: float | None  # None without labels
     accuracy_reference: float | None
     first_divergent_layer: DivergentLayer | None = None

@@ -13,7 +13,7 @@ from pathlib import Path
 
 import pytest
 
-from cbuild import ARM_FLAGS, CXX_STD, WARNINGS, build_host_program, require_tool
+from cbuild import ARM_FLAGS, CXX_STD, REPO, WARNINGS, build_host_program, require_tool
 from pipeline.codegen import generate as codegen
 from pipeline.analysis import tflm_ops
 from pipeline.board import Board, load_board
@@ -319,7 +319,7 @@ def test_model_ops_compiles_against_the_pinned_library(tmp_path):
                     "static_assert(TINYML_OP_COUNT == %d, \"\");\n"
                     "TfLiteStatus register_all() {\n  static TinymlOpResolver resolver;\n"
                     "  return tinyml_register_ops(resolver);\n}\n" % len(every_op))
-    includes = [src, src / "third_party/flatbuffers/include", src / "third_party/gemmlowp",
+    includes = [src, src / "third_party/flatbuffers/include", src / "third_party/gemmlowp", REPO / "firmware/tflm",
                 src / "third_party/ruy", result.out_dir]
     proc = subprocess.run([cxx, CXX_STD, *ARM_FLAGS, "-DTF_LITE_STATIC_MEMORY",
                            *(f"-I{p}" for p in includes), "-c", str(unit), "-o", str(tmp_path / "u.o")],
@@ -371,7 +371,7 @@ def test_cli_generates_from_a_real_model_and_prints_the_pio_commands(tiny_tflite
     assert macro(header, "TINYML_MODEL_NAME") == '"tiny_sep"'
     assert macro(header, "TINYML_INPUT_SHAPE") == "{1, 16, 16, 1}"
     assert macro(header, "TINYML_MODEL_MACS") == f"{analysis.total_macs}ULL"
-    calls = re.findall(r"r\.(Add\w+)\(\)", (out / "model_ops.h").read_text())
+    calls = re.findall(r"r\.(Add\w+)\(", (out / "model_ops.h").read_text())  # FULLY_CONNECTED takes the project kernel
     assert calls == [tflm_ops.resolver_method(op) for op in analysis.ops]
     assert len(calls) == len(set(analysis.operators))
     # The real model's bytes come back out of a compiled program.

@@ -172,4 +172,6 @@ def test_core_cross_compiles_for_cortex_m4_without_heap_or_stdio(tmp_path_factor
     outside = {n for n in undefined - defined if n not in allowed and not n.startswith("__aeabi_")}
     assert outside == set()
     total_text = sum(int(line.split()[0]) for line in sizes.splitlines()[1:])
-    assert 0 < total_text < 4096  # the core must stay small next to TFLM's ~120 kB
+    # The core (benchmark, protocol, verification session: 4.1 kB in Dec 2026) must stay small next
+    # to TFLM's ~120 kB.
+    assert 0 < total_text < 6144

@@ -164,7 +164,12 @@ def test_resolver_registers_the_project_kernels_only_when_asked():
     assert kernel_sets.registration_argument("CONV_2D", "cmsis-nn") == ""
     assert kernel_sets.registration_argument("CONV_2D", "tinyml") == "tinyml::Register_CONV_2D()"
     assert kernel_sets.registration_argument("SOFTMAX", "tinyml") == ""
-    assert kernel_sets.resolver_includes("cmsis-nn") == ""
+    # Both sets register the reference-exact FULLY_CONNECTED/MEAN/MUL/RELU6; only tinyml the convs.
+    assert kernel_sets.resolver_includes("cmsis-nn") == '#include "tinyml_ref_ops_registrations.h"\n'
+    assert "tinyml_kernel_registrations.h" in kernel_sets.resolver_includes("tinyml")
+    assert kernel_sets.registration_argument("FULLY_CONNECTED", "cmsis-nn") == "tinyml::Register_FULLY_CONNECTED()"
+    assert kernel_sets.replacement_call("MEAN") == "tinyml::UseReferenceMean(r)"
+    assert kernel_sets.replacement_call("CONV_2D") is None
     assert kernel_sets.result_file_name("emulated.json", "tinyml") == "emulated_tinyml.json"
     assert kernel_sets.result_file_name("emulated.json", "cmsis-nn") == "emulated.json"
     with pytest.raises(PipelineError, match="unknown kernel set 'arm'"):
@@ -291,7 +296,7 @@ def test_generated_resolver_of_each_kernel_set():
     arena = plan_arena(10_000)
     default = codegen.render_sources(analysis, data, arena, "m", "m.tflite")["model_ops.h"]
     ours = codegen.render_sources(analysis, data, arena, "m", "m.tflite", "tinyml")["model_ops.h"]
-    assert "tinyml::" not in default and "AddDepthwiseConv2D()" in default
+    assert "tinyml::Register_CONV_2D" not in default and "AddDepthwiseConv2D()" in default
     assert '#include "tinyml_kernel_registrations.h"' in ours
     assert "r.AddConv2D(tinyml::Register_CONV_2D())" in ours
     assert "r.AddDepthwiseConv2D(tinyml::Register_DEPTHWISE_CONV_2D())" in ours

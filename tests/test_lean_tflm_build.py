@@ -214,7 +214,7 @@ def test_every_built_model_is_emulated_with_each_kernel_set_and_kept_records_sta
     write_record(out / "models" / "c" / "emulated.json", emulated("c", ["CONV_2D"], [1]))
     calls = []
 
-    def fake_emulate(analysis, root, board, kernels="cmsis-nn"):
+    def fake_emulate(analysis, root, board, verify=None, kernels="cmsis-nn"):
         calls.append((analysis, kernels))
         if analysis == "a":
             raise PipelineError("firmware reported alloc_failed")
@@ -222,8 +222,8 @@ def test_every_built_model_is_emulated_with_each_kernel_set_and_kept_records_sta
 
     monkeypatch.setattr(driver, "analyze_file", lambda path, boards: Path(path).stem)
     monkeypatch.setattr(driver, "emulate_analysis", fake_emulate)
-    request = driver.RunRequest(out=out, board=load_board(), kernels=("cmsis-nn", "tinyml"))
-    done = [driver._emulate_outcome(o, request, tmp_path, driver.Events()) for o in outcomes]
+    request = driver.RunRequest(out=out, board=load_board(), kernels=("cmsis-nn", "tinyml"), verify_samples=0)
+    done = [driver._emulate_outcome(o, request, tmp_path, driver.Events(), None) for o in outcomes]
     assert calls == [("a", "cmsis-nn"), ("a", "tinyml"), ("b", "cmsis-nn"), ("b", "tinyml"), ("c", "tinyml")]
     assert [(p.model, p.kernels, p.reason) for p in done[0].problems] == [
         ("a", "cmsis-nn", "firmware reported alloc_failed"), ("a", "tinyml", "firmware reported alloc_failed")]

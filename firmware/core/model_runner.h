@@ -20,6 +20,15 @@ struct LayerTiming {
   uint32_t ticks;
 };
 
+// Where the output of each layer goes while a verification dumps them (verify.h).
+class LayerSink {
+ public:
+  virtual void layer(uint32_t index, const uint8_t* data, size_t bytes) = 0;
+
+ protected:
+  ~LayerSink() = default;  // not deleted through the interface: no operator delete on the MCU
+};
+
 class ModelRunner {
  public:
   virtual ~ModelRunner() = default;
@@ -44,6 +53,18 @@ class ModelRunner {
     (void)bytes;
     return false;
   }
+  // Input tensor 0's bytes, for inputs the host supplies (verification); nullptr: not offered.
+  virtual uint8_t* input_bytes(size_t* bytes) {
+    *bytes = 0;
+    return nullptr;
+  }
+  // Output tensor 0's bytes after the last invoke; nullptr: not offered.
+  virtual const uint8_t* output_bytes(size_t* bytes) const {
+    *bytes = 0;
+    return nullptr;
+  }
+  // Every layer's output of the following invokes goes to `sink` (nullptr: stop).
+  virtual void set_layer_sink(LayerSink* sink) { (void)sink; }
 };
 
 // Monotonic tick counter. On the board: CPU cycles (DWT->CYCCNT); in QEMU: instructions (SysTick

@@ -23,15 +23,20 @@ inline InputExpectation generated_input_expectation() {
   return input;
 }
 
-// Registers the model's ops, builds the runner over `arena` and runs the benchmark (records to
-// `sink`). Call once: the resolver and runner are static, as TFLM keeps pointers to them.
-inline RunnerStatus run_generated_model_benchmark(Clock& clock, OutputSink& sink, uint8_t* arena,
-                                                  size_t arena_size, const BenchmarkConfig& config) {
+// The runner of the generated model over `arena`, its ops registered: built on the first call
+// (static, as TFLM keeps pointers to the resolver and runner), the same object afterwards.
+inline TflmRunner& generated_model_runner(Clock& clock, uint8_t* arena, size_t arena_size) {
   static TinymlOpResolver resolver;
-  const bool ops_registered = tinyml_register_ops(resolver) == kTfLiteOk;
+  static const bool ops_registered = tinyml_register_ops(resolver) == kTfLiteOk;
   static TflmRunner runner(TINYML_MODEL_NAME, g_model_data, resolver, ops_registered, arena,
                            arena_size, clock, generated_input_expectation());
-  return run_benchmark(runner, clock, sink, config);
+  return runner;
+}
+
+// Runs the benchmark of the generated model (records to `sink`). Call once.
+inline RunnerStatus run_generated_model_benchmark(Clock& clock, OutputSink& sink, uint8_t* arena,
+                                                  size_t arena_size, const BenchmarkConfig& config) {
+  return run_benchmark(generated_model_runner(clock, arena, arena_size), clock, sink, config);
 }
 
 }  // namespace tinyml

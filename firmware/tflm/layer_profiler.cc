@@ -20,6 +20,8 @@ void LayerProfiler::EndEvent(uint32_t event_handle) {
   const uint32_t now = clock_.ticks();
   if (event_handle < count_) end_[event_handle] = now;
   tinyml_trace_layer_end();
+  // Event i is operator i of the subgraph (MicroGraph::InvokeSubgraph opens one per operator).
+  if (end_hook_ != nullptr && event_handle != kDroppedHandle) end_hook_(end_context_, event_handle);
 }
 
 LayerTiming LayerProfiler::layer(size_t index) const {

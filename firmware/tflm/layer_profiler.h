@@ -21,6 +21,13 @@ class LayerProfiler : public tflite::MicroProfilerInterface {
   uint32_t BeginEvent(const char* tag) override;
   void EndEvent(uint32_t event_handle) override;
 
+  // Called with the operator's index right after it ran (its output is intact then): the
+  // runner dumps layer outputs through it during a verification. nullptr: no hook.
+  void set_end_hook(void (*hook)(void* context, size_t index), void* context) {
+    end_hook_ = hook;
+    end_context_ = context;
+  }
+
   // Forget the events of the previous invoke.
   void clear() { count_ = 0; dropped_ = 0; }
   size_t count() const { return count_; }
@@ -37,6 +44,8 @@ class LayerProfiler : public tflite::MicroProfilerInterface {
   uint32_t end_[kMaxLayers] = {};
   size_t count_ = 0;
   size_t dropped_ = 0;
+  void (*end_hook_)(void*, size_t) = nullptr;
+  void* end_context_ = nullptr;
 
   TF_LITE_REMOVE_VIRTUAL_DELETE
 };

@@ -42,10 +42,27 @@ class TflmRunner : public ModelRunner {
   // Output tensor 0 of the last invoke (tests compare it with the host interpreter).
   const TfLiteTensor* output() const;
 
+  // Verification (verify.h): the input and output bytes, and every layer's output on request.
+  uint8_t* input_bytes(size_t* bytes) override;
+  const uint8_t* output_bytes(size_t* bytes) const override;
+  void set_layer_sink(LayerSink* sink) override;
+
  private:
   RunnerStatus fail(RunnerStatus status, const char* text, uint32_t number = 0,
                     const char* tail = nullptr);
   bool input_matches(const TfLiteTensor& tensor) const;
+  static void layer_finished(void* runner, size_t index);
+
+  // The interpreter's eval tensors are reachable through its (protected) context: the layer
+  // dump reads an operator's output there right after the operator ran.
+  class Interpreter : public tflite::MicroInterpreter {
+   public:
+    using tflite::MicroInterpreter::MicroInterpreter;
+    TfLiteEvalTensor* eval_tensor(int index) {
+      TfLiteContext& context = const_cast<TfLiteContext&>(this->context());
+      return context.GetEvalTensor(&context, index);
+    }
+  };
 
   const char* model_name_;
   const unsigned char* model_data_;
@@ -55,9 +72,11 @@ class TflmRunner : public ModelRunner {
   size_t arena_size_;
   InputExpectation expected_input_;
   LayerProfiler profiler_;
-  tflite::MicroInterpreter* interpreter_ = nullptr;
+  Interpreter* interpreter_ = nullptr;
   // The interpreter is built in setup() (placement new: no heap on the MCU).
-  alignas(tflite::MicroInterpreter) unsigned char interpreter_storage_[sizeof(tflite::MicroInterpreter)];
+  alignas(Interpreter) unsigned char interpreter_storage_[sizeof(Interpreter)];
+  LayerSink* layer_sink_ = nullptr;
+  bool ready_ = false;  // setup() succeeded
   char error_[128] = "";
 };
 

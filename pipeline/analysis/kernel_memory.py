@@ -108,6 +108,12 @@ INIT_BYTES: dict[str, int | None] = {
     "SQUEEZE": None,  # RegisterOp(nullptr, Prepare, Eval)
 }
 
+# The project's reference-exact adapters (firmware/tflm/tinyml_{fully_connected,relu6}.cc),
+# registered with both kernel sets, keep a struct of their own beside the library's OpData:
+REFERENCE_FC_DATA = 12  # FcData {void* library_data; double* scale; int32_t scale_count}
+REFERENCE_FC_SCALE = 8  # one double per output of an int8 layer (taken before the scales are read)
+REFERENCE_RELU6_DATA = 36  # Relu6Data {void*; tinyml_relux_params (7 x int32); bool}
+
 
 @dataclass(frozen=True)
 class TensorSpec:
@@ -192,9 +198,16 @@ def kernel_memory(op: OperatorSpec) -> KernelMemory | None:
                 scratch.append(size)
     elif op.op == "FULLY_CONNECTED":
         out_shape = op.outputs[0].shape
-        accum_depth = op.input(1).shape[-1]
+        weights = op.input(1)
+        accum_depth = weights.shape[-1]
         if data_in.dtype == "int8" and len(out_shape) > 2 and accum_depth % 4 == 0:
             persistent += [4 * out_shape[-1], 4 * out_shape[-1]]  # run as a 1x1 convolution
+        persistent.append(REFERENCE_FC_DATA)
+        int8 = data_in.dtype == weights.dtype == op.outputs[0].dtype == "int8"
+        if int8 and len(weights.shape) == 2:
+            persistent.append(REFERENCE_FC_SCALE * weights.shape[0])
+    elif op.op == "RELU6":
+        persistent.append(REFERENCE_RELU6_DATA)
     elif op.op == "AVERAGE_POOL_2D":
         if quantized:
             scratch.append(4 * op.input(0).shape[-1])  # arm_avgpool_s8: int32 per channel

@@ -17,6 +17,7 @@ from typing import Iterable, Mapping, Protocol
 from pipeline.analysis.arena import ArenaPrediction, predict_arena
 from pipeline.analysis.fit import ArenaPlan, FitVerdict, fit_verdict, plan_model_arena
 from pipeline.analysis.kernel_plan import LayerKernel, plan_kernels
+from pipeline.analysis.runtime_gaps import runtime_problem
 from pipeline.analysis.softmax_limit import softmax_scale_problem
 from pipeline.analysis.tflite_model import (
     TfliteAnalysis,
@@ -46,7 +47,7 @@ class ModelAnalysis:
     arena_plan: ArenaPlan  # what the firmware reserves: prediction or measurement + margin
     kernel_plans: Mapping[str, tuple[LayerKernel, ...]]  # per kernel set, one entry per operator
     fits: Mapping[str, FitVerdict]  # per board key
-    tflm_problem: str | None  # what TFLM would abort on in Prepare, or None
+    tflm_problem: str | None  # what the pinned TFLM would abort on or compute wrongly, or None
 
     @property
     def name(self) -> str:
@@ -104,7 +105,7 @@ def analyze_model(
         arena_plan=plan,
         kernel_plans={kernels: plan_kernels(model, kernels, source) for kernels in KERNEL_SETS},
         fits={board.key: fit_verdict(board, tflite.model_bytes, plan) for board in boards},
-        tflm_problem=softmax_scale_problem(model),
+        tflm_problem=runtime_problem(model) or softmax_scale_problem(model),
     )
 
 

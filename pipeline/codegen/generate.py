@@ -208,11 +208,14 @@ def render_sources(
         **_tensor_fields("input", analysis.inputs[0]),
         **_tensor_fields("output", analysis.outputs[0]),
     }
-    register_lines = "\n".join(
-        f"  if (r.{tflm_ops.resolver_method(op)}({kernel_sets.registration_argument(op, kernels)})"
-        f" != kTfLiteOk) return kTfLiteError;  // {op}"
-        for op in analysis.ops
-    )
+    lines = []
+    for op in analysis.ops:
+        argument = kernel_sets.registration_argument(op, kernels)
+        lines.append(f"  if (r.{tflm_ops.resolver_method(op)}({argument}) != kTfLiteOk) return kTfLiteError;  // {op}")
+        replacement = kernel_sets.replacement_call(op)
+        if replacement is not None:  # the reference-exact kernel in place of the library's
+            lines.append(f"  if ({replacement} != kTfLiteOk) return kTfLiteError;")
+    register_lines = "\n".join(lines)
     return {
         "model_data.h": _render("model_data.h", data_h),
         "model_data.cc": _render("model_data.cc", {**common, "byte_lines": _byte_lines(model_bytes)}),

@@ -2,6 +2,10 @@
 run it headless and print instructions per inference, per-layer instructions, the arena and the
 cycle estimate for the board.
 
+With --verify, the same firmware then runs real inputs (the test split of the data a run trained
+the model on, --data, or seeded inputs) and its outputs are compared with TFLite's reference
+kernels; a difference fails the model and names the first layer whose output differs.
+
 With --json and one file: one JSON object. With several files: one JSON object per line, in the
 order given; a model that fails prints {"model", "tflite", "error"} and the others go on."""
 
@@ -14,12 +18,19 @@ from pathlib import Path
 
 from pipeline import driver
 from pipeline.board import DEFAULT_BOARD, load_board
-from pipeline.commands.options import add_kernels_argument, add_measurements_argument
+from pipeline.commands.options import (
+    add_kernels_argument,
+    add_measurements_argument,
+    add_verify_arguments,
+    format_verify,
+    verify_request,
+)
 from pipeline.emulator.build import DEFAULT_KERNEL_OPT, KERNEL_OPT_LEVELS, default_work_dir
 from pipeline.emulator.qemu import DEFAULT_TIMEOUT_S, QEMU_MACHINE
 from pipeline.emulator.toolchain import TFLM_ENV
 from pipeline.errors import PipelineError
 from pipeline.records import EmulatedRecord, instructions_by_kind, to_plain
+from pipeline.verify.compare import divergence
 
 
 def add_arguments(parser: argparse.ArgumentParser) -> None:
@@ -50,6 +61,7 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
     )
     add_kernels_argument(parser)
     add_measurements_argument(parser)
+    add_verify_arguments(parser)
     parser.add_argument("--work-dir", type=Path, default=None, help=f"build folder (default {default_work_dir()})")
 
 
@@ -71,6 +83,7 @@ def run(args: argparse.Namespace) -> int:
         runs=args.runs,
         warmup=args.warmup,
         measurements=args.measurements,
+        verify=verify_request(args),
     )
     events = driver.Events(warn=lambda text: print(f"tinyml emulate: warning: {text}", file=sys.stderr, flush=True))
     failed = 0
@@ -95,6 +108,10 @@ def run(args: argparse.Namespace) -> int:
             print(json.dumps(to_plain(record), indent=2 if len(args.tflite) == 1 else None), flush=True)
         else:
             print(format_result(record), flush=True)
+        differs = divergence(record.verify) if record.verify is not None else None
+        if differs:
+            failed += 1
+            print(f"tinyml emulate: error: {outcome.path}: {differs}", file=sys.stderr, flush=True)
     return 2 if failed else 0
 
 
@@ -142,4 +159,6 @@ def format_result(result: EmulatedRecord) -> str:
             if v["macs"]
         )
     )
+    if result.verify is not None:
+        lines += format_verify(result.verify)
     return "\n".join(lines)

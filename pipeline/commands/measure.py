@@ -9,10 +9,11 @@ from pathlib import Path
 
 from pipeline import driver
 from pipeline.board import DEFAULT_BOARD, load_board
-from pipeline.commands.options import add_kernels_argument
+from pipeline.commands.options import add_kernels_argument, add_verify_arguments, format_verify, verify_request
 from pipeline.errors import PipelineError
 from pipeline.perf.board_vs_estimate import compare, format_lines
 from pipeline.records import to_plain
+from pipeline.verify.compare import divergence
 
 
 def add_arguments(parser: argparse.ArgumentParser) -> None:
@@ -27,6 +28,7 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--json", action="store_true", help="print one JSON object")
     parser.add_argument("--board", default=DEFAULT_BOARD)
     add_kernels_argument(parser)
+    add_verify_arguments(parser, board=True)
 
 
 def run(args: argparse.Namespace) -> int:
@@ -44,6 +46,7 @@ def run(args: argparse.Namespace) -> int:
         flash=not args.no_flash,
         force=args.force,
         kernels=args.kernels,
+        verify=verify_request(args),
     )
     events = driver.Events(step=lambda text: print(text, file=sys.stderr))
     results = driver.measure_files(args.tflite, request, events)
@@ -78,7 +81,15 @@ def run(args: argparse.Namespace) -> int:
                     f"{r.runs} runs), {r.us:,} µs, arena {r.arena_used_bytes:,} B"
                 )
                 print("\n".join(format_lines(versus[m.name])))
+                if r.verify is not None:
+                    print("\n".join(format_verify(r.verify)))
     failed = [m for m in results if m.error]
+    diverged = [(m.name, divergence(m.record.verify)) for m in results if m.record and m.record.verify]
+    for name, differs in diverged:
+        if differs:
+            print(f"tinyml measure: error: {name}: {differs}", file=sys.stderr)
+    if any(differs for _, differs in diverged) and not failed:
+        return 2
     if failed:
         if len(failed) == 1 and len(results) == 1:
             raise PipelineError(failed[0].error)

@@ -5,7 +5,10 @@ from __future__ import annotations
 import argparse
 from pathlib import Path
 
+from pipeline.driver import VerifyRequest
+from pipeline.errors import PipelineError
 from pipeline.kernel_sets import DEFAULT_KERNELS, KERNEL_SETS
+from pipeline.records import VerifyRecord
 
 
 def add_kernels_argument(parser: argparse.ArgumentParser) -> None:
@@ -43,3 +46,54 @@ def add_measurements_argument(parser: argparse.ArgumentParser) -> None:
         "for a model of `tinyml run --out OUT`, else the user cache's, "
         "~/.cache/tinyml/measurements or $TINYML_CACHE_DIR/measurements)",
     )
+
+
+def add_verify_arguments(parser: argparse.ArgumentParser, board: bool = False) -> None:
+    """`--verify [--data PATH] [--samples N]` of emulate and measure."""
+    where = "on the board over serial" if board else "in QEMU"
+    parser.add_argument(
+        "--verify",
+        action="store_true",
+        help=f"run real inputs through the firmware {where} and compare its outputs with TFLite's "
+        "reference kernels (a difference fails the model and names the first differing layer)",
+    )
+    parser.add_argument(
+        "--data",
+        default=None,
+        metavar="PATH",
+        help="with --verify: inputs from this data's test split (a folder of class folders, a .npz, or "
+        "'digits'); default: the data a run trained the model on, else seeded inputs",
+    )
+    parser.add_argument(
+        "--samples", type=int, default=None, metavar="N", help="with --verify: at most N inputs (default: all)"
+    )
+
+
+def verify_request(args: argparse.Namespace) -> VerifyRequest | None:
+    """The verification the options ask for; one line for options that make no sense."""
+    if not args.verify:
+        given = [flag for flag, value in (("--data", args.data), ("--samples", args.samples)) if value is not None]
+        if given:
+            raise PipelineError(f"{' and '.join(given)} only apply with --verify: add --verify")
+        return None
+    if args.samples is not None and args.samples < 1:
+        raise PipelineError(f"--samples {args.samples}: verify at least 1 input")
+    return VerifyRequest(args.data, args.samples)
+
+
+def format_verify(record: VerifyRecord) -> list[str]:
+    lines = [
+        f"  verified on {record.inputs}",
+        f"  bit-exact outputs {record.bit_exact_share:.1%} of {record.samples}"
+        + (f", largest difference {record.max_abs_diff_lsb} LSB" if record.max_abs_diff_lsb is not None else "")
+        + (f", {record.samples_per_second:.1f} inputs/s" if record.samples_per_second else ""),
+    ]
+    if record.accuracy_firmware is not None:
+        lines.append(
+            f"  accuracy on the firmware {record.accuracy_firmware:.4f}, on TFLite (reference kernels) "
+            f"{record.accuracy_reference:.4f}"
+        )
+    layer = record.first_divergent_layer
+    if layer is not None:
+        lines.append(f"  first divergent layer: #{layer.index} {layer.op} ({layer.name})")
+    return lines

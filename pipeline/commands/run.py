@@ -61,6 +61,14 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
         help="TFLM Arduino library for the emulation (default: $TFLM_ARDUINO_DIR, PlatformIO's libdeps)",
     )
     add_kernel_sets_argument(parser)
+    parser.add_argument(
+        "--verify-samples",
+        type=int,
+        default=None,
+        metavar="N",
+        help="verify each emulated model's firmware on N test inputs against TFLite's reference kernels "
+        "(default: the whole test split; 0: do not verify)",
+    )
 
 
 def check_device(device: str, board) -> None:
@@ -93,6 +101,8 @@ def run(args: argparse.Namespace) -> int:
         raise PipelineError(f"--epochs {args.epochs}: use 0 or more")
     if args.timeout <= 0:
         raise PipelineError(f"--timeout {args.timeout}: use a positive number of seconds")
+    if args.verify_samples is not None and args.verify_samples < 0:
+        raise PipelineError(f"--verify-samples {args.verify_samples}: use 0 (no verification) or more")
     if args.device:
         check_device(args.device, board)
     request = driver.RunRequest(
@@ -106,6 +116,7 @@ def run(args: argparse.Namespace) -> int:
         kernels=tuple(dict.fromkeys(args.kernels)),
         device=args.device,
         timeout_s=args.timeout,
+        verify_samples=args.verify_samples,
     )
     bar = None  # drawn when the first model starts: an error in the data leaves a clean terminal
 

@@ -25,9 +25,11 @@ DEFAULT_TIMEOUT_S = 120.0
 _LISTENING = re.compile(r"waiting for connection on: \S*tcp:([0-9.]+):(\d+)")
 
 
-def qemu_command(elf: Path, extra_args: tuple | list = ()) -> list[str]:
+def qemu_command(elf: Path, extra_args: tuple | list = (), command_line: tuple[str, ...] = ()) -> list[str]:
     """Headless QEMU: UART0 on a TCP server that holds the guest until the reader connects
-    (so no output is lost), semihosting so the firmware's exit ends QEMU, instruction counting."""
+    (so no output is lost), semihosting so the firmware's exit ends QEMU (and `command_line`
+    reaches it), instruction counting."""
+    semihosting = ",".join(["enable=on,target=native", *(f"arg={word}" for word in command_line)])
     return [
         "qemu-system-arm",
         "-M",
@@ -38,7 +40,7 @@ def qemu_command(elf: Path, extra_args: tuple | list = ()) -> list[str]:
         "-icount",
         "shift=0",
         "-semihosting-config",
-        "enable=on,target=native",
+        semihosting,
         "-serial",
         "tcp:127.0.0.1:0,server=on,wait=on",
         "-kernel",
@@ -116,12 +118,14 @@ class QemuInstance:
                 self.proc.wait()
 
 
-def start_qemu(elf: Path, startup_timeout_s: float = 30, extra_args: tuple | list = ()) -> QemuInstance:
+def start_qemu(
+    elf: Path, startup_timeout_s: float = 30, extra_args: tuple | list = (), command_line: tuple[str, ...] = ()
+) -> QemuInstance:
     """Starts QEMU on `elf`; returns once its serial socket listens (the guest has not run yet)."""
     if not Path(elf).is_file():
         raise PipelineError(f"firmware {elf} does not exist: build it first")
     proc = subprocess.Popen(
-        qemu_command(elf, extra_args),
+        qemu_command(elf, extra_args, command_line),
         stdin=subprocess.DEVNULL,
         stdout=subprocess.DEVNULL,
         stderr=subprocess.PIPE,

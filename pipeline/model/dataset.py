@@ -27,6 +27,7 @@ MIN_TRAIN_PER_CLASS = 10
 # int8 calibration draws this many training samples (pipeline.model.quantize): random inputs
 # instead of real ones make TFLM abort.
 CALIBRATION_SAMPLES = 200
+DIGITS_SOURCE = "scikit-learn digits (8x8)"  # Dataset.source of the default data
 GRAY_MODES = ("1", "L", "LA", "I", "I;16", "I;16B", "I;16L", "I;16N", "F")
 
 
@@ -162,7 +163,7 @@ def load_digits() -> Dataset:
     x = (digits.images / 16.0).astype(np.float32)[..., None]
     names = tuple(str(n) for n in digits.target_names)
     y = digits.target.astype(np.int64)
-    return _split("scikit-learn digits (8x8)", names, x, y, _array_digest(names, x, y))
+    return _split(DIGITS_SOURCE, names, x, y, _array_digest(names, x, y))
 
 
 def image_array(img: Image.Image) -> np.ndarray:
@@ -254,7 +255,8 @@ def load_npz(path: Path) -> Dataset:
 
 
 def load_dataset(source: str | None) -> Dataset:
-    if source is None or source == "digits":
+    """`--data` as `tinyml run` takes it, or a Dataset.source a run recorded."""
+    if source is None or source in ("digits", DIGITS_SOURCE):
         return load_digits()
     path = Path(source)
     return load_npz(path) if path.suffix == ".npz" else load_folder(path)

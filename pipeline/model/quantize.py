@@ -1,10 +1,10 @@
 """Stage 3a: trained Keras model -> full-integer int8 .tflite (int8 input and output), calibrated
-on real training samples, and its accuracy under TFLite's interpreter (the reference)."""
+on real training samples, and its accuracy under TFLite's reference kernels (what TFLM reproduces:
+pipeline.model.reference)."""
 
 from __future__ import annotations
 
 import os
-import warnings
 from dataclasses import dataclass
 from typing import Callable, Iterable
 
@@ -12,6 +12,7 @@ import numpy as np
 
 from pipeline.model.dataset import CALIBRATION_SAMPLES, Dataset
 from pipeline.model.keras_models import export_model
+from pipeline.model.reference import ReferenceInterpreter, quantize_input
 from pipeline.model.train import TrainedModel
 from pipeline.native_output import quiet_native_output
 
@@ -20,12 +21,8 @@ from pipeline.native_output import quiet_native_output
 class QuantizedModel:
     tflite: bytes
     accuracy_int8: float
-    predictions_int8: np.ndarray  # argmax per test sample, reference interpreter
+    predictions_int8: np.ndarray  # argmax per test sample, TFLite's reference kernels
     outputs_int8: np.ndarray  # raw int8 outputs per test sample
-
-
-def quantize_input(x: np.ndarray, scale: float, zero_point: int) -> np.ndarray:
-    return np.clip(np.round(x / scale) + zero_point, -128, 127).astype(np.int8)
 
 
 def convert_keras_int8(model, representative: Callable[[], Iterable[list[np.ndarray]]]) -> bytes:
@@ -56,27 +53,17 @@ def convert_int8(trained: TrainedModel, data: Dataset) -> bytes:
     return convert_keras_int8(export_model(trained.model, trained.spec), representative)
 
 
-def reference_outputs(tflite: bytes, x: np.ndarray) -> np.ndarray:
-    """int8 outputs of TFLite's interpreter for every sample (batch 1, like the device)."""
-    import tensorflow as tf
-
-    with warnings.catch_warnings(), quiet_native_output():
-        warnings.simplefilter("ignore")  # deprecated in favour of LiteRT; still the reference here
-        interpreter = tf.lite.Interpreter(model_content=tflite)
-        interpreter.allocate_tensors()  # logs its XNNPACK delegate on stderr
-    inp, out = interpreter.get_input_details()[0], interpreter.get_output_details()[0]
-    scale, zero = inp["quantization"]
-    results = []
-    for sample in x:
-        interpreter.set_tensor(inp["index"], quantize_input(sample[None], scale, zero))
-        interpreter.invoke()
-        results.append(interpreter.get_tensor(out["index"])[0].copy())
-    return np.stack(results)
+def quantized_reference_outputs(tflite: bytes, x: np.ndarray) -> np.ndarray:
+    """int8 outputs of TFLite's reference kernels (pipeline.model.reference) for every float sample,
+    quantized with the model's input scale and zero point (batch 1, like the device)."""
+    interpreter = ReferenceInterpreter(tflite)
+    scale, zero = interpreter.input["quantization"]
+    return np.stack([interpreter.invoke(quantize_input(sample[None], scale, zero))[0] for sample in x])
 
 
 def quantize_model(trained: TrainedModel, data: Dataset) -> QuantizedModel:
     os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")
     tflite = convert_int8(trained, data)
-    outputs = reference_outputs(tflite, data.x_test)
+    outputs = quantized_reference_outputs(tflite, data.x_test)
     predictions = outputs.argmax(axis=1)
     return QuantizedModel(tflite, float((predictions == data.y_test).mean()), predictions, outputs)

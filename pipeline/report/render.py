@@ -21,12 +21,20 @@ from pipeline.kernel_sets import KERNEL_SETS
 from pipeline.records import ModelResults, RunManifest, to_plain
 from pipeline.report import plots as plotting
 from pipeline.report.compare import instruction_fits, instructions_section
-from pipeline.report.figures import accuracy_firmware, emulation_problem, estimated_ms, fits, leading_kernels
+from pipeline.report.figures import (
+    accuracy_firmware,
+    bit_exact,
+    emulation_problem,
+    estimated_ms,
+    fits,
+    leading_kernels,
+)
 from pipeline.report.kernels import kernels_section
 from pipeline.report.latency import latency_section
 from pipeline.report.pairs import pairs, pairs_section
 from pipeline.report.seed import per_layer_section
 from pipeline.report.tables import fmt, table
+from pipeline.report.verification import verification_section
 from pipeline.store import load_run
 
 
@@ -72,6 +80,7 @@ def summary_section(r: Report) -> list[str]:
         h = m.built
         ms = estimated_ms(m, kernels, r.manifest) if kernels else None
         acc = accuracy_firmware(m, kernels, r.manifest) if kernels else None
+        exact = bit_exact(m.emulated.get(kernels)) if kernels else None
         rows.append(
             [
                 m.name,
@@ -86,6 +95,7 @@ def summary_section(r: Report) -> list[str]:
                 h.accuracy_float,
                 h.accuracy_int8,
                 acc.value if acc else None,
+                exact,
                 ms.value if ms else None,
                 fits(m, r.board),
             ]
@@ -111,6 +121,7 @@ def summary_section(r: Report) -> list[str]:
                 "acc float",
                 "acc int8",
                 "acc firmware",
+                "firmware = TFLite",
                 ms_label,
                 "fits",
             ],
@@ -216,6 +227,7 @@ SECTIONS: list[Callable[[Report], list[str]]] = [
     header_section,
     lambda r: pairs_section(r.models, r.board, r.kernels, r.manifest),
     summary_section,
+    lambda r: verification_section(r.models),
     missing_section,
     lambda r: latency_section(r.models, r.board),
     lambda r: kernels_section(r.models),

@@ -142,6 +142,42 @@ class OutputRecord:
     crc32: int
 
 
+# Verification records (docs/protocol.md, "Verification"): the session after DONE in which the
+# host sends inputs and reads outputs (and one input's layer outputs) back.
+
+
+@dataclass(frozen=True)
+class VReadyRecord:
+    input: int  # bytes of one input
+    output: int  # bytes of one output
+
+
+@dataclass(frozen=True)
+class VOutRecord:
+    sample: int
+    bytes: int
+    crc: str  # CRC-32 of the bytes, 8 hex digits
+
+
+@dataclass(frozen=True)
+class VLayerRecord:
+    index: int  # operator index
+    bytes: int
+    crc: str
+
+
+@dataclass(frozen=True)
+class VDataRecord:
+    at: int  # offset in the output or layer
+    hex: str  # up to 64 bytes
+
+
+@dataclass(frozen=True)
+class VDoneRecord:
+    samples: int
+    files: str | None = None  # QEMU: "ok" or "write_failed"
+
+
 Record = Union[
     StartRecord,
     ArenaRecord,
@@ -153,6 +189,11 @@ Record = Union[
     CountersRecord,
     SamplerRecord,
     OutputRecord,
+    VReadyRecord,
+    VOutRecord,
+    VLayerRecord,
+    VDataRecord,
+    VDoneRecord,
 ]
 
 RECORD_TYPES: dict[str, type] = {
@@ -166,9 +207,24 @@ RECORD_TYPES: dict[str, type] = {
     "COUNTERS": CountersRecord,
     "SAMPLER": SamplerRecord,
     "OUTPUT": OutputRecord,
+    "VREADY": VReadyRecord,
+    "VOUT": VOutRecord,
+    "VLAYER": VLayerRecord,
+    "VDATA": VDataRecord,
+    "VDONE": VDoneRecord,
 }
 # First protocol version that has each record type.
-RECORD_SINCE = {"CACHE": 2, "COUNTERS": 2, "SAMPLER": 2, "OUTPUT": 2}
+RECORD_SINCE = {
+    "CACHE": 2,
+    "COUNTERS": 2,
+    "SAMPLER": 2,
+    "OUTPUT": 2,
+    "VREADY": 2,
+    "VOUT": 2,
+    "VLAYER": 2,
+    "VDATA": 2,
+    "VDONE": 2,
+}
 UNITS = ("cycles", "instructions")
 CACHE_STATES = ("on", "off", "none")
 COUNTER_STATES = ("ok", "none")

@@ -18,6 +18,7 @@
 #include "board_clock.h"
 #include "board_counters.h"
 #include "serial_sink.h"
+#include "verify_serial.h"
 
 #ifndef TINYML_FIRMWARE_VERSION
 #define TINYML_FIRMWARE_VERSION "0.1.0"
@@ -57,6 +58,20 @@ tinyml::DwtCycleClock g_clock;
 #endif
 tinyml::BoardCounters g_counters;  // cache and DWT counters (unavailable ones are reported so)
 
+// Bytes from the host for the verification session; blocks until one arrives.
+class SerialSource : public tinyml::ByteSource {
+ public:
+  int read_byte() override {
+    while (TINYML_SERIAL.available() <= 0) {
+#if !TINYML_SERIAL_HW_UART
+      if (!TINYML_SERIAL) return -1;  // the host closed the USB port (DTR low)
+#endif
+      yield();
+    }
+    return TINYML_SERIAL.read();
+  }
+};
+
 void wait_for_host() {
 #if !TINYML_SERIAL_HW_UART
   const uint32_t start = millis();
@@ -79,8 +94,17 @@ void setup() {
   config.runs = TINYML_RUNS;
   config.warmup = TINYML_WARMUP;
   config.counters = &g_counters;
-  tinyml::run_generated_model_benchmark(g_clock, sink, g_arena, sizeof g_arena, config);
+  const tinyml::RunnerStatus status =
+      tinyml::run_generated_model_benchmark(g_clock, sink, g_arena, sizeof g_arena, config);
   sink.flush();
+  // After DONE: the verification session (`tinyml measure --verify`; docs/protocol.md). A host
+  // that only measures closes the port and the board waits here until the next reset.
+  if (status == tinyml::RunnerStatus::kOk) {
+    static SerialSource source;
+    static tinyml::SerialVerifyChannel channel(source, sink);
+    tinyml::run_verification(tinyml::generated_model_runner(g_clock, g_arena, sizeof g_arena), channel);
+    sink.flush();
+  }
 }
 
 void loop() {

@@ -10,11 +10,19 @@
 #define UART_CTRL (*(volatile uint32_t*)(UART0_BASE + 0x08u))
 #define UART_BAUDDIV (*(volatile uint32_t*)(UART0_BASE + 0x10u))
 #define UART_STATE_TX_FULL 0x1u
+#define UART_STATE_RX_FULL 0x2u
 #define UART_CTRL_TX_ENABLE 0x1u
+#define UART_CTRL_RX_ENABLE 0x2u
 
 void cmsdk_uart_init(void) {
   UART_BAUDDIV = 16u;
-  UART_CTRL = UART_CTRL_TX_ENABLE;
+  UART_CTRL = UART_CTRL_TX_ENABLE | UART_CTRL_RX_ENABLE;
+}
+
+int cmsdk_uart_read_byte(void) {
+  while (!(UART_STATE & UART_STATE_RX_FULL)) {
+  }
+  return (int)(UART_DATA & 0xFFu);
 }
 
 void cmsdk_uart_write(const char* data, size_t length) {

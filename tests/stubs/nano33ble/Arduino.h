@@ -9,6 +9,7 @@ extern "C" uint32_t SystemCoreClock;
 unsigned long micros(void);
 unsigned long millis(void);
 void delay(unsigned long ms);
+void yield(void);
 
 struct CoreDebug_Type { volatile uint32_t DEMCR; };
 struct DWT_Type { volatile uint32_t CTRL; volatile uint32_t CYCCNT; };
@@ -22,6 +23,8 @@ class HardwareSerial {
   void begin(unsigned long baud);
   size_t write(const uint8_t* data, size_t length);
   void flush();
+  int available();
+  int read();
   explicit operator bool();
 };
 extern HardwareSerial Serial;

@@ -6,6 +6,7 @@
 #define TINYML_ARENA_BYTES 1024
 
 namespace tinyml {
+ModelRunner& generated_model_runner(Clock& clock, uint8_t* arena, size_t arena_size);
 RunnerStatus run_generated_model_benchmark(Clock& clock, OutputSink& sink, uint8_t* arena,
                                            size_t arena_size, const BenchmarkConfig& config);
 }  // namespace tinyml
