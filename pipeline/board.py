@@ -116,6 +116,15 @@ class Board:
         return f"{self.name} ({self.chip}, {core} @ {self.clock_hz / 1e6:g} MHz)"
 
 
+def require_firmware_port(board: Board) -> None:
+    """Flashing and measuring need the board's firmware port (its PlatformIO environment)."""
+    if not board.pio_env:
+        raise PipelineError(
+            f"board {board.key} has no firmware port (no pio_env in its board file): analyze and "
+            "emulate estimate it; flashing and measuring need a port (docs/boards.md, Adding a board)"
+        )
+
+
 def board_keys() -> list[str]:
     return sorted(p.stem for p in BOARDS_DIR.glob("*.toml"))
 

@@ -85,3 +85,17 @@ def test_bad_interrupts_are_refused_in_one_line_with_every_problem(tmp_path):
     too_busy = '[[interrupts]]\nsource = "storm"\nrate_hz = 100000\ncycles = 1000\n'
     with pytest.raises(PipelineError, match="of the clock"):
         load_board(_board_file(tmp_path, tail=too_busy))
+
+
+def test_a_board_without_a_firmware_port_is_refused_by_flash_before_anything_runs(tmp_path):
+    import os
+    import subprocess
+    import sys
+    from pathlib import Path
+
+    model = tmp_path / "m.tflite"
+    model.write_bytes(b"not read")
+    env = {**os.environ, "PYTHONPATH": str(Path(__file__).resolve().parents[1])}
+    done = subprocess.run([sys.executable, "-m", "pipeline", "flash", str(model), "--board", "nucleo_l4r5zi"],
+                          capture_output=True, text=True, cwd=tmp_path, env=env)
+    assert done.returncode == 2 and "no firmware port" in done.stderr and done.stderr.count("\n") == 1
