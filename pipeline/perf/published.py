@@ -53,15 +53,17 @@ VWW = "597a384c8c2c8a1276f04702f25013b7838f2f814f1ca7c174d295b73e3d6b7b"
 KWS = "aeea436800704fce17b17292e4412630ad856e9d777c044c64ef748a880bd0ae"
 IC = "3c002613d1b2475eb51dd78dfb85a546c8ae658dee71cf6ade43b022fe205415"
 AD = "87cf24194ef93d1d9b11a591d805526b98008e351655d29883c825c9c106ba24"
-NRF = {"board": "nano33ble", "clock_hz": 64_000_000}
-L4R5 = {"board": "nucleo_l4r5zi", "clock_hz": 120_000_000}
-VWW_MODEL = {"model": "vww_96_int8", "model_file": "vww_96_int8.tflite", "model_sha256": VWW, "macs": 7_489_664}
+NRF = ("nano33ble", 64_000_000)
+L4R5 = ("nucleo_l4r5zi", 120_000_000)
 
 
 def _vww_other(engine: str, ms: float, round_: str) -> PublishedFigure:
     return PublishedFigure(
-        **VWW_MODEL,
-        **L4R5,
+        "vww_96_int8",
+        "vww_96_int8.tflite",
+        VWW,
+        7_489_664,
+        *L4R5,
         published_ms=ms,
         software=f"{engine} ({NOT_OURS})",
         covers="one inference (EEMBC runner)",
@@ -76,7 +78,7 @@ FIGURES: tuple[PublishedFigure, ...] = (
         "person_detect.tflite",
         PERSON,
         7_157_888,
-        **NRF,
+        *NRF,
         published_ms=839.383,
         software=ARDUINO_TFLM,
         covers="not published (the timing sketch is not in the repository); one Invoke as far as the "
@@ -88,7 +90,7 @@ FIGURES: tuple[PublishedFigure, ...] = (
         "speech.tflite",
         SPEECH,
         336_000,
-        **NRF,
+        *NRF,
         published_ms=59.2515,
         software=ARDUINO_TFLM,
         covers="as person_detect: one Invoke on precomputed features (no feature extraction: ±0.13 % "
@@ -100,7 +102,7 @@ FIGURES: tuple[PublishedFigure, ...] = (
         "sine.tflite",
         SINE,
         288,
-        **NRF,
+        *NRF,
         published_ms=2.596,
         software=ARDUINO_TFLM,
         covers="as person_detect; 288 MACs, so nearly all of it is the bracket's fixed part",
@@ -111,7 +113,7 @@ FIGURES: tuple[PublishedFigure, ...] = (
         "vww_96_int8.tflite",
         VWW,
         7_489_664,
-        **L4R5,
+        *L4R5,
         published_ms=600.6,
         software=MLPERF_TFLM,
         covers="one inference (th_infer: runner->Invoke())",
@@ -122,7 +124,7 @@ FIGURES: tuple[PublishedFigure, ...] = (
         "kws_ref_model.tflite",
         KWS,
         2_656_768,
-        **L4R5,
+        *L4R5,
         published_ms=181.9,
         software=MLPERF_TFLM,
         covers="one inference (th_infer: runner->Invoke())",
@@ -133,7 +135,7 @@ FIGURES: tuple[PublishedFigure, ...] = (
         "pretrainedResnet_quant.tflite",
         IC,
         12_501_632,
-        **L4R5,
+        *L4R5,
         published_ms=704.2,
         software=MLPERF_TFLM,
         covers="one inference (th_infer: runner->Invoke())",
@@ -144,7 +146,7 @@ FIGURES: tuple[PublishedFigure, ...] = (
         "ad01_int8.tflite",
         AD,
         264_192,
-        **L4R5,
+        *L4R5,
         published_ms=10.05,
         software=MLPERF_TFLM,
         covers="one inference (th_infer: runner->Invoke())",
@@ -164,7 +166,7 @@ FIGURES: tuple[PublishedFigure, ...] = (
         "kws_ref_model.tflite",
         KWS,
         2_656_768,
-        **L4R5,
+        *L4R5,
         published_ms=75.1,
         software=f"X-CUBE-AI 7.3 ({NOT_OURS})",
         covers="one inference (EEMBC runner)",
@@ -176,7 +178,7 @@ FIGURES: tuple[PublishedFigure, ...] = (
         "pretrainedResnet_quant.tflite",
         IC,
         12_501_632,
-        **L4R5,
+        *L4R5,
         published_ms=226.9,
         software=f"X-CUBE-AI 7.3 ({NOT_OURS})",
         covers="one inference (EEMBC runner)",
@@ -188,7 +190,7 @@ FIGURES: tuple[PublishedFigure, ...] = (
         "ad01_int8.tflite",
         AD,
         264_192,
-        **L4R5,
+        *L4R5,
         published_ms=7.6,
         software=f"X-CUBE-AI 7.3 ({NOT_OURS})",
         covers="one inference (EEMBC runner)",
