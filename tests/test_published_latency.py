@@ -89,3 +89,24 @@ def test_json_with_the_published_models_gives_real_estimates():
     for row in estimated:
         by_model.setdefault((row["model"], row["board"]), set()).add(row["estimated_ms"])
     assert all(len(values) == 1 for values in by_model.values())
+
+
+def test_report_puts_this_runs_estimate_beside_the_figure_of_the_same_model_bytes():
+    import dataclasses
+
+    from pipeline.perf.published import PERSON
+    from pipeline.records import ModelResults
+    from pipeline.report.published import published_section
+    from results_fixtures import emulated, result
+
+    record = dataclasses.replace(emulated("pd", ["CONV_2D"], [1], [7_157_888], cycles=[44_800_000]),
+                                 tflite_sha256=PERSON)
+    models = [ModelResults("pd", host=result("pd", "separable"), emulated={"cmsis-nn": record})]
+    text = "\n".join(published_section(models, load_board("nano33ble")))
+    lines = text.splitlines()
+    assert "Published measurements on the Arduino Nano 33 BLE Sense" in text
+    person_row = next(line for line in lines if line.startswith("| person_detect"))
+    assert "| 700.000 |" in person_row and "| -16.605 |" in person_row  # 44.8 M cycles at 64 MHz
+    speech_row = next(line for line in lines if line.startswith("| micro_speech"))
+    assert "| – | – |" in speech_row  # not in this run: no estimate, no error
+    assert published_section(models, load_board("qemu_mps2_an386")) == []

@@ -25,6 +25,7 @@ from pipeline.report.figures import accuracy_firmware, emulation_problem, estima
 from pipeline.report.kernels import kernels_section
 from pipeline.report.latency import latency_section
 from pipeline.report.pairs import pairs, pairs_section
+from pipeline.report.published import published_section
 from pipeline.report.seed import per_layer_section
 from pipeline.report.tables import fmt, table
 from pipeline.store import load_run
@@ -218,6 +219,7 @@ SECTIONS: list[Callable[[Report], list[str]]] = [
     summary_section,
     missing_section,
     lambda r: latency_section(r.models, r.board),
+    lambda r: published_section(r.models, r.board),
     lambda r: kernels_section(r.models),
     lambda r: instructions_section(r.models, r.kernels),
     lambda r: per_layer_section(r.models, r.kernels),
