@@ -1,11 +1,13 @@
 """Cortex-M4 cycle estimate from executed instruction classes (pipeline/perf/counts.py):
 the timing table of the Cortex-M4 Technical Reference Manual (r0p1, 3.3) plus the flash model of a
-board file (wait states, and the flash cache off or on), at the board's clock. Estimates, not measurements:
-docs/cycle_model.md lists every assumption and where each number comes from.
+board file (wait states, the flash instruction and data caches off or on) and its periodic
+interrupts, at the board's clock. Estimates, not measurements: docs/cycle_model.md lists every
+assumption and where each number comes from.
 
 A cost model in the Vela sense: `core_cycles(counts)` and `flash_stall_cycles(counts, cache_on)`
-take class counts and return cycles that add up over layers; the same functions serve the report,
-the calibration test (exact TRM numbers on known sequences) and the penalty fit from board runs.
+take class counts and return cycles that add up over layers, `invoke_cycles` stretches them by the
+board's interrupt load; the same functions serve the report, the calibration test (exact TRM
+numbers on known sequences) and the penalty fit from board runs.
 """
 
 from __future__ import annotations
