@@ -29,7 +29,7 @@ import numpy as np
 from pipeline.analysis import costs
 from pipeline.analysis.model_analysis import ModelAnalysis, analyze_file, analyze_model
 from pipeline.analysis.tflm_host import run_tflm_host
-from pipeline.board import Board, load_board
+from pipeline.board import Board, load_board, require_firmware_port
 from pipeline.codegen.generate import DEFAULT_GENERATED_DIR, generate_firmware_sources
 from pipeline.device.measure import read_measurement
 from pipeline.device.usb import find_board_port, upload, wait_for_path, wait_for_port
@@ -735,6 +735,7 @@ def generate_sources(
 def flash_file(path: Path, board: Board, port: str | None, kernels: str = CMSIS_NN) -> str:
     """`tinyml flash`: generate into the project the user is in, build and upload with PlatformIO,
     wait for the board to come back; returns the port it reports on."""
+    require_firmware_port(board)
     auto = port is None
     target = find_board_port(board) if port is None else port  # no board: fail before a long build
     project_root = find_checkout()

@@ -21,6 +21,8 @@ from pipeline.emulator import plugin as ic
 from pipeline.perf.counts import InvokeClassCounts
 
 NANO_MODEL = cycles.model_for_board(load_board("nano33ble"))  # the board's timing (its file)
+# A board with a flash data cache and 64-bit fills (ST's ART accelerator, nucleo_l4r5zi.toml).
+ART_MODEL = cycles.model_for_board(load_board("nucleo_l4r5zi"))
 
 N = 100  # ITERATIONS in the firmware
 
@@ -80,6 +82,17 @@ def calibration_counts(tmp_path_factory) -> InvokeClassCounts:
                           invoke=1, cache=NANO_MODEL.flash.cache, flash_end=0x400000)
 
 
+@pytest.fixture(scope="module")
+def art_counts(calibration_counts, tmp_path_factory) -> InvokeClassCounts:
+    """The same firmware through the STM32L4R5's caches (its board file's geometry)."""
+    work = tmp_path_factory.mktemp("cycle-calibration-art")
+    tree = emu_build.configure(work, None)
+    emu_build.build_target(tree, "qemu_cycle_calibration")
+    library = ic.build_plugin(work / "plugin")
+    return ic.run_counted(tree / "qemu_cycle_calibration.elf", library, work / "counts.json", invoke=1,
+                          cache=ART_MODEL.flash.cache, flash_end=0x400000, data_cache=ART_MODEL.flash.data_cache)
+
+
 def test_every_sequence_is_one_layer(calibration_counts):
     assert len(calibration_counts.layers) == len(SEQUENCES)
 
@@ -102,6 +115,35 @@ def test_flash_data_reads_add_their_wait_states_cache_on_and_off(calibration_cou
     ws = model.flash.data_wait_states
     assert cycles.flash_stall_cycles(flash_layer, True, model) == (
         flash_layer["x_cache_misses"] * model.flash.miss_penalty + 2 * N * ws)
+
+
+def test_without_a_data_cache_every_flash_read_waits(calibration_counts):
+    flash_layer = calibration_counts.layers[SEQUENCES.index("calib_flash_reads")]
+    assert calibration_counts.data_cache is None
+    assert flash_layer["x_flash_data_misses"] == flash_layer["x_flash_data_reads"] == 2 * N
+
+
+def test_a_data_cache_makes_repeated_flash_reads_wait_once(art_counts):
+    """The ART data cache (8 lines of 4 x 64 bits): the sequence reads the same two words of one
+    64-bit flash read N times, so only the first read goes to flash and waits its 5 wait states."""
+    assert art_counts.data_cache == ART_MODEL.flash.data_cache
+    flash_layer = art_counts.layers[SEQUENCES.index("calib_flash_reads")]
+    assert flash_layer["x_flash_data_reads"] == 2 * N
+    assert flash_layer["x_flash_data_misses"] == 1
+    ws = ART_MODEL.flash.data_wait_states
+    assert cycles.flash_stall_cycles(flash_layer, True, ART_MODEL) == (
+        flash_layer["x_cache_misses"] * ART_MODEL.flash.miss_penalty + 1 * ws)
+    # caches off: every read waits
+    assert cycles.flash_stall_cycles(flash_layer, False, ART_MODEL) == (
+        flash_layer["x_fetch_words"] * ART_MODEL.flash.fetch_wait_states + 2 * N * ws)
+
+
+def test_finer_fills_miss_at_least_as_often_on_cold_code(calibration_counts, art_counts):
+    """64-bit fills (ART) against 16-byte lines (the Nano's model): every cold 16-byte line holds
+    one or two 8-byte fill units, and both caches hold the sequences' loops whole."""
+    for nano, art in zip(calibration_counts.layers, art_counts.layers):
+        assert nano["x_cache_misses"] <= art["x_cache_misses"] <= 2 * nano["x_cache_misses"] + 1
+        assert art["x_fetch_words"] == nano["x_fetch_words"]
 
 
 def test_cache_off_pays_every_fetch_and_cache_on_only_misses(calibration_counts):

@@ -7,6 +7,7 @@ import json
 import random
 import subprocess
 import sys
+from dataclasses import replace
 from pathlib import Path
 
 import pytest
@@ -45,8 +46,7 @@ def _synthetic_runs(n: int, seed: int = 7) -> list[BoardRun]:
     for i in range(n):
         counts = _random_counts(rng)
         cache_on = i % 2 == 0
-        measured = (cycles.core_cycles(counts, truth)
-                    + cycles.flash_stall_cycles(counts, cache_on, truth))
+        measured = cycles.invoke_cycles(counts, cache_on, truth)  # with the board's interrupt load
         runs.append(BoardRun(f"m{i}", counts, cache_on, measured))
     return runs
 
@@ -128,3 +128,31 @@ def test_latency_rows_prefer_measurements_and_give_the_estimate_error():
     assert row[6] == pytest.approx(250.0)           # estimated ms, cache on
     assert row[10] == pytest.approx(312.5)          # board ms
     assert row[11] == pytest.approx(-20.0)          # (estimate - board) / board
+
+
+def test_interrupts_stretch_the_invoke_by_their_share_of_the_clock():
+    """The Nano's [[interrupts]] (USB start of frame and the RTOS tick, 1 kHz each) take
+    interrupt_load of the clock: the invoke's own cycles are divided by (1 - load), cache on and off."""
+    board = load_board("nano33ble")
+    assert board.interrupt_load == pytest.approx(sum(i.rate_hz * i.cycles for i in board.interrupts) / 64e6)
+    assert 0.005 < board.interrupt_load < 0.03  # 0.5-3 %: the range docs/cycle_model.md derives
+    counts = _random_counts(random.Random(3))
+    quiet = replace(NANO_MODEL, interrupt_load=0.0)
+    for cache_on in (True, False):
+        own = cycles.invoke_cycles(counts, cache_on, quiet)
+        assert own == cycles.core_cycles(counts, quiet) + cycles.flash_stall_cycles(counts, cache_on, quiet)
+        assert cycles.invoke_cycles(counts, cache_on, NANO_MODEL) == pytest.approx(own / (1 - board.interrupt_load))
+        assert cycles.invoke_cycles(counts, cache_on, NANO_MODEL) > own
+    assert cycles.model_for_board(load_board("nucleo_l4r5zi")).interrupt_load == 0.0  # bare-metal mbed
+
+
+def test_data_cache_hits_do_not_wait_and_old_counts_wait_on_every_read():
+    counts = _random_counts(random.Random(5))
+    reads = counts["x_flash_data_reads"]
+    with_misses = ClassCounts({**counts.counts, "x_flash_data_misses": reads // 4})
+    ws = NANO_MODEL.flash.data_wait_states
+    assert cycles.flash_data_misses(counts) == reads  # counted before the data cache was simulated
+    on_all, on_quarter = (cycles.flash_stall_cycles(c, True, NANO_MODEL) for c in (counts, with_misses))
+    assert on_all - on_quarter == pytest.approx((reads - reads // 4) * ws)
+    # caches off: every data read waits, whatever the data cache would have done
+    assert cycles.flash_stall_cycles(with_misses, False, NANO_MODEL) == cycles.flash_stall_cycles(counts, False, NANO_MODEL)

@@ -1,7 +1,8 @@
 // QEMU TCG plugin: executed Thumb-2 instructions by timing class, per layer, for one inference of
 // the benchmark firmware, plus the instruction fetch stream through a model of a set-associative
-// instruction cache and the data reads from flash. pipeline/perf/cycles.py turns the counts
-// into Cortex-M4 cycles; this file counts, it does not time.
+// instruction cache and the data reads from flash through a model of the board's flash data
+// cache (if it has one). pipeline/perf/cycles.py turns the counts into Cortex-M4 cycles; this
+// file counts, it does not time.
 //
 // Arguments (-plugin libinsn_classes.so,arg=value,...), addresses in hex from the ELF's symbols:
 //   out=FILE            where the JSON counts go (written when the measured invoke ends)
@@ -9,7 +10,11 @@
 //   layer_begin=ADDR    tinyml_trace_layer_begin    layer_end=ADDR    tinyml_trace_layer_end
 //   invoke=K            measure the K-th invoke (1-based; default 1)
 //   flash_end=ADDR      code/constant region [0, flash_end) that sits in flash on the board
-//   cache_bytes=B, cache_ways=W, cache_line=L   instruction cache geometry (LRU)
+//   cache_bytes=B, cache_ways=W, cache_line=L, cache_fill=F   instruction cache geometry (LRU);
+//                       F: bytes one flash read brings into a line (a line holds L/F of them,
+//                       each filled on its own miss: ST's "32 lines of 4 x 64 bits"); default L
+//   dcache_bytes=B, dcache_ways=W, dcache_line=L, dcache_fill=F   the flash data cache; B = 0
+//                       (default): none, every data read from flash misses
 //
 // Cost: one callback per executed translation block (counts added from a table built at
 // translation time) and one per load instruction (flash data reads).
@@ -37,12 +42,21 @@ struct block {
   uint32_t counts[TC_x_flash_data_reads];  // static counts (the classes before the run-time ones)
 };
 
+// A set-associative LRU cache whose lines hold line/fill sub-blocks, each filled on its own miss
+// (fill == line: an ordinary cache). sets == 0: no cache, every access misses.
+struct cache {
+  unsigned sets, ways, line_shift, fill_shift;
+  uint32_t *tags;          // tag per (set, way), 0 = invalid
+  uint32_t *valid;         // filled sub-blocks per (set, way), bit n = sub-block n
+  uint64_t *stamp;         // LRU stamps
+  uint64_t clock;
+};
+
 static struct {
   char out[4096];
   uint32_t addr[5];
   unsigned invoke_target;
   uint32_t flash_end;
-  unsigned cache_sets, cache_ways, cache_line_shift;
   // run state (one vCPU: mps2-an386 is single core)
   unsigned invokes_seen;
   bool active, written;
@@ -52,32 +66,69 @@ static struct {
   int previous_segment;
   uint64_t outside[TC_COUNT];
   uint64_t (*per_layer)[TC_COUNT];
-  uint32_t *tags;          // cache: tag per (set, way), 0 = invalid
-  uint64_t *stamp;         // LRU stamps
-  uint64_t clock;
+  struct cache icache, dcache;
 } S;
 
 static uint64_t *segment_counts(int segment) {
   return segment == OUTSIDE_LAYERS ? S.outside : S.per_layer[segment];
 }
 
-static bool cache_access(uint32_t line) {
-  const unsigned set = line % S.cache_sets;
-  const uint32_t tag = line / S.cache_sets + 1;
-  uint32_t *tags = &S.tags[set * S.cache_ways];
-  uint64_t *stamp = &S.stamp[set * S.cache_ways];
+static bool cache_access(struct cache *c, uint32_t address) {
+  if (c->sets == 0) return false;
+  const uint32_t line = address >> c->line_shift;
+  const uint32_t sub = 1u << ((address >> c->fill_shift) & ((1u << (c->line_shift - c->fill_shift)) - 1));
+  const unsigned set = line % c->sets;
+  const uint32_t tag = line / c->sets + 1;
+  uint32_t *tags = &c->tags[set * c->ways];
+  uint32_t *valid = &c->valid[set * c->ways];
+  uint64_t *stamp = &c->stamp[set * c->ways];
   unsigned victim = 0;
-  ++S.clock;
-  for (unsigned w = 0; w < S.cache_ways; ++w) {
+  ++c->clock;
+  for (unsigned w = 0; w < c->ways; ++w) {
     if (tags[w] == tag) {
-      stamp[w] = S.clock;
-      return true;
+      stamp[w] = c->clock;
+      if (valid[w] & sub) return true;
+      valid[w] |= sub;  // the line is there, this sub-block is read from flash now
+      return false;
     }
     if (stamp[w] < stamp[victim]) victim = w;
   }
   tags[victim] = tag;
-  stamp[victim] = S.clock;
+  valid[victim] = sub;
+  stamp[victim] = c->clock;
   return false;
+}
+
+static unsigned log2_exact(unsigned value) {
+  unsigned shift = 0;
+  while ((1u << shift) < value) ++shift;
+  return (1u << shift) == value ? shift : 0xFFu;
+}
+
+// Sets up `c` for bytes/ways/line/fill; bytes == 0: no cache. Returns false on a bad geometry.
+static bool cache_init(struct cache *c, unsigned bytes, unsigned ways, unsigned line, unsigned fill) {
+  memset(c, 0, sizeof *c);
+  if (bytes == 0) return true;
+  if (fill == 0) fill = line;
+  const unsigned line_shift = log2_exact(line), fill_shift = log2_exact(fill);
+  if (ways == 0 || line_shift == 0xFFu || fill_shift == 0xFFu || fill > line ||
+      line_shift - fill_shift > 5 || bytes < ways * line || bytes % (ways * line)) {
+    return false;
+  }
+  c->ways = ways;
+  c->line_shift = line_shift;
+  c->fill_shift = fill_shift;
+  c->sets = bytes / (ways * line);
+  c->tags = calloc((size_t)c->sets * ways, sizeof *c->tags);
+  c->valid = calloc((size_t)c->sets * ways, sizeof *c->valid);
+  c->stamp = calloc((size_t)c->sets * ways, sizeof *c->stamp);
+  return c->tags && c->valid && c->stamp;
+}
+
+static void write_geometry(FILE *f, const char *name, const struct cache *c) {
+  const unsigned line = c->sets ? 1u << c->line_shift : 0, fill = c->sets ? 1u << c->fill_shift : 0;
+  fprintf(f, " \"%s\": {\"bytes\": %u, \"ways\": %u, \"line\": %u, \"fill\": %u},\n", name,
+          c->sets * c->ways * line, c->ways, line, fill);
 }
 
 static void write_row(FILE *f, const uint64_t *row) {
@@ -96,11 +147,11 @@ static void write_counts(bool complete) {
     qemu_plugin_outs("insn_classes: cannot write the output file\n");
     return;
   }
-  fprintf(f, "{\"format\": \"tinyml-insn-classes-1\", \"complete\": %s, \"invoke\": %u,\n",
+  fprintf(f, "{\"format\": \"tinyml-insn-classes-2\", \"complete\": %s, \"invoke\": %u,\n",
           complete ? "true" : "false", S.invoke_target);
-  fprintf(f, " \"cache\": {\"bytes\": %u, \"ways\": %u, \"line\": %u}, \"flash_end\": %u,\n",
-          S.cache_sets * S.cache_ways << S.cache_line_shift, S.cache_ways,
-          1u << S.cache_line_shift, S.flash_end);
+  write_geometry(f, "cache", &S.icache);
+  write_geometry(f, "dcache", &S.dcache);
+  fprintf(f, " \"flash_end\": %u,\n", S.flash_end);
   fputs(" \"outside_layers\": ", f);
   write_row(f, S.outside);
   fputs(",\n \"layers\": [", f);
@@ -144,12 +195,13 @@ static void on_block(unsigned int vcpu, void *udata) {
   }
   // The cache sees every fetch (warm from the earlier invokes); counts only in the window.
   uint32_t misses = 0, lines = 0;
-  if (b->pc < S.flash_end) {
-    const uint32_t first = b->pc >> S.cache_line_shift;
-    const uint32_t last = (b->end - 1) >> S.cache_line_shift;
-    for (uint32_t line = first; line <= last; ++line) {
+  if (b->pc < S.flash_end && b->end > b->pc) {
+    const unsigned shift = S.icache.fill_shift;
+    const uint32_t first = b->pc >> shift;
+    const uint32_t last = (b->end - 1) >> shift;
+    for (uint32_t unit = first; unit <= last; ++unit) {
       ++lines;
-      if (!cache_access(line)) ++misses;
+      if (!cache_access(&S.icache, unit << shift)) ++misses;
     }
   }
   if (S.active) {
@@ -168,8 +220,14 @@ static void on_block(unsigned int vcpu, void *udata) {
 static void on_load(unsigned int vcpu, qemu_plugin_meminfo_t info, uint64_t vaddr, void *udata) {
   (void)vcpu;
   (void)udata;
-  if (qemu_plugin_mem_is_store(info)) return;
-  if (S.active && vaddr < S.flash_end) ++segment_counts(S.segment)[TC_x_flash_data_reads];
+  if (qemu_plugin_mem_is_store(info) || vaddr >= S.flash_end) return;
+  // The data cache sees every flash read (warm from the earlier invokes); counts only in the window.
+  const bool hit = cache_access(&S.dcache, (uint32_t)vaddr);
+  if (S.active) {
+    uint64_t *row = segment_counts(S.segment);
+    ++row[TC_x_flash_data_reads];
+    if (!hit) ++row[TC_x_flash_data_misses];
+  }
 }
 
 static void on_translate(qemu_plugin_id_t id, struct qemu_plugin_tb *tb) {
@@ -232,7 +290,8 @@ QEMU_PLUGIN_EXPORT int qemu_plugin_install(qemu_plugin_id_t id, const qemu_info_
                                            int argc, char **argv) {
   (void)info;
   static const char *const names[4] = {"invoke_begin", "invoke_end", "layer_begin", "layer_end"};
-  unsigned cache_bytes = 2048, ways = 2, line = 16;
+  unsigned cache_bytes = 2048, ways = 2, line = 16, fill = 0;
+  unsigned dcache_bytes = 0, dways = 1, dline = 16, dfill = 0;
   S.invoke_target = 1;
   S.flash_end = 0x00400000u;
   for (int i = 0; i < argc; ++i) {
@@ -240,29 +299,31 @@ QEMU_PLUGIN_EXPORT int qemu_plugin_install(qemu_plugin_id_t id, const qemu_info_
     if (!eq) continue;
     const size_t key = (size_t)(eq - argv[i]);
     const char *value = eq + 1;
-    if (key == 3 && !strncmp(argv[i], "out", 3)) snprintf(S.out, sizeof S.out, "%s", value);
+#define IS(name) (key == strlen(name) && !strncmp(argv[i], name, key))
+    if (IS("out")) snprintf(S.out, sizeof S.out, "%s", value);
     for (int m = 0; m < 4; ++m) {
-      if (key == strlen(names[m]) && !strncmp(argv[i], names[m], key)) S.addr[m] = parse_number(value);
+      if (IS(names[m])) S.addr[m] = parse_number(value);
     }
-    if (key == 6 && !strncmp(argv[i], "invoke", 6)) S.invoke_target = parse_number(value);
-    if (key == 9 && !strncmp(argv[i], "flash_end", 9)) S.flash_end = parse_number(value);
-    if (key == 11 && !strncmp(argv[i], "cache_bytes", 11)) cache_bytes = parse_number(value);
-    if (key == 10 && !strncmp(argv[i], "cache_ways", 10)) ways = parse_number(value);
-    if (key == 10 && !strncmp(argv[i], "cache_line", 10)) line = parse_number(value);
+    if (IS("invoke")) S.invoke_target = parse_number(value);
+    if (IS("flash_end")) S.flash_end = parse_number(value);
+    if (IS("cache_bytes")) cache_bytes = parse_number(value);
+    if (IS("cache_ways")) ways = parse_number(value);
+    if (IS("cache_line")) line = parse_number(value);
+    if (IS("cache_fill")) fill = parse_number(value);
+    if (IS("dcache_bytes")) dcache_bytes = parse_number(value);
+    if (IS("dcache_ways")) dways = parse_number(value);
+    if (IS("dcache_line")) dline = parse_number(value);
+    if (IS("dcache_fill")) dfill = parse_number(value);
+#undef IS
   }
-  unsigned shift = 0;
-  while ((1u << shift) < line) ++shift;
-  if (!S.out[0] || ways == 0 || (1u << shift) != line || cache_bytes < ways * line) {
-    qemu_plugin_outs("insn_classes: needs out=FILE and a cache geometry with a power-of-two line\n");
+  if (!S.out[0] || cache_bytes == 0 || !cache_init(&S.icache, cache_bytes, ways, line, fill) ||
+      !cache_init(&S.dcache, dcache_bytes, dways, dline, dfill)) {
+    qemu_plugin_outs("insn_classes: needs out=FILE and cache geometries with power-of-two lines "
+                     "and fills (fill <= line <= 32 fills)\n");
     return -1;
   }
-  S.cache_line_shift = shift;
-  S.cache_ways = ways;
-  S.cache_sets = cache_bytes / (ways * line);
-  S.tags = calloc((size_t)S.cache_sets * ways, sizeof *S.tags);
-  S.stamp = calloc((size_t)S.cache_sets * ways, sizeof *S.stamp);
   S.per_layer = calloc(MAX_LAYERS, sizeof *S.per_layer);
-  if (!S.tags || !S.stamp || !S.per_layer) return -1;
+  if (!S.per_layer) return -1;
   S.segment = OUTSIDE_LAYERS;
   qemu_plugin_register_vcpu_tb_trans_cb(id, on_translate);
   qemu_plugin_register_atexit_cb(id, on_qemu_exit, NULL);

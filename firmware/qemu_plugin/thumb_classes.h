@@ -37,8 +37,9 @@
   X(x_fp_regs)           /* registers moved by fp_ldm_stm */                                   \
   X(x_flash_data_reads)  /* data reads from the flash region (run time) */                     \
   X(x_fetch_words)       /* 32-bit instruction fetches from the flash region */                \
-  X(x_fetch_lines)       /* cache line lookups of the fetch stream */                          \
-  X(x_cache_misses)      /* of which missed the modelled instruction cache */
+  X(x_fetch_lines)       /* instruction cache lookups of the fetch stream (per fill unit) */  \
+  X(x_cache_misses)      /* of which missed the modelled instruction cache */                 \
+  X(x_flash_data_misses) /* flash data reads that missed the modelled data cache (all: none) */
 
 enum thumb_class {
 #define THUMB_CLASS_ENUM(name) TC_##name,

@@ -7,7 +7,7 @@ import sys
 from pathlib import Path
 
 from pipeline import driver
-from pipeline.board import DEFAULT_BOARD, load_board
+from pipeline.board import DEFAULT_BOARD, load_board, require_firmware_port
 from pipeline.commands.options import add_kernel_sets_argument
 from pipeline.device.usb import find_board_port
 from pipeline.errors import PipelineError
@@ -73,7 +73,7 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
 
 def check_device(device: str, board) -> None:
     """The board is looked for before any training, not after the whole offline job."""
-
+    require_firmware_port(board)
     if device == "auto":
         try:
             find_board_port(board)

@@ -31,7 +31,15 @@ def prepare(elf: Path, work_dir: Path, model_name: str, warmup: int, model: cycl
     out = work_dir / "results" / f"{model_name}.insn_classes.json"
     out.parent.mkdir(parents=True, exist_ok=True)
     out.unlink(missing_ok=True)
-    args = plugin_arguments(library, elf, out, invoke=warmup + 1, cache=model.flash.cache, flash_end=FLASH_END)
+    args = plugin_arguments(
+        library,
+        elf,
+        out,
+        invoke=warmup + 1,
+        cache=model.flash.cache,
+        flash_end=FLASH_END,
+        data_cache=model.flash.data_cache,
+    )
     return PluginRun(args, out)
 
 

@@ -19,7 +19,7 @@ from pipeline.project import firmware_dir
 
 PLUGIN_SOURCES = ("insn_classes.c", "thumb_classes.c")
 PLUGIN_HEADERS = ("qemu_plugin_api.h", "thumb_classes.h")
-OUTPUT_FORMAT = "tinyml-insn-classes-1"
+OUTPUT_FORMAT = "tinyml-insn-classes-2"
 TRACE_MARKS = (
     "tinyml_trace_invoke_begin",
     "tinyml_trace_invoke_end",
@@ -76,9 +76,17 @@ def trace_mark_addresses(elf: Path) -> dict[str, int]:
 
 
 def plugin_arguments(
-    library: Path, elf: Path, out: Path, *, invoke: int, cache: CacheGeometry, flash_end: int
+    library: Path,
+    elf: Path,
+    out: Path,
+    *,
+    invoke: int,
+    cache: CacheGeometry,
+    flash_end: int,
+    data_cache: CacheGeometry | None = None,
 ) -> list[str]:
-    """The `-plugin` option that measures the `invoke`-th invoke of `elf` into `out`."""
+    """The `-plugin` option that measures the `invoke`-th invoke of `elf` into `out`, through the
+    board's instruction cache and flash data cache (None: every data read from flash misses)."""
     marks = trace_mark_addresses(elf)
     args = [
         f"out={out}",
@@ -87,7 +95,15 @@ def plugin_arguments(
         f"cache_bytes={cache.size_bytes}",
         f"cache_ways={cache.ways}",
         f"cache_line={cache.line_bytes}",
+        f"cache_fill={cache.fill}",
     ]
+    if data_cache is not None:
+        args += [
+            f"dcache_bytes={data_cache.size_bytes}",
+            f"dcache_ways={data_cache.ways}",
+            f"dcache_line={data_cache.line_bytes}",
+            f"dcache_fill={data_cache.fill}",
+        ]
     args += [f"{name.removeprefix('tinyml_trace_')}={address:#x}" for name, address in marks.items()]
     return ["-plugin", ",".join([str(library)] + args)]
 
@@ -103,17 +119,28 @@ def read_counts(path: Path) -> InvokeClassCounts:
         raise PluginUnavailable(f"{path.name} is not {OUTPUT_FORMAT} output")
     if not data.get("complete"):
         raise PluginUnavailable(f"the measured invoke {data.get('invoke')} did not finish in QEMU")
-    cache = data["cache"]
+    cache, dcache = data["cache"], data["dcache"]
     return InvokeClassCounts(
         layers=tuple(ClassCounts(row) for row in data["layers"]),
         outside_layers=ClassCounts(data["outside_layers"]),
-        cache=CacheGeometry(cache["bytes"], cache["ways"], cache["line"]),
+        cache=CacheGeometry(cache["bytes"], cache["ways"], cache["line"], cache["fill"]),
         flash_end=int(data["flash_end"]),
+        data_cache=CacheGeometry(dcache["bytes"], dcache["ways"], dcache["line"], dcache["fill"])
+        if dcache["bytes"]
+        else None,
     )
 
 
 def run_counted(
-    elf: Path, library: Path, out: Path, *, invoke: int, cache: CacheGeometry, flash_end: int, timeout_s: float = 120.0
+    elf: Path,
+    library: Path,
+    out: Path,
+    *,
+    invoke: int,
+    cache: CacheGeometry,
+    flash_end: int,
+    timeout_s: float = 120.0,
+    data_cache: CacheGeometry | None = None,
 ) -> InvokeClassCounts:
     """Runs a firmware that needs no serial reader (the calibration firmware) under the plugin."""
     out.unlink(missing_ok=True)
@@ -133,7 +160,9 @@ def run_counted(
         "-kernel",
         str(elf),
     ]
-    command += plugin_arguments(library, elf, out, invoke=invoke, cache=cache, flash_end=flash_end)
+    command += plugin_arguments(
+        library, elf, out, invoke=invoke, cache=cache, flash_end=flash_end, data_cache=data_cache
+    )
     try:
         done = subprocess.run(command, capture_output=True, text=True, timeout=timeout_s)
     except subprocess.TimeoutExpired:

@@ -32,9 +32,18 @@ PRIMARY_CLASSES = (
 
 @dataclass(frozen=True)
 class CacheGeometry:
+    """A flash cache as the plugin simulates it: set-associative, LRU; each line holds
+    line_bytes / fill_bytes sub-blocks, each read from flash on its own miss (ST's ART: "32 lines
+    of 4 x 64 bits"); fill_bytes 0 means the whole line."""
+
     size_bytes: int
     ways: int
     line_bytes: int
+    fill_bytes: int = 0
+
+    @property
+    def fill(self) -> int:
+        return self.fill_bytes or self.line_bytes
 
 
 @dataclass(frozen=True)
@@ -63,6 +72,7 @@ class InvokeClassCounts:
     outside_layers: ClassCounts
     cache: CacheGeometry
     flash_end: int
+    data_cache: CacheGeometry | None = None  # None: the board has no flash data cache
 
     @property
     def total(self) -> ClassCounts:

@@ -31,7 +31,7 @@ class FitResult:
 
 
 def _estimate(run: BoardRun, model: cycles.CycleModel) -> float:
-    return cycles.core_cycles(run.counts, model) + cycles.flash_stall_cycles(run.counts, run.cache_on, model)
+    return cycles.invoke_cycles(run.counts, run.cache_on, model)
 
 
 def fit_penalties(

@@ -1,11 +1,13 @@
 """Cortex-M4 cycle estimate from executed instruction classes (pipeline/perf/counts.py):
 the timing table of the Cortex-M4 Technical Reference Manual (r0p1, 3.3) plus the flash model of a
-board file (wait states, and the flash cache off or on), at the board's clock. Estimates, not measurements:
-docs/cycle_model.md lists every assumption and where each number comes from.
+board file (wait states, the flash instruction and data caches off or on) and its periodic
+interrupts, at the board's clock. Estimates, not measurements: docs/cycle_model.md lists every
+assumption and where each number comes from.
 
 A cost model in the Vela sense: `core_cycles(counts)` and `flash_stall_cycles(counts, cache_on)`
-take class counts and return cycles that add up over layers; the same functions serve the report,
-the calibration test (exact TRM numbers on known sequences) and the penalty fit from board runs.
+take class counts and return cycles that add up over layers, `invoke_cycles` stretches them by the
+board's interrupt load; the same functions serve the report, the calibration test (exact TRM
+numbers on known sequences) and the penalty fit from board runs.
 """
 
 from __future__ import annotations
@@ -64,9 +66,10 @@ class FlashTiming:
     sources are in the board file; docs/cycle_model.md explains the model)."""
 
     fetch_wait_states: float  # per 32-bit instruction fetch from flash, cache off
-    miss_penalty: float  # per instruction-cache line miss, cache on (hits: 0)
-    data_wait_states: float  # per data read from flash (weights)
+    miss_penalty: float  # per instruction-cache miss (one fill unit read from flash), cache on (hits: 0)
+    data_wait_states: float  # per data read from flash that misses the data cache (all without one)
     cache: CacheGeometry
+    data_cache: CacheGeometry | None = None  # the flash data cache; None: the board has none
 
 
 @dataclass(frozen=True)
@@ -74,6 +77,9 @@ class CycleModel:
     flash: FlashTiming
     clock_hz: int
     core: CoreTiming = CoreTiming()
+    # Share of the clock the board's periodic interrupts take during an invoke (board file
+    # [[interrupts]]): the invoke's own cycles are stretched by 1 / (1 - interrupt_load).
+    interrupt_load: float = 0.0
 
     # The penalties a board run can fit (benchmarks/fit_cycle_penalties.py), in a fixed order.
     PENALTIES = ("branch_refill", "address_dependency_stall", "fetch_wait_states", "miss_penalty", "data_wait_states")
@@ -101,10 +107,27 @@ def model_for_board(board: Board) -> CycleModel:
         raise NoTimingModel(
             f"board {board.key} has no [memory] timing in its board file: no cycle estimate for it (docs/boards.md)"
         )
-    cache = CacheGeometry(memory.cache_bytes, memory.cache_ways, memory.cache_line_bytes)
+    cache = CacheGeometry(memory.cache_bytes, memory.cache_ways, memory.cache_line_bytes, memory.cache_fill_bytes)
+    data_cache = (
+        CacheGeometry(
+            memory.data_cache_bytes,
+            memory.data_cache_ways,
+            memory.data_cache_line_bytes,
+            memory.data_cache_fill_bytes,
+        )
+        if memory.data_cache_bytes
+        else None
+    )
     return CycleModel(
-        FlashTiming(memory.flash_fetch_wait_states, memory.cache_miss_penalty, memory.flash_data_wait_states, cache),
+        FlashTiming(
+            memory.flash_fetch_wait_states,
+            memory.cache_miss_penalty,
+            memory.flash_data_wait_states,
+            cache,
+            data_cache,
+        ),
         board.clock_hz,
+        interrupt_load=board.interrupt_load,
     )
 
 
@@ -115,21 +138,37 @@ def core_cycles(counts: ClassCounts, model: CycleModel) -> float:
     return float(sum(cycles * counts[name] for name, cycles in table.items()))
 
 
+def flash_data_misses(counts: ClassCounts) -> int:
+    """Data reads from flash that wait: those that missed the board's data cache (counts from before
+    the plugin simulated one have only the reads: all of them wait)."""
+    if "x_flash_data_misses" in counts.counts:
+        return counts["x_flash_data_misses"]
+    return counts["x_flash_data_reads"]
+
+
 def flash_stall_cycles(counts: ClassCounts, cache_on: bool, model: CycleModel) -> float:
-    """Wait states of instruction fetches (cache off: every 32-bit fetch; on: every line miss)
-    and of data reads from flash, added to the core's cycles (no overlap assumed)."""
+    """Wait states of instruction fetches (cache off: every 32-bit fetch; on: every cache miss)
+    and of data reads from flash that miss the data cache, added to the core's cycles (no overlap
+    assumed). The caches are the board's, both on or both off."""
     flash = model.flash
     fetch = (
         counts["x_cache_misses"] * flash.miss_penalty if cache_on else counts["x_fetch_words"] * flash.fetch_wait_states
     )
-    return fetch + counts["x_flash_data_reads"] * flash.data_wait_states
+    data_waits = flash_data_misses(counts) if cache_on else counts["x_flash_data_reads"]
+    return fetch + data_waits * flash.data_wait_states
+
+
+def invoke_cycles(counts: ClassCounts, cache_on: bool, model: CycleModel) -> float:
+    """Clock cycles from the invoke's start to its end: its own cycles (core and flash waits)
+    stretched by the board's periodic interrupts, which take `interrupt_load` of the clock."""
+    own = core_cycles(counts, model) + flash_stall_cycles(counts, cache_on, model)
+    return own / (1.0 - model.interrupt_load)
 
 
 def estimated_cycles(counts: ClassCounts, model: CycleModel) -> dict[str, int]:
-    core = core_cycles(counts, model)
     return {
-        "cache_on": round(core + flash_stall_cycles(counts, True, model)),
-        "cache_off": round(core + flash_stall_cycles(counts, False, model)),
+        "cache_on": round(invoke_cycles(counts, True, model)),
+        "cache_off": round(invoke_cycles(counts, False, model)),
     }
 
 
@@ -147,6 +186,7 @@ class CycleEstimate:
     instructions: int  # counted by the plugin in the measured invoke
     cache: CacheGeometry
     counts: dict | None = None  # the invoke's class counts (for fitting penalties to board runs)
+    data_cache: CacheGeometry | None = None
 
     @property
     def ms(self) -> dict[str, float]:
@@ -162,6 +202,7 @@ def estimate_invoke(invoke, model: CycleModel) -> CycleEstimate:
         instructions=invoke.total.instructions,
         cache=invoke.cache,
         counts=dict(invoke.total.counts),
+        data_cache=invoke.data_cache,
     )
 
 

@@ -32,6 +32,7 @@ from pipeline.report.figures import (
 from pipeline.report.kernels import kernels_section
 from pipeline.report.latency import latency_section
 from pipeline.report.pairs import pairs, pairs_section
+from pipeline.report.published import published_section
 from pipeline.report.seed import per_layer_section
 from pipeline.report.tables import fmt, table
 from pipeline.report.verification import verification_section
@@ -230,6 +231,7 @@ SECTIONS: list[Callable[[Report], list[str]]] = [
     lambda r: verification_section(r.models),
     missing_section,
     lambda r: latency_section(r.models, r.board),
+    lambda r: published_section(r.models, r.board),
     lambda r: kernels_section(r.models),
     lambda r: instructions_section(r.models, r.kernels),
     lambda r: per_layer_section(r.models, r.kernels),
