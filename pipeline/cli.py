@@ -7,10 +7,12 @@ chosen one is imported, so `tinyml analyze` does not pay for importing TensorFlo
 from __future__ import annotations
 
 import argparse
+import errno
 import importlib
 import os
 import sys
 
+from pipeline import __version__
 from pipeline.errors import PipelineError
 
 # name -> one-line help. The module pipeline.commands.<name> defines add_arguments(parser) and run(args).
@@ -24,8 +26,18 @@ COMMANDS = {
 }
 
 
+class OneLineParser(argparse.ArgumentParser):
+    """argparse's errors as one line (no usage block), like every other error of the tool."""
+
+    def error(self, message: str):
+        self.exit(2, f"{self.prog}: error: {message} (see {self.prog} --help)\n")
+
+
 def build_parser(argv: list[str]) -> argparse.ArgumentParser:
-    parser = argparse.ArgumentParser(prog="tinyml", description=__doc__.split("\n\n")[0])
+    parser = OneLineParser(prog="tinyml", description=__doc__.split("\n\n")[0])
+    parser.add_argument(
+        "--version", action="version", version=f"tinyml {__version__} (Python {sys.version.split()[0]})"
+    )
     sub = parser.add_subparsers(dest="command", required=True, metavar="COMMAND")
     wanted = next((a for a in argv if not a.startswith("-")), None)
     for name, help_text in COMMANDS.items():
@@ -35,6 +47,9 @@ def build_parser(argv: list[str]) -> argparse.ArgumentParser:
             module.add_arguments(cmd)
             cmd.set_defaults(handler=module.run)
     return parser
+
+
+WRITE_ERRORS = (errno.ENOSPC, errno.EDQUOT, errno.EACCES, errno.EPERM, errno.EROFS)
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -51,6 +66,16 @@ def main(argv: list[str] | None = None) -> int:
     except BrokenPipeError:  # output piped into `head`: stop quietly, as other CLI tools do
         os.dup2(os.open(os.devnull, os.O_WRONLY), sys.stdout.fileno())
         return 141
+    except OSError as exc:  # a write outside write_atomic (a plot, a build tree): still one line
+        if exc.errno not in WRITE_ERRORS:
+            raise
+        where = exc.filename or "a file"
+        print(
+            f"tinyml {args.command}: error: cannot write {where}: {exc.strerror}: free some space or "
+            "check permissions and run again",
+            file=sys.stderr,
+        )
+        return 2
 
 
 if __name__ == "__main__":

@@ -32,6 +32,7 @@ from pipeline.analysis.tflm_host import run_tflm_host
 from pipeline.board import Board, load_board, require_firmware_port
 from pipeline.codegen.generate import DEFAULT_GENERATED_DIR, generate_firmware_sources
 from pipeline.device.measure import read_measurement
+from pipeline.device.record import Expected
 from pipeline.device.usb import find_board_port, upload, wait_for_path, wait_for_port
 from pipeline.emulator import toolchain
 from pipeline.emulator.arena_retry import check_model_for_emulator
@@ -75,6 +76,7 @@ from pipeline.store import (
     measured_file,
     measurement_store,
     model_dir,
+    output_lock,
     relative_tflite,
     report_board,
     results_folder,
@@ -435,6 +437,11 @@ def run(specs: list[ModelSpec], request: RunRequest, events: Events = Events(), 
     (models that do not fit the board too, marked: the pair comparison needs them), then measured
     on a board when asked, then the report. `prepared`: prepare_run's result (else made here)."""
     specs, dataset, plan = prepared or prepare_run(specs, request)
+    with output_lock(request.out, "tinyml run"):
+        return _run_locked(specs, request, events, dataset, plan)
+
+
+def _run_locked(specs: list[ModelSpec], request: RunRequest, events: Events, dataset, plan) -> RunOutcome:
     for text in dataset.warnings():
         events.warn(text)
     versions = pipeline_versions()
@@ -662,6 +669,7 @@ def emulate_files(paths: Sequence[Path], request: EmulateRequest, events: Events
         if request.verify:
             first_inputs = verify_inputs(paths[0], first, request.verify, user_data)
     tflm_root = check_emulation_environment(request.tflm_dir)
+    check_run_folders_free(paths, "tinyml emulate")
     options = {
         k: v
         for k, v in (
@@ -702,17 +710,29 @@ def emulate_files(paths: Sequence[Path], request: EmulateRequest, events: Events
         )
         folder = results_folder(path)
         if folder is not None:  # a model of `tinyml run`: its report gets the emulated column
-            write_record(folder / emulated_file(request.kernels), replace(record, tflite=relative_tflite(folder.name)))
+            with output_lock(folder.parent.parent, "tinyml emulate"):
+                write_record(
+                    folder / emulated_file(request.kernels), replace(record, tflite=relative_tflite(folder.name))
+                )
             outs.add(folder.parent.parent)
         outcomes.append(EmulateOutcome(path, record, None))
     refresh_reports(outs, request.board)
     return outcomes
 
 
+def check_run_folders_free(paths: Sequence[Path], command: str) -> None:
+    """Before the work: the run folders the results will go to are not being written by another
+    process (their lock is taken again when each record is written)."""
+    for out in sorted({f.parent.parent for f in (results_folder(Path(p)) for p in paths) if f is not None}):
+        with output_lock(out, command):
+            pass
+
+
 def refresh_reports(outs, board: Board) -> None:
     """Re-renders the report of each run output folder a command added records to."""
     for out in sorted(outs):
-        write_report(out, load_board(report_board(out, board.key)))
+        with output_lock(out, "a report refresh"):
+            write_report(out, load_board(report_board(out, board.key)))
 
 
 def generate_sources(
@@ -776,6 +796,7 @@ def measure_files(
     finished model and a re-run skips them (unless force)."""
     flasher = flash or (lambda p, port: flash_file(p, request.board, port, request.kernels))
     user_data = load_dataset(request.verify.data) if request.verify and request.verify.data else None
+    check_run_folders_free(paths, "tinyml measure")
     outcomes, outs = [], set()
     for path in paths:
         path = Path(path)
@@ -791,17 +812,23 @@ def measure_files(
                 outcomes.append(MeasureOutcome(path, kept, None, kept=True))
                 continue
         try:
+            # The model first (also with --no-flash): what the device's figures are checked
+            # against, and the verification's inputs, before an upload.
+            analysis = analyze_file(path, [request.board])
+            expected = Expected(len(analysis.tflite.operators), analysis.tflite.total_macs)
             verify = None
-            if request.verify is not None:  # the inputs before flashing: a bad one costs no upload
-                analysis = analyze_file(path, [request.board])
+            if request.verify is not None:
                 verify = (analysis.data, verify_inputs(path, analysis, request.verify, user_data))
             port = flasher(path, request.port) if request.flash else request.port
-            record = read_measurement(path.stem, request.board, port, request.timeout_s, request.kernels, verify)
+            record = read_measurement(
+                path.stem, request.board, port, request.timeout_s, request.kernels, verify, expected
+            )
         except PipelineError as exc:
             outcomes.append(MeasureOutcome(path, None, str(exc)))
             continue
         if target is not None:
-            write_record(target, record)
+            with output_lock(target.parent.parent.parent, "tinyml measure"):
+                write_record(target, record)
             outs.add(run_output_folder(path))
         outcomes.append(MeasureOutcome(path, record, None))
     if refresh:

@@ -323,6 +323,7 @@ class EmulatedRecord:
     fits_board: bool = True  # False: emulated for the comparison, does not fit `board`
     verify: VerifyRecord | None = None
     unit: str = "instructions"
+    arena_note: str | None = None  # the reserved arena was too small and the firmware rebuilt (one line)
 
     DERIVED: ClassVar[tuple[str, ...]] = (
         "instructions_per_mac",

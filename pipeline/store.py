@@ -7,7 +7,11 @@ Paths inside the files are relative to the output folder: the folder can be move
 
 from __future__ import annotations
 
+import fcntl
+import os
 import tempfile
+from collections.abc import Iterator
+from contextlib import contextmanager
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -33,6 +37,44 @@ HOST_RESULT = "result.json"  # tinyml run: the last good analysis, accuracy, hos
 FAILED_RESULT = "failed.json"  # tinyml run: the last failed attempt (the good result stays)
 EMULATED_RESULT = "emulated.json"  # tinyml emulate: QEMU Cortex-M4 instructions and arena
 MEASURED_RESULT = "measured.json"  # tinyml measure: board (or Renode) cycles and arena
+LOCK_FILE = ".tinyml.lock"  # held by the one process writing the output folder
+_HELD: set[Path] = set()  # output folders this process holds the lock of
+
+
+@contextmanager
+def output_lock(out: Path, command: str) -> Iterator[None]:
+    """One writer per output folder: an exclusive lock on OUT/.tinyml.lock for the block. A second
+    writer is refused in one line naming the first; a lock whose process is gone was released by
+    the kernel with it (flock), so the next writer simply takes it over."""
+    out = Path(out)
+    key = out.resolve()
+    if key in _HELD:  # this process writes the folder already (a run's measure step): re-entered
+        yield
+        return
+    path = out / LOCK_FILE
+    try:
+        out.mkdir(parents=True, exist_ok=True)
+        fd = os.open(path, os.O_RDWR | os.O_CREAT, 0o666)
+    except OSError as exc:
+        raise PipelineError(f"cannot lock {out} ({exc.strerror}): pass an --out folder you can write to") from None
+    try:
+        fcntl.flock(fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
+    except BlockingIOError:
+        holder = os.pread(fd, 200, 0).decode(errors="replace").strip() or "another process"
+        os.close(fd)
+        raise PipelineError(
+            f"{out} is being written by {holder}: wait for it to finish, or pass another --out"
+        ) from None
+    _HELD.add(key)
+    try:
+        os.ftruncate(fd, 0)
+        os.pwrite(fd, f"`{command}` (pid {os.getpid()})".encode(), 0)
+        yield
+    finally:
+        _HELD.discard(key)
+        os.ftruncate(fd, 0)
+        fcntl.flock(fd, fcntl.LOCK_UN)
+        os.close(fd)
 
 
 def model_dir(out: Path, name: str) -> Path:

@@ -6,6 +6,7 @@ import subprocess
 import sys
 import threading
 import time
+from pathlib import Path
 from types import SimpleNamespace
 
 import pytest
@@ -92,14 +93,36 @@ def fake_binary(tmp_path_factory):
     return cbuild.fake_device_binary(tmp_path_factory)
 
 
-def make_results(tmp_path, name="fake_model"):
-    folder = tmp_path / "out" / "models" / name
-    folder.mkdir(parents=True)
-    host = result(name, "separable")
-    write_record(folder / "result.json", replace(host, macs=40_000))
-    tflite = folder / f"{name}.tflite"
-    tflite.write_bytes(b"\0\0\0\0TFL3")
-    return tflite
+@pytest.fixture(scope="module")
+def three_op_tflite(tmp_path_factory) -> Path:
+    """A real int8 .tflite of three operators (CONV_2D, RESHAPE, FULLY_CONNECTED), as many as the
+    test double's default LAYER records: measure checks the device's figures against the model."""
+    import keras
+    import numpy as np
+
+    from pipeline.model.quantize import convert_keras_int8
+
+    keras.utils.set_random_seed(0)
+    inp = keras.Input((8, 8, 1), batch_size=1)
+    out = keras.layers.Dense(4)(keras.layers.Flatten()(keras.layers.Conv2D(2, 3, strides=2)(inp)))
+    x = np.random.default_rng(0).random((4, 8, 8, 1), dtype=np.float32)
+    path = tmp_path_factory.mktemp("measure") / "three_ops.tflite"
+    path.write_bytes(convert_keras_int8(keras.Model(inp, out), lambda: ([x[i : i + 1]] for i in range(4))))
+    return path
+
+
+@pytest.fixture
+def make_results(three_op_tflite):
+    def make(tmp_path, name="fake_model"):
+        folder = tmp_path / "out" / "models" / name
+        folder.mkdir(parents=True)
+        host = result(name, "separable")
+        write_record(folder / "result.json", replace(host, macs=40_000))
+        tflite = folder / f"{name}.tflite"
+        tflite.write_bytes(three_op_tflite.read_bytes())
+        return tflite
+
+    return make
 
 
 def tinyml(*args):
@@ -107,7 +130,7 @@ def tinyml(*args):
                           text=True, timeout=120)
 
 
-def test_measure_reads_the_real_protocol_into_the_report(tmp_path, fake_binary):
+def test_measure_reads_the_real_protocol_into_the_report(tmp_path, fake_binary, make_results):
     tflite = make_results(tmp_path)
     server = RelayServer(fake_binary, "--model", "fake_model", "--layers", "3", "--runs", "5", "--boot-noise")
     proc = tinyml("measure", tflite, "--port", server.url, "--no-flash", "--json", "--timeout", "20")
@@ -129,7 +152,7 @@ def test_measure_reads_the_real_protocol_into_the_report(tmp_path, fake_binary):
     assert again.returncode == 0 and "kept the earlier measurement" in again.stderr
 
 
-def test_nothing_speaking_is_one_line_and_non_zero(tmp_path, fake_binary):
+def test_nothing_speaking_is_one_line_and_non_zero(tmp_path, fake_binary, make_results):
     tflite = make_results(tmp_path)
     server = RelayServer(fake_binary, silent=True)
     proc = tinyml("measure", tflite, "--port", server.url, "--no-flash", "--timeout", "1")
@@ -138,14 +161,14 @@ def test_nothing_speaking_is_one_line_and_non_zero(tmp_path, fake_binary):
     assert not (tflite.parent / "measured.json").exists()
 
 
-def test_wrong_model_on_the_device(tmp_path, fake_binary):
+def test_wrong_model_on_the_device(tmp_path, fake_binary, make_results):
     tflite = make_results(tmp_path)
     server = RelayServer(fake_binary, "--model", "other_model")
     proc = tinyml("measure", tflite, "--port", server.url, "--no-flash", "--timeout", "20")
     assert proc.returncode != 0 and "runs model 'other_model'" in proc.stderr
 
 
-def test_measure_flashes_each_model_then_reads(tmp_path, fake_binary):
+def test_measure_flashes_each_model_then_reads(tmp_path, fake_binary, make_results):
     tflite = make_results(tmp_path)
     server = RelayServer(fake_binary, "--model", "fake_model")
     flashed = []
@@ -158,7 +181,7 @@ def test_measure_flashes_each_model_then_reads(tmp_path, fake_binary):
     assert flashed == [tflite] and measured.record.runs >= 1 and measured.error is None
 
 
-def test_board_record_has_cycles_board_instructions_and_the_crc(tmp_path, fake_binary):
+def test_board_record_has_cycles_board_instructions_and_the_crc(tmp_path, fake_binary, make_results):
     tflite = make_results(tmp_path)
     server = RelayServer(fake_binary, "--model", "fake_model", "--layers", "3", "--runs", "5")
     proc = tinyml("measure", tflite, "--port", server.url, "--no-flash", "--json", "--timeout", "20")
@@ -178,7 +201,7 @@ def test_board_record_has_cycles_board_instructions_and_the_crc(tmp_path, fake_b
     assert model["vs_emulated"]["cycles"]["note"].startswith("not emulated")
 
 
-def test_measure_shows_board_figures_next_to_the_estimate(tmp_path, fake_binary):
+def test_measure_shows_board_figures_next_to_the_estimate(tmp_path, fake_binary, make_results):
     tflite = make_results(tmp_path)
     write_record(tflite.parent / "emulated.json", emulated("fake_model", ["CONV_2D"], [5000], cycles=[6500]))
     server = RelayServer(fake_binary, "--model", "fake_model", "--layers", "3", "--runs", "5")

@@ -17,7 +17,7 @@ from cbuild import require_emulator_tools
 
 from pipeline.emulator import build as emu_build, qemu as emu_qemu, stage as emu_stage, toolchain as emu_tools
 from pipeline.errors import PipelineError
-from pipeline.serial_link.protocol import parse_line
+from pipeline.serial_link.protocol import parse_line, parse_text
 
 # Instruction overhead a LAYER measurement may add to its loop: the clock reads around it (about
 # 30 instructions each), one SysTick tick of quantisation at each end (40 each), and the SysTick
@@ -33,7 +33,7 @@ def selftest_tree(tmp_path_factory):
     work = tmp_path_factory.mktemp("qemu-port")
     tree = emu_build.configure(work, None)
     for target in ("qemu_selftest", "qemu_selftest_halted", "qemu_selftest_fault",
-                   "qemu_selftest_hang"):
+                   "qemu_selftest_hang", "qemu_selftest_noisy"):
         emu_build.build_target(tree, target)
     return tree
 
@@ -122,3 +122,33 @@ def test_raw_uart_lines_carry_valid_checksums(selftest_tree):
     records = [parse_line(line) for line in data.split(b"\n") if line.strip()]
     assert all(record is not None for record in records)
     assert data.count(b"\r\n") == len(records)  # CRLF line ends
+
+
+def test_a_slow_reader_still_gets_the_whole_run(selftest_tree):
+    """A reader slower than the firmware: it connects with a small window and reads only after the
+    guest has written 1 MiB and exited. QEMU must still deliver every byte up to DONE's line end
+    (checked while looking for issue 19's race; its cause was the reader's open, see
+    test_serial_reader.test_an_emulator_that_speaks_on_connect_is_read_whole_on_a_loaded_machine)."""
+    import socket
+    import time
+
+    qemu = emu_qemu.start_qemu(selftest_tree / "qemu_selftest_noisy.elf")
+    try:
+        client = socket.socket()
+        client.setsockopt(socket.SOL_SOCKET, socket.SO_RCVBUF, 4096)  # a slow reader's small window
+        client.connect(("127.0.0.1", qemu.port))
+        time.sleep(3)  # the guest writes everything and exits meanwhile
+        client.settimeout(30)
+        data = bytearray()
+        while True:
+            chunk = client.recv(65536)
+            if not chunk:
+                break
+            data += chunk
+        client.close()
+    finally:
+        qemu.stop()
+    run = parse_text(data.decode("ascii", errors="replace"))
+    assert run.model == "qemu_selftest" and run.summary is not None
+    assert data.rstrip(b"\r\n").splitlines()[-1].startswith(b"TML2 DONE status=ok")
+    assert data.endswith(b"\r\n")

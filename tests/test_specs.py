@@ -53,7 +53,10 @@ def test_good_spec(tmp_path):
     (("alpha = 0.25", "alpha = inf"), "alpha = inf has the wrong type: use a finite number"),
     (("alpha = 0.25", "alpha = nan"), "alpha = nan has the wrong type: use a finite number"),
     (("classes = 10", "classes = true"), "classes = True has the wrong type: use an integer"),
-    (("classes = 10", "classes = 1"), "classes = 1: use at least 2"),
+    (("classes = 10", "classes = 1"), "classes = 1: use 2 to 1000"),
+    (("alpha = 0.25", "alpha = 8"), "at most 4"),
+    (("resolution = 32", "resolution = 4096"), "resolution = 4096: use 1 to 1024"),
+    (("classes = 10", "classes = 20000"), "use 2 to 1000"),
 ])
 def test_bad_spec_is_one_clear_error(tmp_path, change, message):
     with pytest.raises(PipelineError) as err:

@@ -4,7 +4,8 @@
 `arena_used_bytes()` after AllocateTensors is head + tail of the SingleArenaBufferAllocator:
 - Head (non-persistent): GreedyMemoryPlanner's plan of every activation tensor (not constant, not
   variable, not empty; lifetimes from AllocationInfoBuilder::MarkAllocationLifetimes: graph
-  inputs from scope 0, operator i at scope i+1, graph outputs to the last scope) and every scratch
+  inputs from scope 0, operator i at scope i+1, graph outputs to the last scope; a tensor no
+  operator uses keeps the lifetime (-1, -1), so all such tensors are live together) and every scratch
   buffer a kernel requested in Prepare (CMSIS-NN's *_get_buffer_size, see kernel_memory), each size
   rounded up to 16 B. The planner adds buffers from the tail of its list and bubble-sorts them by
   size, so among equal sizes the later tensor is placed first; then first fit among the buffers
@@ -142,6 +143,9 @@ def operator_specs(model: schema.ModelT) -> list[k.OperatorSpec]:
     return specs
 
 
+UNUSED_LIFETIME = -1  # micro_allocation_info.h kUninitializedLifetime
+
+
 def planner_buffers(model: schema.ModelT, scratch: list[tuple[int, int]]) -> list[PlannedBuffer]:
     """Buffers in AllocationInfoBuilder's order: tensors by index, then scratch buffers in the
     order they were requested ((operator index, bytes))."""
@@ -166,9 +170,12 @@ def planner_buffers(model: schema.ModelT, scratch: list[tuple[int, int]]) -> lis
     for index, tensor in enumerate(graph.tensors):
         spec = _tensor_spec(graph, buffers, index)
         size = _tensor_bytes(spec)
-        if spec.constant or tensor.isVariable or size == 0 or index not in first:
+        if spec.constant or tensor.isVariable or size == 0:
             continue
-        planned.append(PlannedBuffer(_align_up(size), first[index], last.get(index, first[index])))
+        # A tensor no operator touches (a cut model's leftovers) is still planned, with TFLM's
+        # kUninitializedLifetime (-1, -1): such tensors overlap one another in time, not the rest.
+        start = first.get(index, UNUSED_LIFETIME)
+        planned.append(PlannedBuffer(_align_up(size), start, last.get(index, start)))
     planned += [PlannedBuffer(_align_up(size), node + 1, node + 1) for node, size in scratch]
     return planned
 

@@ -98,13 +98,21 @@ def non_int8_tensors(analysis: "TfliteAnalysis") -> tuple[TensorInfo, ...]:
     return tuple(t for t in analysis.computed_tensors if t.dtype not in INT8_GRAPH_TYPES)
 
 
+def _cut(name: str, width: int = 40) -> str:
+    """A tensor name short enough for a one-line message (converters join whole scopes with ';')."""
+    name = name.split(";")[0]
+    return name if len(name) <= width else "…" + name[-(width - 1) :]
+
+
 def check_int8_graph(analysis: "TfliteAnalysis", source: str) -> None:
     """The graph must compute in int8: pure float and int16-activation models are refused."""
     bad = non_int8_tensors(analysis)
     if not bad:
         return
     types = sorted({t.dtype for t in bad})
-    shown = ", ".join(f"{t.name} {t.dtype}" for t in bad[:3]) + (f", +{len(bad) - 3} more" if len(bad) > 3 else "")
+    shown = ", ".join(f"{_cut(t.name)} {t.dtype}" for t in bad[:3]) + (
+        f", +{len(bad) - 3} more" if len(bad) > 3 else ""
+    )
     raise ModelError(
         source,
         f"computes in {'/'.join(types)}, not int8 ({shown}): convert it with "
@@ -202,8 +210,12 @@ def read_model(data: bytes, source: str) -> schema.ModelT:
         )
     try:
         model = schema.ModelT.InitFromPackedBuf(data, 0)
-    except Exception as exc:  # the generated parser raises whatever struct/index error it hits
-        raise ModelError(source, f"corrupt TFLite file ({type(exc).__name__}): re-export it") from None
+    except Exception:  # the generated parser raises whatever struct/index error it hits
+        raise ModelError(
+            source,
+            f"corrupt or truncated TFLite file ({len(data):,} bytes; its flatbuffer points past the end or "
+            "into garbage): copy it again or re-export it",
+        ) from None
     if not model.subgraphs:
         raise ModelError(source, "no subgraph: re-export it")
     return model

@@ -102,6 +102,8 @@ def run(args: argparse.Namespace) -> int:
         record = outcome.record
         if record is None:
             continue
+        if record.arena_note:
+            print(f"tinyml emulate: warning: {outcome.path}: {record.arena_note}", file=sys.stderr, flush=True)
         if record.estimate_skipped:  # instruction counts stand; only the cycle estimate is missing
             print(f"tinyml emulate: {outcome.path}: {record.estimate_skipped}", file=sys.stderr, flush=True)
         if args.json:

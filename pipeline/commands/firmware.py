@@ -14,7 +14,7 @@ from pathlib import Path
 from pipeline import driver
 from pipeline.board import DEFAULT_BOARD, load_board
 from pipeline.codegen.generate import DEFAULT_GENERATED_DIR
-from pipeline.commands.options import add_kernels_argument, add_measurements_argument
+from pipeline.commands.options import add_kernels_argument, add_measurements_argument, output_folder
 from pipeline.errors import PipelineError
 from pipeline.kernel_sets import DEFAULT_KERNELS
 from pipeline.project import find_checkout, source_checkout
@@ -29,7 +29,10 @@ GENERATED_DIR_ENV = "TINYML_GENERATED_DIR"
 def add_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("tflite", type=Path, help="int8 .tflite model to embed")
     parser.add_argument(
-        "--out", type=Path, default=None, help=f"folder for the generated sources (default: <project>/{DEFAULT_OUT})"
+        "--out",
+        type=output_folder,
+        default=None,
+        help=f"folder for the generated sources (default: <project>/{DEFAULT_OUT})",
     )
     parser.add_argument(
         "--name",

@@ -34,6 +34,11 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
 def run(args: argparse.Namespace) -> int:
 
     board = load_board(args.board)
+    folders = [str(p) for p in args.tflite if p.is_dir()]
+    if folders:
+        raise PipelineError(
+            f"{', '.join(folders)}: a folder: pass the .tflite files in it (a run's are OUT/models/*/*.tflite)"
+        )
     missing = [str(p) for p in args.tflite if not p.is_file()]
     if missing:
         raise PipelineError(f"not found: {', '.join(missing)}: pass .tflite files (tinyml run writes them)")

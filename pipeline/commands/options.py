@@ -97,3 +97,10 @@ def format_verify(record: VerifyRecord) -> list[str]:
     if layer is not None:
         lines.append(f"  first divergent layer: #{layer.index} {layer.op} ({layer.name})")
     return lines
+
+
+def output_folder(text: str) -> Path:
+    """`--out`: a folder name; an empty one would silently mean the current folder."""
+    if not text.strip():
+        raise argparse.ArgumentTypeError("empty folder name: give a folder (the default is ./out)")
+    return Path(text)

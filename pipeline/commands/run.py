@@ -8,7 +8,7 @@ from pathlib import Path
 
 from pipeline import driver
 from pipeline.board import DEFAULT_BOARD, load_board, require_firmware_port
-from pipeline.commands.options import add_kernel_sets_argument
+from pipeline.commands.options import add_kernel_sets_argument, output_folder
 from pipeline.device.usb import find_board_port
 from pipeline.errors import PipelineError
 from pipeline.model.specs import load_zoo
@@ -16,7 +16,7 @@ from pipeline.store import DEFAULT_OUT
 
 
 def add_arguments(parser: argparse.ArgumentParser) -> None:
-    parser.add_argument("--out", type=Path, default=DEFAULT_OUT, help="output folder (default: ./out)")
+    parser.add_argument("--out", type=output_folder, default=DEFAULT_OUT, help="output folder (default: ./out)")
     parser.add_argument(
         "--zoo",
         type=Path,

@@ -9,7 +9,7 @@ from dataclasses import replace
 
 from pipeline.board import Board
 from pipeline.codegen.generate import c_identifier
-from pipeline.device.record import measured_record
+from pipeline.device.record import Expected, measured_record
 from pipeline.device.usb import find_board_port
 from pipeline.errors import PipelineError
 from pipeline.records import MeasuredRecord
@@ -27,20 +27,22 @@ def read_measurement(
     timeout_s: float,
     kernels: str,
     verify: tuple[bytes, VerifyInputs] | None = None,
+    expected: Expected | None = None,
 ) -> MeasuredRecord:
     """One run from the device on `port` (None: the board found by USB VID:PID); with `verify`
-    (the .tflite's bytes and the inputs), the verification session after it."""
-    expected = c_identifier(model_name)
+    (the .tflite's bytes and the inputs), the verification session after it; `expected`: what the
+    model's .tflite says the figures must fit (record.check_plausible)."""
+    identifier = c_identifier(model_name)
     if port is None:
         port = find_board_port(board)
     link = open_port(port)
     try:
         run = read_run_from(link, timeout_s, source=port)
-        if run.model != expected:
+        if run.model != identifier:
             raise PipelineError(
-                f"the device on {port} runs model '{run.model}', not '{expected}': flash it first (drop --no-flash)"
+                f"the device on {port} runs model '{run.model}', not '{identifier}': flash it first (drop --no-flash)"
             )
-        record = measured_record(run, port, kernels)
+        record = measured_record(run, port, kernels, expected)
         if verify is None:
             return record
         tflite, inputs = verify

@@ -2,16 +2,64 @@
 
 from __future__ import annotations
 
-from dataclasses import asdict
+from dataclasses import asdict, dataclass
 
 from pipeline.errors import PipelineError
 from pipeline.perf.dwt import board_instructions
 from pipeline.records import MeasuredLayer, MeasuredRecord
 from pipeline.serial_link.protocol import RunResult
 
+# The Cortex-M4's widest multiply-accumulate (SMLAD) does two 16-bit MACs in one cycle and one
+# instruction: no int8 kernel runs faster, so a run claiming more measured something else.
+MAX_MACS_PER_TICK = 2.0
 
-def measured_record(run: RunResult, source: str, kernels: str = "cmsis-nn") -> MeasuredRecord:
-    """The record of one run read from a device; a run that reported an ERROR is refused."""
+
+@dataclass(frozen=True)
+class Expected:
+    """What the model on the device must show: from its .tflite, not from the device."""
+
+    operators: int
+    macs: int
+
+
+def check_plausible(run: RunResult, expected: Expected | None) -> None:
+    """Refuses, in one line, a run no real device can have produced (a forged or garbled run whose
+    lines all passed their checksums, or firmware of another model)."""
+    summary = run.summary
+    assert summary is not None
+    where = f"{run.model}: the device's figures are impossible"
+    if not 0 < summary.ticks_min <= summary.ticks_median <= summary.ticks_max:
+        raise PipelineError(
+            f"{where}: {run.unit} min {summary.ticks_min:,} median {summary.ticks_median:,} max "
+            f"{summary.ticks_max:,} (min <= median <= max, above 0): flash this project's firmware and measure again"
+        )
+    if not 0 < summary.us_min <= summary.us_median <= summary.us_max:
+        raise PipelineError(
+            f"{where}: µs min {summary.us_min:,} median {summary.us_median:,} max {summary.us_max:,}: "
+            "flash this project's firmware and measure again"
+        )
+    if run.arena_size and run.arena_used is not None and run.arena_used > run.arena_size:
+        raise PipelineError(f"{where}: arena used {run.arena_used:,} B of {run.arena_size:,} B reserved")
+    if expected is None:
+        return
+    if run.layers and len(run.layers) != expected.operators:
+        raise PipelineError(
+            f"{where}: {len(run.layers)} layer records for a model of {expected.operators} operators: the "
+            "board runs another model; flash this one"
+        )
+    if expected.macs and expected.macs / summary.ticks_median > MAX_MACS_PER_TICK:
+        raise PipelineError(
+            f"{where}: {expected.macs:,} MACs in {summary.ticks_median:,} {run.unit} is "
+            f"{expected.macs / summary.ticks_median:.1f} MACs per {run.unit[:-1]}, above the Cortex-M4's "
+            f"{MAX_MACS_PER_TICK:g}: the board runs another model or its counter is wrong"
+        )
+
+
+def measured_record(
+    run: RunResult, source: str, kernels: str = "cmsis-nn", expected: Expected | None = None
+) -> MeasuredRecord:
+    """The record of one run read from a device; a run that reported an ERROR, or whose figures
+    no device can produce, is refused."""
     if run.error is not None:
         raise PipelineError(f"{run.model}: the device reported {run.error.code}: {run.error.detail}")
     summary = run.summary
@@ -19,6 +67,7 @@ def measured_record(run: RunResult, source: str, kernels: str = "cmsis-nn") -> M
         raise PipelineError(
             f"{run.model}: the device's run has no SUMMARY or ARENA record: flash this project's firmware"
         )
+    check_plausible(run, expected)
     counted = board_instructions(run)
     return MeasuredRecord(
         source=source,

@@ -117,9 +117,15 @@ def emulate(
 
     plugin_run, skipped = try_prepare(elf, work, generated.out_dir.name, warmup, board)
     run = run_firmware(elf, timeout_s, plugin_run.qemu_args if plugin_run else ())
+    arena_note = None
     if run.error is not None and run.error.code == "alloc_failed":
         # Measurements win: rebuild once with all the arena the emulator has, measure the need.
         first_error = run.error
+        arena_note = (
+            f"the reserved arena of {generated.arena.reserved_bytes:,} B was too small "
+            f"({first_error.detail.replace('_', ' ')}): rebuilt with the emulator's largest arena to measure "
+            "it; the prediction misses something of this model (please report it)"
+        )
         generated = rebuild_with_largest_arena(analysis, generated, tree)
         size = firmware_size(elf)
         plugin_run, skipped = try_prepare(elf, work, generated.out_dir.name, warmup, board)
@@ -159,5 +165,6 @@ def emulate(
         estimate_skipped=skipped,
         estimate_counts=dict(estimate.counts) if estimate and estimate.counts else None,
         fits_board=analysis.fit(board).fits if board.key in analysis.fits else True,
+        arena_note=arena_note,
     )
     return Emulation(record, elf, result_path)

@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import hashlib
 import warnings
+import zipfile
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -210,6 +211,12 @@ def load_folder(folder: Path) -> Dataset:
             labels.append(label)
     if not images:
         raise PipelineError(f"data folder {folder} holds no images: put images in one subfolder per class")
+    empty = [d.name for i, d in enumerate(class_dirs) if i not in set(labels)]
+    if empty:
+        raise PipelineError(
+            f"data folder {folder}: class folder(s) {', '.join(empty)} hold no images "
+            f"(readable: {', '.join(sorted(IMAGE_SUFFIXES))}): add images or remove the folder(s)"
+        )
     used = sorted(set(labels))
     names = tuple(class_dirs[i].name for i in used)
     remap = {old: new for new, old in enumerate(used)}
@@ -233,19 +240,38 @@ def load_folder(folder: Path) -> Dataset:
 
 def load_npz(path: Path) -> Dataset:
     path = Path(path)
+    if not path.is_file():
+        raise PipelineError(f"{path}: no such .npz file: pass a .npz with arrays 'x' and 'y', or a folder")
     try:
-        with np.load(path) as data:
+        # allow_pickle stays off: a .npz of object arrays could run code; say what to save instead.
+        with np.load(path, allow_pickle=False) as data:
             x, y = data["x"], data["y"]
-    except (OSError, ValueError) as exc:
-        raise PipelineError(f"{path}: not a readable .npz ({exc}): save arrays 'x' and 'y' with numpy.savez") from None
     except KeyError:
         raise PipelineError(f"{path}: needs arrays 'x' (images N,H,W[,C]) and 'y' (integer labels)") from None
+    except (OSError, ValueError, EOFError, zipfile.BadZipFile) as exc:
+        reason = "holds object arrays" if "allow_pickle" in str(exc) else type(exc).__name__
+        raise PipelineError(
+            f"{path}: not a readable .npz ({reason}): save numeric arrays 'x' and 'y' with numpy.savez"
+        ) from None
     if x.ndim == 3:
         x = x[..., None]
     if x.ndim != 4 or y.ndim != 1 or len(x) != len(y):
         raise PipelineError(f"{path}: 'x' must be N,H,W[,C] and 'y' N labels; got {x.shape} and {y.shape}")
     if x.shape[-1] not in (1, 3):
         raise PipelineError(f"{path}: 'x' has {x.shape[-1]} channels: use 1 (gray) or 3 (RGB)")
+    if not np.issubdtype(x.dtype, np.number) or np.issubdtype(x.dtype, np.complexfloating):
+        raise PipelineError(f"{path}: 'x' is {x.dtype}: save the images as integers (0-255) or floats (0-1)")
+    bad = int(np.count_nonzero(~np.isfinite(x))) if np.issubdtype(x.dtype, np.floating) else 0
+    if bad:
+        raise PipelineError(f"{path}: 'x' holds {bad:,} NaN or infinite values: clean or drop those images")
+    if np.issubdtype(y.dtype, np.floating):  # 3.0 is class 3; 0.5 is no class (string labels are names)
+        fractional = ~np.isfinite(y) | (y != np.round(y))
+        if fractional.any():
+            raise PipelineError(
+                f"{path}: 'y' holds {int(fractional.sum())} labels that are not whole numbers (e.g. "
+                f"{y[fractional][0]}): save integer class labels (0, 1, 2, ...)"
+            )
+        y = y.astype(np.int64)
     digest = _array_digest((), x, y)
     x = x.astype(np.float32)
     if x.max() > 1.0:

@@ -84,6 +84,20 @@ def scaled_channels(channels: int, alpha: float) -> int:
     return max(1, int(channels * alpha))
 
 
+# Upper bounds: past them a model cannot be deployed on any microcontroller and only exhausts the
+# host's memory in training (TensorFlow's raw out-of-memory text instead of a line here).
+# - A 1024x1024 gray input alone is 1 MiB of int8, more RAM than any Cortex-M board has (the
+#   largest board file, the NUCLEO-L4R5ZI, has 640 KB); Keras' MobileNets stop at 224.
+MAX_RESOLUTION = 1024
+# - At alpha 4 the widest block has 4,096 channels: its pointwise layer alone holds 16.8 M int8
+#   weights, eight times the largest flash (2 MB); MobileNetV1 is published up to alpha 1.
+MAX_ALPHA = 4.0
+# - More classes than ImageNet's 1,000 are not a TinyML classifier; the dense head grows with them.
+MAX_CLASSES = 1000
+# - Training epochs: the default is 8; 1,000 is hours per model on a laptop.
+MAX_EPOCHS = 1000
+
+
 # field -> (type check, what to write instead)
 def _is_int(v) -> bool:
     return isinstance(v, int) and not isinstance(v, bool)
@@ -118,18 +132,23 @@ def value_errors(values: dict) -> list[str]:
         )
     if "conv" in values and values["conv"] not in CONV_KINDS:
         errors.append(f"conv = '{values['conv']}': use 'standard' or 'separable'")
-    if "alpha" in values and not values["alpha"] > 0:
-        errors.append(f"alpha = {values['alpha']}: the width multiplier must be > 0")
+    if "alpha" in values and not 0 < values["alpha"] <= MAX_ALPHA:
+        errors.append(f"alpha = {values['alpha']}: the width multiplier must be > 0 and at most {MAX_ALPHA:g}")
+    if "resolution" in values and not 1 <= values["resolution"] <= MAX_RESOLUTION:
+        errors.append(
+            f"resolution = {values['resolution']}: use 1 to {MAX_RESOLUTION} (a larger input does not fit any "
+            "microcontroller's RAM)"
+        )
     blocks = get("blocks")
     if blocks is not None and not 1 <= blocks <= len(MOBILENET_V1_BLOCKS):
         errors.append(f"blocks = {blocks}: use 1 to {len(MOBILENET_V1_BLOCKS)}")
         blocks = None
     if "channels" in values and values["channels"] not in (1, 3):
         errors.append(f"channels = {values['channels']}: use 1 or 3")
-    if get("classes") is not None and values["classes"] < 2:
-        errors.append(f"classes = {values['classes']}: use at least 2 (or leave it out to follow the data)")
-    if "epochs" in values and values["epochs"] < 1:
-        errors.append(f"epochs = {values['epochs']}: use at least 1 (`tinyml run --epochs 0` skips training)")
+    if get("classes") is not None and not 2 <= values["classes"] <= MAX_CLASSES:
+        errors.append(f"classes = {values['classes']}: use 2 to {MAX_CLASSES} (or leave it out to follow the data)")
+    if "epochs" in values and not 1 <= values["epochs"] <= MAX_EPOCHS:
+        errors.append(f"epochs = {values['epochs']}: use 1 to {MAX_EPOCHS} (`tinyml run --epochs 0` skips training)")
     if blocks is not None and "resolution" in values:
         stride2 = 1 + sum(1 for _, s in MOBILENET_V1_BLOCKS[:blocks] if s == 2)
         if values["resolution"] < 2**stride2:

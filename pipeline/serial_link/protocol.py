@@ -495,10 +495,16 @@ class RunAssembler:
             raise SequenceError(f"SUMMARY over {record.runs} runs but START announced {self.start.runs}")
 
     def _add_done(self, record: DoneRecord) -> None:
-        if record.records != self.count:
+        if record.records > self.count:
             raise SequenceError(
                 f"DONE counts {record.records} records but {self.count} arrived: "
-                f"{abs(record.records - self.count)} line(s) lost or corrupted in transfer; read again"
+                f"{record.records - self.count} line(s) lost or corrupted in transfer; read again"
+            )
+        if record.records < self.count:
+            raise SequenceError(
+                f"DONE counts {record.records} records but {self.count} arrived: {self.count - record.records} "
+                "more than the firmware sent (another writer on the port, or a replayed line); read again "
+                "with nothing else on the port"
             )
         if record.status == "ok" and (self.error is not None or self.summary is None):
             raise SequenceError("DONE status=ok without a SUMMARY (or after an ERROR)")

@@ -71,9 +71,20 @@ class _Transcript:
 
 
 def open_port(url: str, *, baudrate: int = DEFAULT_BAUDRATE) -> serial.SerialBase:
-    """The serial port at `url`, opened (pyserial flushes its input buffer on open)."""
+    """The serial port at `url`, opened; a device's stale input is flushed, an emulator's socket
+    keeps what its guest sent from the moment of connection."""
     try:
-        return serial.serial_for_url(url, baudrate=baudrate, timeout=_POLL_S)
+        port = serial.serial_for_url(url, baudrate=baudrate, timeout=_POLL_S, do_not_open=True)
+        if url.startswith("socket://"):
+            # An emulator starts its guest when the reader connects (QEMU's -serial ...,wait=on), so
+            # what arrived between connect and the end of open() is the start of the run, not stale
+            # input: pyserial's open() would discard it (on a loaded machine, START with it).
+            port.reset_input_buffer = lambda: None
+            port.open()
+            del port.reset_input_buffer
+        else:
+            port.open()  # a board's tty: stale input is flushed, the caller resets the board after
+        return port
     except (serial.SerialException, OSError, ValueError) as exc:
         raise PortVanishedError(
             f"cannot open serial port {url}: {exc}; check the device is connected (or the emulator "
