@@ -334,6 +334,21 @@ def test_loop_url_and_records_of_a_run_joined_late_are_skipped():
     assert result.ok and result.unit == "instructions" and result.summary.ticks_median == 5
 
 
+def test_the_verification_session_after_done_is_left_in_the_port():
+    """A board's tty hands DONE and the VREADY sent right after it over in one read: the run's
+    reader must stop at DONE's line so the verification session finds its VREADY."""
+    import serial
+
+    from pipeline.serial_link.reader import read_run_from
+    from pipeline.serial_link.verify_session import VerifySession
+
+    port = serial.serial_for_url("loop://", timeout=0.05)
+    port.write((ok_run_text() + encode_record("VREADY", {"input": 768, "output": 10})).encode())
+    assert read_run_from(port, 5.0, source="loop").ok
+    session = VerifySession(port, 2.0, "loop")
+    assert (session.input_bytes, session.output_bytes) == (768, 10)
+
+
 def test_save_and_load_run_result(tmp_path):
     result = parse_text(ok_run_text())
     path = save_run_result(result, tmp_path / "results" / "m.json")

@@ -124,7 +124,10 @@ def read_run_from(port: serial.SerialBase, timeout_s: float, *, source: str, kee
     deadline = time.monotonic() + timeout_s
     while time.monotonic() < deadline:
         try:
-            data = port.read(max(1, port.in_waiting))
+            # Up to the end of one line, never past it: what follows DONE (the verification
+            # session's VREADY, sent right after it) stays in the port for VerifySession. A chunk
+            # read (in_waiting) would take it along from a board's tty, where both arrive together.
+            data = port.read_until(b"\n")
         except (serial.SerialException, OSError) as exc:
             raise PortVanishedError(
                 f"serial port {source} stopped working while reading ({exc}): the device was "
