@@ -286,16 +286,25 @@ def test_pool_recycles_its_workers(tmp_path):
         pool.close()
 
 
-def test_a_time_budget_stops_new_work_and_a_rerun_continues(tmp_path):
-    proc = sweep(tmp_path, "out", "--workers", "1", "--budget", "1s")
+def test_prune_only_then_a_time_budget_then_the_rest(tmp_path):
+    out = tmp_path / "out"
+    proc = sweep(tmp_path, "out", "--workers", "2", "--prune-only")
+    assert proc.returncode == 0, proc.stderr[-2000:]
+    assert "--prune-only: 4 point(s) pruned and left to train" in proc.stderr
+    found = rows(out)
+    assert {n for n, r in found.items() if r["status"] == "pending" and r["pruned"]} == EVALUATED
+    assert all(r["train_s"] is None for r in found.values())
+    assert (out / "sweep_flash_vs_arena_nano33ble.png").is_file()
+    assert not (out / "sweep_accuracy_vs_ms_nano33ble.png").exists()  # nothing evaluated yet
+    proc = tinyml("sweep", "--out", out, "--resume", "--workers", "1", "--budget", "1s")
     assert proc.returncode == 0, proc.stderr[-2000:]
     assert "the time budget (1s) is spent" in proc.stderr and "--resume" in proc.stderr
-    statuses = [r["status"] for r in rows(tmp_path / "out").values()]
+    statuses = [r["status"] for r in rows(out).values()]
     assert "pending" in statuses and "running" not in statuses
-    assert "**Incomplete (the time budget" in (tmp_path / "out" / "sweep.md").read_text()
-    proc = tinyml("sweep", "--out", tmp_path / "out", "--resume", "--budget", "1h", "--workers", "2")
+    assert "**Incomplete (the time budget" in (out / "sweep.md").read_text()
+    proc = tinyml("sweep", "--out", out, "--resume", "--budget", "1h", "--workers", "2")
     assert proc.returncode == 0, proc.stderr[-2000:]
-    assert {n for n, r in rows(tmp_path / "out").items() if r["status"] == "done"} == EVALUATED
+    assert {n for n, r in rows(out).items() if r["status"] == "done"} == EVALUATED
 
 
 def test_ray_runs_the_same_sweep_to_the_same_results(pool_dir):

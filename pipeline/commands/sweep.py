@@ -13,7 +13,7 @@ from pipeline.errors import PipelineError
 from pipeline.kernel_sets import KERNEL_SETS
 from pipeline.sweep import run as sweep
 from pipeline.sweep import settings as sweep_settings
-from pipeline.sweep.space import STRATEGIES, default_space, format_duration, parse_budget
+from pipeline.sweep.space import STRATEGIES, default_space, elapsed_text, parse_budget
 
 DEFAULT_SWEEP_OUT = Path("sweep")
 # Options that decide which points a sweep has and what they are: --resume takes them from the folder.
@@ -78,6 +78,11 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
         help="continue the sweep in --out with its own settings (re-running the same command does the same)",
     )
     parser.add_argument("--retry-failed", action="store_true", help="redo the points that failed")
+    parser.add_argument(
+        "--prune-only",
+        action="store_true",
+        help="only size every point and rule out what cannot fit (seconds per point); a later run trains the rest",
+    )
     emulation = parser.add_mutually_exclusive_group()
     emulation.add_argument(
         "--emulate",
@@ -139,6 +144,7 @@ def _request(args: argparse.Namespace) -> sweep.SweepRequest:
         workers=args.workers,
         resume=args.resume,
         retry_failed=args.retry_failed,
+        prune_only=args.prune_only,
     )
 
 
@@ -164,7 +170,7 @@ def run(args: argparse.Namespace) -> int:
 
     def progress(p: sweep.Progress) -> None:
         nonlocal bar
-        finished = sum(p.counts.get(s, 0) for s in ("done", "failed", "infeasible"))
+        finished = p.finished
         if bar is None:
             bar = tqdm(
                 total=p.total,
@@ -176,7 +182,7 @@ def run(args: argparse.Namespace) -> int:
         if p.last and ": failed" in p.last:
             bar.write(f"tinyml sweep: {p.last}", file=sys.stderr)
         stages = " ".join(f"{stage} {n}" for stage, n in sorted(p.stages.items())) or "idle"
-        eta = f"ETA {format_duration(round(p.eta_s))}" if p.eta_s is not None else "ETA ?"
+        eta = f"ETA {elapsed_text(p.eta_s)}" if p.eta_s is not None else "ETA ?"
         text = f"{stages} | {_counts(p.counts)} | {eta}"
         # redrawn when something changed, else every few seconds (the elapsed time)
         if text != shown["text"] or bar.n != finished or time.monotonic() - shown["at"] > 5:

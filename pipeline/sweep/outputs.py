@@ -23,7 +23,7 @@ from typing import Any
 from pipeline.board import Board
 from pipeline.files import write_atomic
 from pipeline.sweep import pareto, plots
-from pipeline.sweep.space import Constraints, format_duration
+from pipeline.sweep.space import Constraints, elapsed_text
 from pipeline.sweep.store import DONE, FAILED, INFEASIBLE, PENDING, RUNNING, columns, fits_column, ms_column
 
 SWEEP_MD, SWEEP_CSV, SWEEP_JSON = "sweep.md", "sweep.csv", "sweep.json"
@@ -214,14 +214,16 @@ def markdown(
             if info.emulation is None
             else f"not run ({info.emulation})"
         ),
-        f"- Engine: {info.engine}, {info.workers} worker(s); {format_duration(round(info.elapsed_s))} this run",
+        f"- Engine: {info.engine}, {info.workers} worker(s); {elapsed_text(info.elapsed_s)} this run",
         "",
     ]
     for board in info.boards:
         f = found[board.key]
         kept = ", ".join(("↑ " if o.maximize else "↓ ") + o.label for o in f.objectives)
         lines += [f"## Pareto front on the {board.label}", ""]
-        if not f.keys:
+        if not any(r["status"] == DONE for r in rows):
+            lines += ["No point evaluated yet.", ""]
+        elif not f.keys:
             lines += ["No evaluated point fits this board within the constraints.", ""]
         else:
             lines += [
@@ -236,8 +238,9 @@ def markdown(
                 f"Take a point straight to the board: `tinyml firmware {out / best['tflite']}` "
                 f"(or `tinyml flash` / `tinyml measure` with the same file).",
             ]
-        lines += ["", "### Separable against standard at equal accuracy", ""]
-        lines += _seed_lines(rows, board.key, info.constraints)
+        if f.keys:
+            lines += ["", "### Separable against standard at equal accuracy", ""]
+            lines += _seed_lines(rows, board.key, info.constraints)
         lines += [""]
         for figure in figures:
             if figure.stem.endswith(f"_{board.key}"):

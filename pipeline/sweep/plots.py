@@ -176,9 +176,12 @@ def write_plots(
 ) -> list[Path]:
     """Every figure per board; figures of an earlier sweep in the folder (other boards) removed."""
     written = []
+    evaluated = any(r["status"] == DONE for r in rows)
     for board in boards:
         for name, draw in FIGURES:
-            written.append(draw(rows, board, constraints, fronts[board.key], out / f"{PREFIX}{name}_{board.key}.png"))
+            if evaluated or name == "flash_vs_arena":  # before any training only the sizes are known
+                path = out / f"{PREFIX}{name}_{board.key}.png"
+                written.append(draw(rows, board, constraints, fronts[board.key], path))
     for stale in out.glob(f"{PREFIX}*.png"):
         if stale not in written:
             stale.unlink()

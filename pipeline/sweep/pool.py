@@ -13,7 +13,7 @@ import multiprocessing
 import os
 import signal
 import sys
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from multiprocessing.connection import Connection, wait
 from typing import Any
 
@@ -34,6 +34,7 @@ class StageStarted:
 class TaskDone:
     task: int
     result: TaskResult
+    retiring: bool = False  # the worker exits after this task (recycled): no task is sent to it
 
 
 def worker_main(conn: Connection, dataset: Any, trainings: int, tasks: int) -> None:
@@ -59,8 +60,9 @@ def worker_main(conn: Connection, dataset: Any, trainings: int, tasks: int) -> N
         result = run_task(kind, payload, dataset, started)
         done += 1
         trained += kind == TRAIN
-        conn.send(TaskDone(task, result))
-        if trained >= trainings or done >= tasks:
+        retiring = trained >= trainings or done >= tasks
+        conn.send(TaskDone(task, result, retiring))
+        if retiring:
             conn.close()
             return
 
@@ -71,7 +73,6 @@ class _Worker:
     conn: Connection
     task: int | None = None
     stage: str | None = None
-    retired: bool = field(default=False)
 
 
 def _death(exitcode: int | None) -> str:
@@ -98,6 +99,7 @@ class LocalPool:
         self.limits = (trainings, tasks)
         self.context = multiprocessing.get_context("spawn")
         self.workers: list[_Worker] = []
+        self.retired: list[_Worker] = []  # recycled, exiting: joined when they are gone
         self.started = 0  # processes started (recycling included)
         for _ in range(workers):
             self.workers.append(self._start())
@@ -125,52 +127,58 @@ class LocalPool:
         worker.conn.send((task, kind, payload))
 
     def poll(self, timeout: float | None) -> list[StageStarted | TaskDone]:
-        """What happened within `timeout` seconds: stages started, tasks done (a worker that died
-        with a task fails that task), and workers replaced."""
+        """What happened within `timeout` seconds: stages started, tasks done. A worker due for
+        recycling is replaced as it reports its last task; one that died with a task fails that
+        task (its point, not the sweep) and is replaced."""
         waitables: dict[Any, _Worker] = {}
         for worker in self.workers:
             waitables[worker.conn] = worker
             waitables[worker.process.sentinel] = worker
         events: list[StageStarted | TaskDone] = []
         ready = wait(list(waitables), timeout)
-        gone: list[_Worker] = []
+        seen: list[_Worker] = []
         for item in ready:
             worker = waitables[item]
-            if item is worker.conn:
-                while worker not in gone and worker.conn.poll():
-                    self._read(worker, events, gone)
-        for item in ready:
-            worker = waitables[item]
-            if item is worker.process.sentinel and worker not in gone:
-                while worker.conn.poll():  # what it said before it ended
-                    if not self._read(worker, events, gone):
-                        break
-                if worker not in gone:
-                    gone.append(worker)
-        for worker in gone:
-            worker.process.join(timeout=STOP_TIMEOUT_S)
-            if worker.task is not None:
-                stage = worker.stage or "worker"
-                reason = f"the worker process died ({_death(worker.process.exitcode)}) during {stage}"
-                events.append(TaskDone(worker.task, failure(stage, reason)))
-            worker.conn.close()
-            index = self.workers.index(worker)
-            self.workers[index] = self._start()
+            if worker in seen:
+                continue
+            seen.append(worker)
+            ended = self._drain(worker, events)
+            if worker in self.retired:
+                continue
+            if ended or worker.process.sentinel in ready or not worker.process.is_alive():
+                self._replace_dead(worker, events)
+        self.retired = [w for w in self.retired if w.process.is_alive()]  # reaped once gone
         return events
 
-    def _read(self, worker: _Worker, events: list, gone: list) -> bool:
-        try:
-            message = worker.conn.recv()
-        except (EOFError, OSError):
-            if worker not in gone:
-                gone.append(worker)
-            return False
-        if isinstance(message, StageStarted):
-            worker.stage = message.stage
-        elif isinstance(message, TaskDone):
-            worker.task = worker.stage = None
-        events.append(message)
-        return True
+    def _drain(self, worker: _Worker, events: list) -> bool:
+        """Every message the worker has sent; True when its end of the pipe is closed."""
+        while True:
+            try:
+                if not worker.conn.poll():
+                    return False
+                message = worker.conn.recv()
+            except (EOFError, OSError):
+                return True
+            if isinstance(message, StageStarted):
+                worker.stage = message.stage
+            elif isinstance(message, TaskDone):
+                worker.task = worker.stage = None
+                if message.retiring:  # replaced now: the new one imports TensorFlow while others work
+                    self.workers[self.workers.index(worker)] = self._start()
+                    self.retired.append(worker)
+                    worker.conn.close()
+                    events.append(message)
+                    return True
+            events.append(message)
+
+    def _replace_dead(self, worker: _Worker, events: list) -> None:
+        worker.process.join(timeout=STOP_TIMEOUT_S)
+        if worker.task is not None:
+            stage = worker.stage or "worker"
+            reason = f"the worker process died ({_death(worker.process.exitcode)}) during {stage}"
+            events.append(TaskDone(worker.task, failure(stage, reason)))
+        worker.conn.close()
+        self.workers[self.workers.index(worker)] = self._start()
 
     def close(self) -> None:
         """Every worker told to stop after its task (none is running one when the sweep ends)."""
@@ -179,20 +187,20 @@ class LocalPool:
                 worker.conn.send(None)
             except (BrokenPipeError, OSError):
                 pass
-        for worker in self.workers:
+        for worker in self.workers + self.retired:
             worker.process.join(timeout=STOP_TIMEOUT_S)
             if worker.process.is_alive():
                 worker.process.kill()
                 worker.process.join()
             worker.conn.close()
-        self.workers = []
+        self.workers, self.retired = [], []
 
     def terminate(self) -> None:
         """Ctrl-C: every worker stopped now (their points are redone on the next run)."""
-        for worker in self.workers:
+        for worker in self.workers + self.retired:
             if worker.process.is_alive():
                 os.kill(worker.process.pid, signal.SIGKILL)
-        for worker in self.workers:
+        for worker in self.workers + self.retired:
             worker.process.join(timeout=STOP_TIMEOUT_S)
             worker.conn.close()
-        self.workers = []
+        self.workers, self.retired = [], []

@@ -54,6 +54,7 @@ class Progress:
     elapsed_s: float
     eta_s: float | None
     last: str | None = None  # '<name>: <status>' of the point that just finished
+    finished: int = 0  # points this run has nothing left to do for
 
 
 def _ignore(*_args) -> None:
@@ -148,6 +149,7 @@ class _Sweep:
         self.keys: list[str] = []
         self.specs: dict[str, Any] = {}
         self.feasible_pruned = self.pruned = 0
+        self.held: list[str] = []  # --prune-only: points left to train or emulate
         self.last: str | None = None  # what the last finished point came to, for the progress line
 
     # -- setting up
@@ -194,13 +196,19 @@ class _Sweep:
                 self.queues[PRUNE].append(key)
         elif status == PENDING and row.get("accuracy_int8") is not None and _tflite_ok(self.out, row):
             if emulating:
-                self.queues[EMULATE].append(key)
+                self._queue(EMULATE, key)
             else:
                 self._set(key, status=DONE, stage=None)
         elif status == PENDING:
-            self.queues[TRAIN].append(key)
+            self._queue(TRAIN, key)
         elif status == DONE and emulating and not row.get("emulated") and _tflite_ok(self.out, row):
-            self.queues[EMULATE].append(key)
+            self._queue(EMULATE, key)
+
+    def _queue(self, kind: str, key: str) -> None:
+        if self.request.prune_only and kind != PRUNE:
+            self.held.append(key)  # --prune-only: left for the next run
+        else:
+            self.queues[kind].append(key)
 
     def _set(self, key: str, **values) -> dict:
         self.store.update(key, **values)
@@ -275,6 +283,8 @@ class _Sweep:
         stopped = None
         if left:
             stopped = f"the time budget ({self.p.budget}) is spent: {left} point(s) left to do"
+        elif self.held:
+            stopped = f"--prune-only: {len(self.held)} point(s) pruned and left to train"
         return self.finish(stopped)
 
     # -- results
@@ -319,7 +329,7 @@ class _Sweep:
             return
         self.feasible_pruned += 1
         self._set(key, status=PENDING, stage=None, pruned=1, prune_s=result.seconds, **figures)
-        self.queues[TRAIN].append(key)
+        self._queue(TRAIN, key)
 
     def _trained(self, key: str, values: dict, result: TaskResult) -> None:
         spec = self.specs[key]
@@ -339,7 +349,7 @@ class _Sweep:
             **self._figures(values),
         )
         if emulating:
-            self.queues[EMULATE].append(key)
+            self._queue(EMULATE, key)
         else:
             self._said(key, f"done (int8 accuracy {values['accuracy_int8']:.3f})")
 
@@ -376,6 +386,8 @@ class _Sweep:
         emulations: float = len(self.queues[EMULATE])
         if self.p.emulation_root is not None:
             emulations += trains + running[TRAIN]
+        if self.request.prune_only:
+            trains = emulations = 0
         work = 0.0
         for kind, count in ((PRUNE, len(self.queues[PRUNE])), (TRAIN, trains), (EMULATE, emulations)):
             if count > 0:
@@ -396,9 +408,11 @@ class _Sweep:
         rows = self.store.selection()
         counts = Counter(r["status"] for r in rows)
         stages = Counter(self.stage.values())
-        self.events.progress(
-            Progress(len(rows), dict(counts), dict(stages), time.monotonic() - self.start, self._eta(), self.last)
-        )
+        finished = counts[DONE] + counts[FAILED] + counts[INFEASIBLE]
+        if self.request.prune_only:
+            finished += sum(1 for r in rows if r["status"] == PENDING and r.get("pruned"))
+        elapsed = time.monotonic() - self.start
+        self.events.progress(Progress(len(rows), dict(counts), dict(stages), elapsed, self._eta(), self.last, finished))
         self.last = None
 
     # -- the end

@@ -63,6 +63,7 @@ class SweepRequest:
     workers: int | None = None
     resume: bool = False
     retry_failed: bool = False
+    prune_only: bool = False  # size every point and rule out what cannot fit; train nothing
 
 
 @dataclass

@@ -128,6 +128,16 @@ def format_duration(seconds: float) -> str:
     return f"{seconds:g}s"
 
 
+def elapsed_text(seconds: float) -> str:
+    """'42 s', '3 min 19 s', '2 h 05 min': a measured time for people."""
+    seconds = int(round(seconds))
+    if seconds < 60:
+        return f"{seconds} s"
+    if seconds < 3600:
+        return f"{seconds // 60} min {seconds % 60:02d} s"
+    return f"{seconds // 3600} h {seconds % 3600 // 60:02d} min"
+
+
 def parse_budget(value, where: str) -> tuple[Budget | None, list[str]]:
     """A point count (an integer >= 1) or a time ('90s', '45m', '2h')."""
     if isinstance(value, int) and not isinstance(value, bool):
