@@ -166,7 +166,7 @@ def train(payload: dict, dataset, progress: Callable[[str], None]) -> TaskResult
 @contextmanager
 def build_lock(work: Path):
     """One build at a time in the emulator's work folder of this machine: the CMake tree (and its
-    TFLM library) is shared by every point and every worker."""
+    TFLM library) is shared by every point and every worker; QEMU runs outside it."""
     work.mkdir(parents=True, exist_ok=True)
     with open(work / BUILD_LOCK, "a") as handle:
         fcntl.flock(handle, fcntl.LOCK_EX)
@@ -193,14 +193,15 @@ def emulate(payload: dict, dataset, progress: Callable[[str], None]) -> TaskResu
         timed = [b for b in boards if b.memory is not None] or boards[:1]
         work = default_work_dir()
         values: dict[str, Any] = {"est_ms": {}, "estimate_skipped": {}}
-        with build_lock(work):
-            for board in timed:
-                record = driver.emulate_analysis(analysis, root, board, kernels=payload["kernels"], work_dir=work)
-                ms = record.estimated_ms
-                values["est_ms"][board.key] = ms.cache_on if ms is not None else None
-                if record.estimate_skipped:
-                    values["estimate_skipped"][board.key] = record.estimate_skipped
-                values.update(instructions=record.instructions, arena_used_bytes=record.arena_used_bytes)
+        for board in timed:
+            record = driver.emulate_analysis(
+                analysis, root, board, kernels=payload["kernels"], work_dir=work, build_lock=lambda: build_lock(work)
+            )
+            ms = record.estimated_ms
+            values["est_ms"][board.key] = ms.cache_on if ms is not None else None
+            if record.estimate_skipped:
+                values["estimate_skipped"][board.key] = record.estimate_skipped
+            values.update(instructions=record.instructions, arena_used_bytes=record.arena_used_bytes)
         for board in boards:
             if board.memory is None:
                 values["estimate_skipped"][board.key] = f"{board.key} has no [memory] timing: no cycle estimate"
