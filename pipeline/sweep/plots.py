@@ -74,6 +74,15 @@ def _step_front(ax, rows: Sequence[dict], x: str, y: str) -> None:
         ax.step([p[0] for p in steps], [p[1] for p in steps], where="post", color="black", lw=1, alpha=0.6)
 
 
+def _plain_ticks(axis) -> None:
+    """'6', '10', '20' on a log axis, not '6×10⁰'."""
+    from matplotlib.ticker import FuncFormatter
+
+    plain = FuncFormatter(lambda value, _: f"{value:g}")
+    axis.set_major_formatter(plain)
+    axis.set_minor_formatter(plain)
+
+
 def _shade_x(ax, limit: float | None, label: str) -> None:
     if limit is not None:
         ax.axvspan(limit, ax.get_xlim()[1] if ax.get_xlim()[1] > limit else limit * 2, **SHADE, label=label)
@@ -99,6 +108,8 @@ def accuracy_vs_ms(rows, board: Board, constraints: Constraints, front: Front, p
             _shade_x(ax, constraints.max_ms, f"over max_ms {constraints.max_ms:g}" if constraints.max_ms else "")
         if constraints.min_accuracy is not None:
             ax.axhspan(0, constraints.min_accuracy, **SHADE, label=f"under min_accuracy {constraints.min_accuracy:g}")
+    if x != "macs":
+        _plain_ticks(ax.xaxis)
     ax.set(xlabel=xlabel, ylabel="int8 accuracy (test split)", title=f"Accuracy vs time on the {board.name}")
     ax.set_ylim(0, 1.02)
     if done:
@@ -122,6 +133,8 @@ def flash_vs_ms(rows, board: Board, constraints: Constraints, front: Front, path
         if x != "macs":
             _shade_x(ax, constraints.max_ms, f"over max_ms {constraints.max_ms:g}" if constraints.max_ms else "")
         ax.legend(fontsize=7, loc="upper left")
+    if x != "macs":
+        _plain_ticks(ax.xaxis)
     ax.set(xlabel=xlabel, ylabel="model flash (bytes)", title=f"Flash vs time on the {board.name}")
     save_figure(fig, path)
     plt.close(fig)
