@@ -296,3 +296,20 @@ def test_point_names_are_stable_c_identifiers():
     assert point_name(point) == "sep_a0p125_r32_b5_c1_e8"
     assert point_spec({**point, "classes": 4}).name == "sep_a0p125_r32_b5_c1_e8_k4"
     assert math.isclose(point_spec(point).alpha, 0.125)
+
+
+def test_board_option_replaces_the_space_files_boards(tmp_path):
+    from pipeline.sweep.settings import _boards
+
+    space = load_space(write(tmp_path, """
+        boards = ["qemu_mps2_an386"]
+        [space]
+        conv = "standard"
+        alpha = 0.25
+        resolution = 16
+        blocks = 2
+    """))
+    assert [b.key for b in _boards(space, None)] == ["qemu_mps2_an386"]
+    assert [b.key for b in _boards(space, "nano33ble")] == ["nano33ble"]
+    assert [b.key for b in _boards(load_space(write(tmp_path, "[space]\nconv='standard'\nalpha=1\nresolution=16\n"
+                                                              "blocks=2\n", "bare.toml")), None)] == ["nano33ble"]

@@ -46,7 +46,8 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument(
         "--board",
         default=None,
-        help=f"board to judge the points against when the space file names none (default: {DEFAULT_BOARD})",
+        help="board to judge the points against, instead of the space file's boards "
+        f"(default: the space file's, else {DEFAULT_BOARD})",
     )
     parser.add_argument(
         "--engine",

@@ -43,7 +43,7 @@ class Settings:
 
     space_text: str
     space_source: str
-    board: str = DEFAULT_BOARD
+    board: str | None = None  # --board: replaces the space file's boards
     data: str | None = None
     epochs: int | None = None
     kernels: str = "cmsis-nn"
@@ -102,8 +102,11 @@ def _space(settings: Settings) -> Space:
     return parse_space(data, settings.space_source)
 
 
-def _boards(space: Space, board: str) -> list[Board]:
-    return [load_board(key) for key in (space.boards or (board,))]
+def _boards(space: Space, board: str | None) -> list[Board]:
+    """--board when given (the command line wins, as for --budget), else the space file's boards,
+    else the default board."""
+    keys = (board,) if board else space.boards or (DEFAULT_BOARD,)
+    return [load_board(key) for key in keys]
 
 
 def prepare(request: SweepRequest, notify: Callable[[str], None] = _ignore) -> Prepared:
@@ -174,7 +177,7 @@ def settings_for(
     return Settings(
         space_text=text,
         space_source=str(space_path),
-        board=board or DEFAULT_BOARD,
+        board=board,
         data=data,
         epochs=epochs,
         kernels=kernels,

@@ -1,6 +1,6 @@
 """The space file of `tinyml sweep` (the default one is models/space.toml).
 
-    boards = ["nano33ble"]        # optional: board keys or board files (default: --board)
+    boards = ["nano33ble"]        # optional: board keys or board files (--board replaces them)
     strategy = "grid"             # optional: grid (default) | random
     budget = 50                   # optional: points, or time ("45m", "2h"); --budget overrides
     seed = 0                      # optional: the random strategy's draw
