@@ -2,4 +2,6 @@ import sys
 
 from pipeline.cli import main
 
-sys.exit(main())
+# Guarded: the sweep's worker processes (multiprocessing's spawn) import the main module again.
+if __name__ == "__main__":
+    sys.exit(main())

@@ -23,6 +23,7 @@ COMMANDS = {
     "emulate": "build the firmware for QEMU's Cortex-M4 and measure instructions and arena",
     "flash": "build and upload the firmware to a Nano 33 BLE Sense",
     "measure": "read benchmark results over serial (board, Renode, QEMU) into the report",
+    "sweep": "sweep a design space: prune, train, emulate, and the Pareto front per board",
 }
 
 

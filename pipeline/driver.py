@@ -108,9 +108,12 @@ class StageFailure(Exception):
 
 
 @contextmanager
-def stage(name: Stage | str) -> Iterator[None]:
-    """Names the stage a failure came from; a TF/Keras failure on one model must not stop the zoo."""
+def stage(name: Stage | str, started: Callable[[str], None] | None = None) -> Iterator[None]:
+    """Names the stage a failure came from; a TF/Keras failure on one model must not stop the zoo.
+    `started` is told the stage's name as it begins (a sweep's progress per stage)."""
     name = name.value if isinstance(name, Stage) else name
+    if started is not None:
+        started(name)
     try:
         yield
     except StageFailure:
@@ -200,27 +203,34 @@ def arena_record(analysis: ModelAnalysis, host_bytes: int | None) -> ArenaRecord
 
 
 def build_model(
-    spec: ModelSpec, base_data, epochs: int, board: Board, key: str, measurements: MeasurementStore | None = None
+    spec: ModelSpec,
+    base_data,
+    epochs: int,
+    board: Board,
+    key: str,
+    measurements: MeasurementStore | None = None,
+    started: Callable[[str], None] | None = None,
 ) -> tuple[HostResult, bytes]:
-    """One model from its spec to its HostResult and .tflite bytes; nothing is written here."""
+    """One model from its spec to its HostResult and .tflite bytes; nothing is written here.
+    `started` is told each stage's name as it begins."""
     # Keras and TensorFlow take seconds to import: only a model being built pays for them.
     from pipeline.analysis.keras_analysis import keras_layer_costs, match_layers
     from pipeline.model.quantize import quantize_model
     from pipeline.model.reference import quantize_input
     from pipeline.model.train import train_model
 
-    with stage(Stage.DATA):
+    with stage(Stage.DATA, started):
         data = base_data.resized(spec.resolution, spec.channels)
-    with stage(Stage.TRAIN):
+    with stage(Stage.TRAIN, started):
         trained = train_model(spec, data, epochs=epochs)
-    with stage(Stage.QUANTIZE):
+    with stage(Stage.QUANTIZE, started):
         quantized = quantize_model(trained, data)
-    with stage(Stage.ANALYZE):
+    with stage(Stage.ANALYZE, started):
         analysis = analyze_model(
             quantized.tflite, f"{spec.name}.tflite", [board], name=spec.name, measurements=measurements
         )
         pairs = match_layers(keras_layer_costs(trained.model), list(analysis.tflite.layers))
-    with stage(Stage.HOST_CHECK):
+    with stage(Stage.HOST_CHECK, started):
         # TFLM's own interpreter (a child process: it aborts on some models) on one test input:
         # the 64-bit host arena, and an abort found here instead of on the board.
         inp = analysis.tflite.inputs[0]

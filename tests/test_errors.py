@@ -277,3 +277,17 @@ def test_a_second_run_on_the_same_folder_is_refused_in_one_line(tmp_path):
     assert proc.stderr.strip().splitlines()[-1].startswith("tinyml run: error: ")
     assert "is being written by `tinyml run`" in proc.stderr
     assert sorted(p.name for p in (tmp_path / "out").iterdir()) == [LOCK_FILE]
+
+
+def test_a_build_tree_of_another_checkout_is_started_afresh(tmp_path):
+    """CMake refuses a tree configured from another source folder (a moved checkout, or a second
+    one sharing the user cache): the emulator's build drops such a tree instead of failing."""
+    from pipeline.emulator import build
+
+    ours, theirs = tmp_path / "ours", tmp_path / "theirs"
+    for tree, home in ((ours, build.port_dir()), (theirs, tmp_path / "elsewhere" / "qemu_mps2")):
+        tree.mkdir()
+        (tree / "CMakeCache.txt").write_text(f"FOO:STRING=1\nCMAKE_HOME_DIRECTORY:INTERNAL={home}\n")
+    build._drop_tree_of_another_checkout(ours)
+    build._drop_tree_of_another_checkout(theirs)
+    assert (ours / "CMakeCache.txt").is_file() and not theirs.exists()

@@ -31,6 +31,7 @@ def wheel(tmp_path_factory):
 def test_wheel_holds_the_run_time_data(wheel):
     names = set(zipfile.ZipFile(wheel).namelist())
     assert "pipeline/bundled/models/zoo.toml" in names and "pipeline/bundled/platformio.ini" in names
+    assert "pipeline/bundled/models/space.toml" in names  # tinyml sweep's default space
     firmware = {n.removeprefix("pipeline/bundled/") for n in names if n.startswith("pipeline/bundled/firmware/")}
     if (REPO / ".git").exists() and shutil.which("git"):  # exactly the tracked firmware sources
         tracked = subprocess.run(["git", "-C", str(REPO), "ls-files", "firmware"], capture_output=True,

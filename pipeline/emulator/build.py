@@ -89,6 +89,7 @@ def configure(
     if kernel_opt not in KERNEL_OPT_LEVELS or other_opt not in KERNEL_OPT_LEVELS:
         raise PipelineError(f"optimisation level must be one of {', '.join(KERNEL_OPT_LEVELS)}")
     tree = work_dir / build_tree_name(kernel_opt, other_opt)
+    _drop_tree_of_another_checkout(tree)
     command = [
         "cmake",
         "-S",
@@ -108,6 +109,20 @@ def configure(
         command += ["-G", "Ninja"]
     _run_step(command, "CMake configure of the QEMU firmware", 300)
     return tree
+
+
+def _drop_tree_of_another_checkout(tree: Path) -> None:
+    """A build tree configured from another copy of the firmware project (a moved checkout, a
+    second checkout sharing the user cache) is refused by CMake: start it afresh."""
+    cache = tree / "CMakeCache.txt"
+    if not cache.is_file():
+        return
+    prefix = "CMAKE_HOME_DIRECTORY:INTERNAL="
+    for line in cache.read_text(errors="replace").splitlines():
+        if line.startswith(prefix):
+            if Path(line[len(prefix) :]).resolve() != port_dir().resolve():
+                shutil.rmtree(tree)
+            return
 
 
 def _kernel_list(tflm_root: Path | None, models_dir: Path) -> str:

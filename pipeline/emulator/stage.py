@@ -16,6 +16,8 @@ Build layout under the work folder (default: the user cache, pipeline.project.ca
 from __future__ import annotations
 
 import os
+from collections.abc import Callable
+from contextlib import AbstractContextManager, nullcontext
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -91,31 +93,35 @@ def emulate(
     runs: int = 10,
     warmup: int = 2,
     kernels: str = "cmsis-nn",
+    build_lock: Callable[[], AbstractContextManager] = nullcontext,
 ) -> Emulation:
     """Builds the benchmark firmware for the analysed model, runs it in QEMU and returns its
     numbers, with the cycle estimate for `board` (default the Nano). The model is checked against
     the emulator's memory, not the board's: whether it fits the board is the analysis' verdict.
-    `tflm_root`: the library (pipeline.emulator.toolchain.resolve_tflm_dir)."""
+    `tflm_root`: the library (pipeline.emulator.toolchain.resolve_tflm_dir). `build_lock`: held
+    while the work folder's tree is configured and built, not while QEMU runs (a sweep's workers
+    share the tree: pipeline.sweep.tasks)."""
     check_kernels(kernels)
     board = board or load_board(DEFAULT_BOARD)
     check_model_for_emulator(analysis)
     work = (Path(work_dir) if work_dir else default_work_dir()).resolve()
     # The prediction, not a recorded measurement: emulate measures it again and compares.
     predicted = plan_for_prediction(analysis.arena)
-    generated = generate_firmware_sources(
-        analysis,
-        load_board(EMULATOR_BOARD),
-        work / "models" / (c_identifier(analysis.name) + model_folder_suffix(kernels)),
-        arena=predicted,
-        kernels=kernels,
-    )
-    tree = configure(work, tflm_root, kernel_opt=kernel_opt, other_opt=other_opt, runs=runs, warmup=warmup)
-    target = f"fw_{generated.out_dir.name}"
-    build_target(tree, target)
-    elf = tree / f"{target}.elf"
-    size = firmware_size(elf)
+    with build_lock():  # the work folder's build tree, one build at a time
+        generated = generate_firmware_sources(
+            analysis,
+            load_board(EMULATOR_BOARD),
+            work / "models" / (c_identifier(analysis.name) + model_folder_suffix(kernels)),
+            arena=predicted,
+            kernels=kernels,
+        )
+        tree = configure(work, tflm_root, kernel_opt=kernel_opt, other_opt=other_opt, runs=runs, warmup=warmup)
+        target = f"fw_{generated.out_dir.name}"
+        build_target(tree, target)
+        elf = tree / f"{target}.elf"
+        size = firmware_size(elf)
+        plugin_run, skipped = try_prepare(elf, work, generated.out_dir.name, warmup, board)
 
-    plugin_run, skipped = try_prepare(elf, work, generated.out_dir.name, warmup, board)
     run = run_firmware(elf, timeout_s, plugin_run.qemu_args if plugin_run else ())
     arena_note = None
     if run.error is not None and run.error.code == "alloc_failed":
@@ -126,9 +132,10 @@ def emulate(
             f"({first_error.detail.replace('_', ' ')}): rebuilt with the emulator's largest arena to measure "
             "it; the prediction misses something of this model (please report it)"
         )
-        generated = rebuild_with_largest_arena(analysis, generated, tree)
-        size = firmware_size(elf)
-        plugin_run, skipped = try_prepare(elf, work, generated.out_dir.name, warmup, board)
+        with build_lock():
+            generated = rebuild_with_largest_arena(analysis, generated, tree)
+            size = firmware_size(elf)
+            plugin_run, skipped = try_prepare(elf, work, generated.out_dir.name, warmup, board)
         run = run_firmware(elf, timeout_s, plugin_run.qemu_args if plugin_run else ())
         still_failed(first_error, run, generated)
     result_path = save_run_result(run, work / "results" / f"{generated.out_dir.name}{kernel_opt}.json")

@@ -1,0 +1,206 @@
+"""The local engine: a pool of long-lived worker processes, each running TensorFlow with one thread
+(TensorFlow takes seconds to import: a worker imports it once, when it starts), recycled after a
+few trainings (TensorFlow keeps memory across fits) and replaced when it dies (a point's failure,
+recorded with its stage, never the sweep's).
+
+The driver hands a task to an idle worker only, over a pipe; a worker reports the stage it starts
+and its TaskResult. Workers ignore Ctrl-C: the driver stops them, so an interrupted sweep ends in
+one place. They are started with `spawn` (no fork of a process with threads)."""
+
+from __future__ import annotations
+
+import multiprocessing
+import os
+import signal
+import sys
+from dataclasses import dataclass
+from multiprocessing.connection import Connection, wait
+from typing import Any
+
+from pipeline.sweep.tasks import TRAIN, TaskResult, failure, one_thread_tensorflow, run_task
+
+RECYCLE_AFTER_TRAININGS = 4
+RECYCLE_AFTER_TASKS = 40
+STOP_TIMEOUT_S = 10.0
+
+
+@dataclass(frozen=True)
+class StageStarted:
+    task: int
+    stage: str
+
+
+@dataclass(frozen=True)
+class TaskDone:
+    task: int
+    result: TaskResult
+    retiring: bool = False  # the worker exits after this task (recycled): no task is sent to it
+
+
+def worker_main(conn: Connection, dataset: Any, trainings: int, tasks: int) -> None:
+    """A worker's life: import TensorFlow, then run tasks until told to stop or due for recycling.
+    Its Python output (the emulator's build progress, library warnings) would garble the driver's
+    progress line: results and failures come back as TaskResults instead."""
+    signal.signal(signal.SIGINT, signal.SIG_IGN)
+    sys.stdout = sys.stderr = open(os.devnull, "w")
+    one_thread_tensorflow()
+    trained = done = 0
+    while True:
+        try:
+            message = conn.recv()
+        except EOFError:
+            return
+        if message is None:
+            return
+        task, kind, payload = message
+
+        def started(stage: str, task: int = task) -> None:
+            conn.send(StageStarted(task, stage))
+
+        result = run_task(kind, payload, dataset, started)
+        done += 1
+        trained += kind == TRAIN
+        retiring = trained >= trainings or done >= tasks
+        conn.send(TaskDone(task, result, retiring))
+        if retiring:
+            conn.close()
+            return
+
+
+@dataclass
+class _Worker:
+    process: Any
+    conn: Connection
+    task: int | None = None
+    stage: str | None = None
+
+
+def _death(exitcode: int | None) -> str:
+    if exitcode is not None and exitcode < 0:
+        try:
+            return f"killed by {signal.Signals(-exitcode).name}"
+        except ValueError:
+            return f"killed by signal {-exitcode}"
+    return f"exit code {exitcode}"
+
+
+class LocalPool:
+    name = "local"
+
+    def __init__(
+        self,
+        workers: int,
+        dataset: Any,
+        trainings: int = RECYCLE_AFTER_TRAININGS,
+        tasks: int = RECYCLE_AFTER_TASKS,
+    ):
+        self.size = workers
+        self.dataset = dataset
+        self.limits = (trainings, tasks)
+        self.context = multiprocessing.get_context("spawn")
+        self.workers: list[_Worker] = []
+        self.retired: list[_Worker] = []  # recycled, exiting: joined when they are gone
+        self.started = 0  # processes started (recycling included)
+        for _ in range(workers):
+            self.workers.append(self._start())
+
+    @property
+    def capacity(self) -> int:
+        return self.size
+
+    def _start(self) -> _Worker:
+        parent, child = self.context.Pipe()
+        process = self.context.Process(
+            target=worker_main, args=(child, self.dataset, *self.limits), daemon=True, name="tinyml-sweep-worker"
+        )
+        process.start()
+        child.close()
+        self.started += 1
+        return _Worker(process, parent)
+
+    def idle(self) -> int:
+        return sum(1 for w in self.workers if w.task is None)
+
+    def submit(self, task: int, kind: str, payload: dict) -> None:
+        worker = next(w for w in self.workers if w.task is None)
+        worker.task, worker.stage = task, kind
+        worker.conn.send((task, kind, payload))
+
+    def poll(self, timeout: float | None) -> list[StageStarted | TaskDone]:
+        """What happened within `timeout` seconds: stages started, tasks done. A worker due for
+        recycling is replaced as it reports its last task; one that died with a task fails that
+        task (its point, not the sweep) and is replaced."""
+        waitables: dict[Any, _Worker] = {}
+        for worker in self.workers:
+            waitables[worker.conn] = worker
+            waitables[worker.process.sentinel] = worker
+        events: list[StageStarted | TaskDone] = []
+        ready = wait(list(waitables), timeout)
+        seen: list[_Worker] = []
+        for item in ready:
+            worker = waitables[item]
+            if worker in seen:
+                continue
+            seen.append(worker)
+            ended = self._drain(worker, events)
+            if worker in self.retired:
+                continue
+            if ended or worker.process.sentinel in ready or not worker.process.is_alive():
+                self._replace_dead(worker, events)
+        self.retired = [w for w in self.retired if w.process.is_alive()]  # reaped once gone
+        return events
+
+    def _drain(self, worker: _Worker, events: list) -> bool:
+        """Every message the worker has sent; True when its end of the pipe is closed."""
+        while True:
+            try:
+                if not worker.conn.poll():
+                    return False
+                message = worker.conn.recv()
+            except (EOFError, OSError):
+                return True
+            if isinstance(message, StageStarted):
+                worker.stage = message.stage
+            elif isinstance(message, TaskDone):
+                worker.task = worker.stage = None
+                if message.retiring:  # replaced now: the new one imports TensorFlow while others work
+                    self.workers[self.workers.index(worker)] = self._start()
+                    self.retired.append(worker)
+                    worker.conn.close()
+                    events.append(message)
+                    return True
+            events.append(message)
+
+    def _replace_dead(self, worker: _Worker, events: list) -> None:
+        worker.process.join(timeout=STOP_TIMEOUT_S)
+        if worker.task is not None:
+            stage = worker.stage or "worker"
+            reason = f"the worker process died ({_death(worker.process.exitcode)}) during {stage}"
+            events.append(TaskDone(worker.task, failure(stage, reason)))
+        worker.conn.close()
+        self.workers[self.workers.index(worker)] = self._start()
+
+    def close(self) -> None:
+        """Every worker told to stop after its task (none is running one when the sweep ends)."""
+        for worker in self.workers:
+            try:
+                worker.conn.send(None)
+            except (BrokenPipeError, OSError):
+                pass
+        for worker in self.workers + self.retired:
+            worker.process.join(timeout=STOP_TIMEOUT_S)
+            if worker.process.is_alive():
+                worker.process.kill()
+                worker.process.join()
+            worker.conn.close()
+        self.workers, self.retired = [], []
+
+    def terminate(self) -> None:
+        """Ctrl-C: every worker stopped now (their points are redone on the next run)."""
+        for worker in self.workers + self.retired:
+            if worker.process.is_alive():
+                os.kill(worker.process.pid, signal.SIGKILL)
+        for worker in self.workers + self.retired:
+            worker.process.join(timeout=STOP_TIMEOUT_S)
+            worker.conn.close()
+        self.workers, self.retired = [], []
