@@ -1,17 +1,22 @@
-"""Benchmark (not a test): CMSIS-NN's int8 kernels vs the project's (`--kernels tinyml`) on the
+"""Benchmark (not a test): CMSIS-NN's int8 kernels against the project's (`--kernels tinyml`) on the
 emulated Cortex-M4 (QEMU mps2-an386, -icount shift=0: instructions, not cycles), in one run:
 instructions per MAC per model and per layer kind for both kernel sets, the firmware's flash for
-each, which layers the project kernels took, and whether the outputs are identical (the check
-firmware's output bytes on three inputs, and the benchmark firmware's output CRC-32). When the
-emulation carries the cycle estimate (perf/cycles.py: Cortex-M4 timing, nRF52840 flash and
-instruction cache), it also prints estimated cycles, milliseconds at 64 MHz and cycles per MAC.
+each (the kernels' flash cost), the estimated milliseconds on every board with a cycle model (the
+instruction-class plugin simulating that board's flash and caches: docs/cycle_model.md), the
+layers where the project's kernel loses to CMSIS-NN (there must be none), whether the outputs are
+identical (the check firmware's output bytes on three inputs, and the benchmark firmware's output
+CRC-32), and the targets of issue 21.
 
-    python benchmarks/kernels.py [MODEL.tflite ...] [--out OUT] [--tflm-dir DIR] [--json FILE]
+    python benchmarks/kernels.py [MODEL.tflite ...] [--out OUT] [--layer-kinds DIR]
+                                 [--boards nano33ble,nucleo_l4r5zi] [--tflm-dir DIR] [--json FILE]
 
-Without files: every model of `tinyml run`'s output folder (--out, default ./out). Goals of issue
-11 are printed against the MobileNetV1-0.25 96x96 pair (sep_a025_r96_b13 / std_a025_r96_b13) when
-both are among the models. Needs the TFLM Arduino library (--tflm-dir or TFLM_ARDUINO_DIR).
+Without files: every model of `tinyml run`'s output folder (--out, default ./out). --layer-kinds DIR
+adds the layer-kind models of benchmarks/layer_kind_models.py (built into DIR when it holds none).
+Models are named by their file's stem: person_detect, vww_96_int8 (MLPerf Tiny), pretrainedResnet_quant
+(MLPerf Tiny's ResNet-8) and the standard twins std_* have targets. Needs the TFLM Arduino library
+(--tflm-dir or TFLM_ARDUINO_DIR).
 """
+
 from __future__ import annotations
 
 import argparse
@@ -21,51 +26,59 @@ from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
-from pipeline.kernel_sets import KERNEL_SETS  # noqa: E402
+from pipeline.emulator import toolchain as emu_tools  # noqa: E402
 from pipeline.errors import PipelineError  # noqa: E402
-from pipeline.records import kind_names  # noqa: E402
+from pipeline.kernel_sets import CMSIS_NN, KERNEL_SETS, TINYML  # noqa: E402
 
-KIND_ORDER = ("first_conv", "depthwise", "pointwise", "conv", "fully_connected", "other")
-PAIR = ("sep_a025_r96_b13", "std_a025_r96_b13")
-GOALS = {  # figure -> (issue's "now", goal), instructions per MAC
-    "depthwise 3x3": (9.4, 3.0),
-    "first conv (1 input channel)": (13.5, 3.0),
-    "sep_a025_r96_b13": (3.37, 2.2),
-    "sep/std instructions ÷ MACs (b13 pair)": (1.66, 1.2),
-}
-
-
-def _per_mac(entry: dict | None):
-    return entry.get("instructions_per_mac") if entry else None
+CACHE = "cache_on"  # boards run with their flash caches on (docs/cycle_model.md)
+# Issue 21's targets: instructions per MAC with --kernels tinyml, and ms on the MLPerf Tiny board.
+MODEL_TARGETS = {"person_detect": 1.4, "vww_96_int8": 1.4, "pretrainedResnet_quant": 1.5, "std_*": 1.5}
+KIND_TARGET = 3.0
+MS_TARGET = ("vww_96_int8", "nucleo_l4r5zi", 150.0)  # beyond it: X-CUBE-AI 9.0's 88.9 ms
 
 
 def _fmt(value, digits: int = 2) -> str:
     return "–" if value is None else f"{value:.{digits}f}"
 
 
-CACHE = "cache_on"  # the board runs with the nRF52840's instruction cache enabled
+def layer_kinds(path: Path) -> dict[int, str]:
+    """The finer layer kind of every CONV_2D / DEPTHWISE_CONV_2D (operator index -> kind), from
+    the .tflite's shapes and strides: the kinds issue 21 names."""
+    from pipeline.analysis.tflite_model import BUILTIN_NAMES, parsed
 
-
-def _cycles(entry: dict) -> int | None:
-    cycles = entry.get("estimated_cycles")
-    return cycles.get(CACHE) if isinstance(cycles, dict) else None
-
-
-def _kind_cycles_per_mac(entry: dict) -> dict[str, float]:
-    """Estimated cycles per MAC per layer kind, from the per-layer estimates."""
-    cycles: dict[str, int] = {}
-    macs: dict[str, int] = {}
-    layers = entry.get("layers", [])
-    for layer, kind in zip(layers, kind_names(layer.get("kind") for layer in layers)):
-        value = _cycles(layer)
-        if value is None or not layer.get("macs"):
+    model = parsed(path.read_bytes(), path.name)
+    graph = model.subgraphs[0]
+    kinds: dict[int, str] = {}
+    for index, operator in enumerate(graph.operators or []):
+        code = model.operatorCodes[operator.opcodeIndex]
+        op = BUILTIN_NAMES.get(max(code.builtinCode, code.deprecatedBuiltinCode), "CUSTOM")
+        if op == "FULLY_CONNECTED":
+            kinds[index] = "fully connected"
+        if op not in ("CONV_2D", "DEPTHWISE_CONV_2D"):
             continue
-        cycles[kind] = cycles.get(kind, 0) + value
-        macs[kind] = macs.get(kind, 0) + layer["macs"]
-    return {kind: cycles[kind] / macs[kind] for kind in cycles}
+        inp, filt = graph.tensors[operator.inputs[0]].shape, graph.tensors[operator.inputs[1]].shape
+        options = operator.builtinOptions
+        stride = max(options.strideH or 1, options.strideW or 1)
+        if op == "DEPTHWISE_CONV_2D":
+            _, k_h, k_w, out_c = filt
+            multiplier = out_c // max(inp[3], 1)
+            kinds[index] = f"depthwise x{multiplier}" if multiplier > 1 else f"depthwise {k_h}x{k_w}"
+            continue
+        _, k_h, k_w, in_c = filt
+        if in_c <= 3:
+            kinds[index] = f"first conv {k_h}x{k_w}"
+        elif (k_h, k_w) == (1, 1):
+            kinds[index] = "1x1 strided" if stride > 1 else ("1x1 > 256 in" if in_c > 256 else "1x1")
+        elif k_h == 1 or k_w == 1:
+            kinds[index] = "conv 1xK / Kx1"
+        else:
+            kinds[index] = f"conv {k_h}x{k_w}"
+    return kinds
 
 
-def measure(paths: list[Path], tflm_dir, runs: int, check: bool) -> dict:
+def measure(paths: list[Path], tflm_dir, boards: list[str], runs: int, check: bool) -> dict:
+    """Per model: its layer kinds, and per kernel set the emulation on the first board (with the
+    output check), then the estimated ms on each other board (the same firmware, another plugin)."""
     from pipeline.analysis.model_analysis import analyze_file
     from pipeline.board import load_board
     from pipeline.driver import check_emulation_environment, emulate_path
@@ -74,151 +87,190 @@ def measure(paths: list[Path], tflm_dir, runs: int, check: bool) -> dict:
 
     results: dict[str, dict] = {}
     for path in paths:
-        entry = results.setdefault(path.stem, {"tflite": str(path)})
+        entry = results.setdefault(path.stem, {"tflite": str(path), "kinds": layer_kinds(path)})
         for kernels in KERNEL_SETS:
             try:
-                result = emulate_path(path, tflm_dir, runs=runs, warmup=1, kernels=kernels)
-                entry[kernels] = to_plain(result)
+                first = emulate_path(path, tflm_dir, board=load_board(boards[0]), runs=runs, warmup=1, kernels=kernels)
+                entry[kernels] = to_plain(first)
+                entry[kernels]["ms"] = {boards[0]: (to_plain(first).get("estimated_ms") or {}).get(CACHE)}
+                for key in boards[1:]:
+                    other = to_plain(emulate_path(path, tflm_dir, board=load_board(key), runs=1, warmup=1, kernels=kernels))
+                    entry[kernels]["ms"][key] = (other.get("estimated_ms") or {}).get(CACHE)
                 if check:
                     analysis = analyze_file(path, [load_board()])
-                    entry[kernels]["check"] = [c.output_hex for c in check_outputs(
-                        analysis, kernels, check_emulation_environment(tflm_dir))]
+                    entry[kernels]["check"] = [
+                        c.output_hex for c in check_outputs(analysis, kernels, check_emulation_environment(tflm_dir))
+                    ]
             except PipelineError as exc:
                 entry[kernels] = {"error": str(exc)}
-            print(f"  {path.stem} {kernels}: "
-                  f"{entry[kernels].get('instructions', entry[kernels].get('error'))}",
-                  file=sys.stderr, flush=True)
+            shown = entry[kernels].get("instructions", entry[kernels].get("error"))
+            print(f"  {path.stem} {kernels}: {shown}", file=sys.stderr, flush=True)
     return results
 
 
-def report(results: dict) -> list[str]:
-    lines = ["Instructions per MAC (QEMU Cortex-M4), CMSIS-NN -> tinyml", ""]
-    header = f"{'model':<34} {'MACs':>11} {'cmsis-nn':>9} {'tinyml':>8} {'speed-up':>8}  outputs" \
-             f"  flash B cmsis-nn / tinyml (cost)"
-    lines.append(header)
-    kinds_seen = []
+def _ok(entry: dict) -> bool:
+    return all("instructions" in entry.get(k, {}) for k in KERNEL_SETS)
+
+
+def model_lines(results: dict) -> list[str]:
+    lines = [
+        "Instructions per MAC (QEMU Cortex-M4), CMSIS-NN -> tinyml",
+        "",
+        f"{'model':<28} {'MACs':>11} {'cmsis-nn':>9} {'tinyml':>8} {'speed-up':>8}  {'outputs':<28}"
+        f"  flash B cmsis-nn / tinyml (kernels' cost)",
+    ]
     for name, entry in results.items():
-        a, b = entry.get("cmsis-nn", {}), entry.get("tinyml", {})
-        if "instructions" not in a or "instructions" not in b:
-            lines.append(f"{name:<34} error: {a.get('error') or b.get('error')}")
+        if not _ok(entry):
+            error = entry.get(CMSIS_NN, {}).get("error") or entry.get(TINYML, {}).get("error")
+            lines.append(f"{name:<28} error: {error}")
             continue
-        same = "identical" if a.get("check") is not None and a.get("check") == b.get("check") \
-            else ("DIFFER" if a.get("check") is not None else "not checked")
+        a, b = entry[CMSIS_NN], entry[TINYML]
+        same = "not checked"
+        if a.get("check") is not None:
+            same = "identical" if a["check"] == b.get("check") else "DIFFER"
         if a.get("output_crc32") is not None and b.get("output_crc32") is not None:
             same += " (crc " + ("equal" if a["output_crc32"] == b["output_crc32"] else "DIFFERS") + ")"
-        lines.append(f"{name:<34} {a['macs']:>11,} {_fmt(a['instructions_per_mac']):>9} "
-                     f"{_fmt(b['instructions_per_mac']):>8} "
-                     f"{a['instructions'] / b['instructions']:>8.2f}  {same}"
-                     f"  {a['flash_bytes']:,} / {b['flash_bytes']:,} "
-                     f"({b['flash_bytes'] - a['flash_bytes']:+,})")
-        kinds_seen += [k for k in a.get("layer_kinds", {}) if k not in kinds_seen]
-    kinds = [k for k in KIND_ORDER if k in kinds_seen] + [k for k in kinds_seen if k not in KIND_ORDER]
-    lines += ["", "Per layer kind, instructions per MAC, cmsis-nn -> tinyml", "",
-              f"{'model':<34} " + " ".join(f"{k:>19}" for k in kinds)]
-    for name, entry in results.items():
-        a, b = entry.get("cmsis-nn", {}), entry.get("tinyml", {})
-        if "layer_kinds" not in a or "layer_kinds" not in b:
-            continue
-        cells = [f"{_fmt(_per_mac(a['layer_kinds'].get(k)))} -> {_fmt(_per_mac(b['layer_kinds'].get(k)))}"
-                 if k in a["layer_kinds"] else "" for k in kinds]
-        lines.append(f"{name:<34} " + " ".join(f"{c:>19}" for c in cells))
-    lines += cycle_lines(results, kinds)
-    lines += ["", "Layers per kernel with --kernels tinyml:", ""]
-    for name, entry in results.items():
-        counts: dict[str, int] = {}
-        for layer in entry.get("tinyml", {}).get("layers", []):
-            if layer["op"] in ("CONV_2D", "DEPTHWISE_CONV_2D"):
-                counts[layer.get("kernel") or "?"] = counts.get(layer.get("kernel") or "?", 0) + 1
-        if counts:
-            lines.append(f"  {name}: " + ", ".join(f"{k} {v}" for k, v in counts.items()))
-    lines += goals(results)
+        lines.append(
+            f"{name:<28} {a['macs']:>11,} {_fmt(a['instructions_per_mac']):>9} {_fmt(b['instructions_per_mac']):>8} "
+            f"{a['instructions'] / b['instructions']:>8.2f}  {same:<28}  {a['flash_bytes']:,} / {b['flash_bytes']:,} "
+            f"({b['flash_bytes'] - a['flash_bytes']:+,})"
+        )
     return lines
 
 
-def cycle_lines(results: dict, kinds: list[str]) -> list[str]:
-    """The cycle estimate of both kernel sets, when the emulation carried it."""
+def kind_figures(results: dict) -> dict[str, dict]:
+    """Per layer kind over all models: MACs, instructions of both sets, layers, the kernels that
+    ran it with --kernels tinyml."""
+    kinds: dict[str, dict] = {}
+    for entry in results.values():
+        if not _ok(entry):
+            continue
+        for a, b in zip(entry[CMSIS_NN]["layers"], entry[TINYML]["layers"]):
+            kind = entry["kinds"].get(str(a["index"])) or entry["kinds"].get(a["index"])
+            if kind is None or not a.get("macs"):
+                continue
+            figure = kinds.setdefault(kind, {"macs": 0, CMSIS_NN: 0, TINYML: 0, "layers": 0, "kernels": set()})
+            figure["macs"] += a["macs"]
+            figure[CMSIS_NN] += a["instructions"]
+            figure[TINYML] += b["instructions"]
+            figure["layers"] += 1
+            figure["kernels"].add(b.get("kernel") or "?")
+    return kinds
+
+
+def kind_lines(results: dict) -> list[str]:
+    lines = [
+        "",
+        f"Per layer kind over all models, instructions per MAC (target with tinyml <= {KIND_TARGET})",
+        "",
+        f"{'kind':<20} {'layers':>6} {'MACs':>12} {'cmsis-nn':>9} {'tinyml':>8}  kernels with --kernels tinyml",
+    ]
+    for kind, f in sorted(kind_figures(results).items()):
+        ours = f[TINYML] / f["macs"]
+        mark = "" if ours <= KIND_TARGET or kind == "fully connected" else "  (over target)"
+        lines.append(
+            f"{kind:<20} {f['layers']:>6} {f['macs']:>12,} {f[CMSIS_NN] / f['macs']:>9.2f} {ours:>8.2f}  "
+            f"{', '.join(sorted(f['kernels']))}{mark}"
+        )
+    return lines
+
+
+def ms_lines(results: dict, boards: list[str]) -> list[str]:
+    lines = ["", f"Estimated ms per inference ({CACHE.replace('_', ' ')}), cmsis-nn -> tinyml", ""]
+    lines.append(f"{'model':<28} " + " ".join(f"{b:>24}" for b in boards))
+    for name, entry in results.items():
+        if not _ok(entry):
+            continue
+        cells = []
+        for board in boards:
+            a, b = (entry[k].get("ms", {}).get(board) for k in KERNEL_SETS)
+            cells.append(f"{_fmt(a, 1)} -> {_fmt(b, 1)}")
+        lines.append(f"{name:<28} " + " ".join(f"{c:>24}" for c in cells))
+    return lines
+
+
+def losing_layers(results: dict) -> list[str]:
+    """Layers a project kernel ran in more instructions than CMSIS-NN needed for them."""
     rows = []
     for name, entry in results.items():
-        a, b = entry.get("cmsis-nn", {}), entry.get("tinyml", {})
-        if _cycles(a) is None or _cycles(b) is None:
+        if not _ok(entry):
             continue
-        ms = [x.get("estimated_ms", {}).get(CACHE) for x in (a, b)]
-        rows.append(f"{name:<34} {_cycles(a):>12,} {_cycles(b):>12,} {_fmt(ms[0], 1):>9} "
-                    f"{_fmt(ms[1], 1):>8} {_fmt(a['macs'] / _cycles(a), 3):>9} "
-                    f"{_fmt(b['macs'] / _cycles(b), 3):>8} {_cycles(a) / _cycles(b):>8.2f}")
-    if not rows:
-        return ["", "(no cycle estimate: the emulation ran without the instruction-class plugin)"]
-    lines = ["", "Estimated cycles (Cortex-M4 timing, nRF52840 at 64 MHz, instruction cache on; "
-                 "docs/cycle_model.md), cmsis-nn -> tinyml", "",
-             f"{'':<34} {'cycles':>25} {'ms':>18} {'MAC/cycle':>18}",
-             f"{'model':<34} {'cmsis-nn':>12} {'tinyml':>12} {'cmsis-nn':>9} {'tinyml':>8} "
-             f"{'cmsis-nn':>9} {'tinyml':>8} {'speed-up':>8}"] + rows
-    lines += ["", "Per layer kind, estimated cycles per MAC, cmsis-nn -> tinyml", "",
-              f"{'model':<34} " + " ".join(f"{k:>19}" for k in kinds)]
+        for a, b in zip(entry[CMSIS_NN]["layers"], entry[TINYML]["layers"]):
+            if (b.get("kernel") or CMSIS_NN) != CMSIS_NN and b["instructions"] > a["instructions"]:
+                kind = entry["kinds"].get(str(a["index"])) or entry["kinds"].get(a["index"]) or a["op"]
+                rows.append(
+                    f"  {name} #{a['index']} {kind} ({b['kernel']}): {a['instructions']:,} -> {b['instructions']:,} "
+                    f"({b['instructions'] / a['instructions'] - 1:+.1%})"
+                )
+    return ["", "Layers where the project's kernel loses to CMSIS-NN (must be none):", ""] + (rows or ["  none"])
+
+
+def target_lines(results: dict, boards: list[str]) -> list[str]:
+    lines = ["", "Targets (issue 21), --kernels tinyml:", ""]
     for name, entry in results.items():
-        a = _kind_cycles_per_mac(entry.get("cmsis-nn", {}))
-        b = _kind_cycles_per_mac(entry.get("tinyml", {}))
-        if not a or not b:
+        pattern = name if name in MODEL_TARGETS else ("std_*" if name.startswith("std_") else None)
+        if pattern is None or not _ok(entry):
             continue
-        cells = [f"{_fmt(a.get(k))} -> {_fmt(b.get(k))}" if k in a else "" for k in kinds]
-        lines.append(f"{name:<34} " + " ".join(f"{c:>19}" for c in cells))
+        value = entry[TINYML]["instructions_per_mac"]
+        goal = MODEL_TARGETS[pattern]
+        lines.append(f"  {name:<28} {value:.2f} instructions/MAC (target <= {goal}): {'met' if value <= goal else 'NOT met'}")
+    model, board, goal = MS_TARGET
+    ms = results.get(model, {}).get(TINYML, {}).get("ms", {}).get(board)
+    if ms is not None:
+        lines.append(f"  {model} on {board}: {ms:.1f} ms (target < {goal:g}): {'met' if ms < goal else 'NOT met'}")
+    elif board not in boards or model not in results:
+        lines.append(f"  ({model} on {board}: give the model and --boards with {board})")
     return lines
 
 
-def goals(results: dict) -> list[str]:
-    sep, std = (results.get(n, {}) for n in PAIR)
-    if "instructions" not in sep.get("cmsis-nn", {}) or "instructions" not in sep.get("tinyml", {}):
-        return ["", f"(goals need {PAIR[0]} among the models)"]
-    rows = []
-    for kernels in KERNEL_SETS:
-        s = sep[kernels]
-        kinds = s["layer_kinds"]
-        row = [_per_mac(kinds.get("depthwise")), _per_mac(kinds.get("first_conv")),
-               s["instructions_per_mac"], None]
-        if "instructions" in std.get(kernels, {}):
-            t = std[kernels]
-            row[3] = (s["instructions"] / t["instructions"]) / (s["macs"] / t["macs"])
-        rows.append(row)
-    lines = ["", f"Goals (issue 11), {PAIR[0]} / {PAIR[1]}:", "",
-             f"{'figure':<42} {'issue now':>9} {'goal':>6} {'cmsis-nn':>9} {'tinyml':>8}"]
-    for i, (figure, (now, goal)) in enumerate(GOALS.items()):
-        lines.append(f"{figure:<42} {now:>9.2f} {goal:>6.2f} {_fmt(rows[0][i]):>9} "
-                     f"{_fmt(rows[1][i]):>8}")
-    ratios = []  # the same ratio in estimated cycles (no goal: the issue's figures are instructions)
-    for kernels in KERNEL_SETS:
-        sep_cycles, std_cycles = _cycles(sep.get(kernels, {})), _cycles(std.get(kernels, {}))
-        ratios.append(None if not sep_cycles or not std_cycles else
-                      (sep_cycles / std_cycles) / (sep[kernels]["macs"] / std[kernels]["macs"]))
-    if None not in ratios:
-        lines.append(f"{'sep/std estimated cycles ÷ MACs':<42} {'':>9} {'':>6} "
-                     f"{_fmt(ratios[0]):>9} {_fmt(ratios[1]):>8}")
-    return lines
+def report(results: dict, boards: list[str]) -> list[str]:
+    return (
+        model_lines(results)
+        + kind_lines(results)
+        + ms_lines(results, boards)
+        + losing_layers(results)
+        + target_lines(results, boards)
+    )
 
 
 def main(argv=None) -> int:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     parser.add_argument("tflite", nargs="*", type=Path)
     parser.add_argument("--out", type=Path, default=Path("out"), help="tinyml run's output folder")
+    parser.add_argument("--layer-kinds", type=Path, default=None, help="add benchmarks/layer_kind_models.py's models")
+    parser.add_argument("--boards", default="nano33ble,nucleo_l4r5zi", help="boards for the ms estimate, comma-separated")
     parser.add_argument("--tflm-dir", default=None)
     parser.add_argument("--runs", type=int, default=2)
     parser.add_argument("--no-check", action="store_true", help="skip the output comparison")
     parser.add_argument("--json", type=Path, default=None, help="also write the raw results here")
     args = parser.parse_args(argv)
-    paths = args.tflite or sorted((args.out / "models").glob("*/*.tflite"))
+    paths = list(args.tflite)
+    if args.layer_kinds is not None:
+        if not sorted(args.layer_kinds.glob("*.tflite")):
+            import layer_kind_models
+
+            layer_kind_models.build(args.layer_kinds)
+        paths += sorted(args.layer_kinds.glob("*.tflite"))
     if not paths:
-        print(f"no models: pass .tflite files or run `tinyml run --out {args.out}` first",
-              file=sys.stderr)
+        paths = sorted((args.out / "models").glob("*/*.tflite"))
+    if not paths:
+        print(f"no models: pass .tflite files, --layer-kinds DIR, or run `tinyml run --out {args.out}` first", file=sys.stderr)
         return 2
+    boards = [b for b in args.boards.split(",") if b]
     try:
+        from pipeline.board import load_board
+
+        for board in boards:
+            load_board(board)
         emu_tools.require_tools()
         emu_tools.resolve_tflm_dir(args.tflm_dir)
     except PipelineError as exc:
         print(f"benchmarks/kernels.py: {exc}", file=sys.stderr)
         return 2
-    results = measure(paths, args.tflm_dir, args.runs, not args.no_check)
-    print("\n".join(report(results)))
+    results = measure(paths, args.tflm_dir, boards, args.runs, not args.no_check)
+    print("\n".join(report(results, boards)))
     if args.json:
-        args.json.write_text(json.dumps(results, indent=2) + "\n")
+        args.json.write_text(json.dumps(results, indent=2, default=sorted) + "\n")
     return 0
 
 
