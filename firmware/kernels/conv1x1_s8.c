@@ -1,22 +1,71 @@
 // Pointwise 1x1 convolution, stride 1, no padding, int8 (see tinyml_kernels.h).
 //
-// Register blocking: four output channels x two pixels, eight accumulators. The weights of a
-// block of four channels are unpacked once (SXTB16 into int16 pairs, interleaved per four input
-// channels) into a stack buffer and reused for every pixel, so each four input channels of a
-// pixel pair cost two input words, four SXTB16, eight weight loads and sixteen SMLAD (32 MACs).
-// The input offset is folded into the accumulator start (bias + input offset * sum of weights).
-// CMSIS-NN's arm_convolve_1x1_s8_fast (pinned library) unpacks both operands in a 2x2 block.
+// Blocks of four output channels, one pixel at a time. The weights of a block (a chunk of up to
+// PW_CHUNK input channels) are unpacked once into int16 pairs on the stack, in the order the
+// inner step reads them, and reused for every pixel. One step takes four input channels of the
+// pixel: one input word, two SXTAB16 (the input offset added on the way: no weight sums), two
+// LDM of four weight words, eight SMLAD: 13 instructions for 16 MACs, the four accumulators,
+// pointers, input offset and loop end all in registers. The requantization then runs on the
+// accumulators in place (5 instructions an output) and the four outputs leave as one word,
+// clamped by SSUB8/SEL. CMSIS-NN's arm_convolve_1x1_s8_fast (pinned library) unpacks both
+// operands of a 2x2 block on every step.
+//
+// Layers with more than PW_CHUNK input channels go chunk by chunk, the accumulators of a group of
+// PW_GROUP pixels kept on the stack between chunks. A block whose channels the fast
+// requantization does not take (no right shift, or a multiplier below 2^30: see pw_fast)
+// accumulates the same way and requantizes exactly in C. The last pixel(s) take plain C when the step would
+// read past the input (in_c not a multiple of 4) or the output word past the output (out_c < 4).
+#include <stddef.h>
+
 #include "tinyml_kernels_common.h"
 
-// Any right shift and bias: blocks of four channels that the fast requantization does not take
-// (a shift of 0, an accumulator that may reach 2^30) accumulate undoubled and requantize exactly.
+// Input channels whose unpacked weights (of four output channels) sit on the stack at a time,
+// and pixels whose partial accumulators are kept between chunks.
+#define PW_CHUNK 256
+#define PW_GROUP 64
+// Words after a block's weights: multiplier (doubled, see pw_fast) and rs - 1 per channel, the
+// clamp bounds in every byte, the output pixel stride, how far the input pointer steps from the
+// end of a pixel's chunk to the next pixel's, and 2 * output offset + 1.
+enum { PW_C_RQ = 0, PW_C_LO4 = 8, PW_C_HI4, PW_C_K, PW_C_XADJ, PW_C_O2, PW_C_WORDS };
+#define PW_PK_WORDS (4 + 2 * PW_CHUNK + PW_C_WORDS)
+
+// One run of pixels over one chunk, for the assembly (fields at fixed offsets).
+typedef struct {
+  const int8_t* x;        // the first pixel's chunk
+  const int8_t* x_end;    // x after the last pixel (x steps in_c a pixel)
+  int8_t* out;            // the first pixel's output of the block
+  int32_t* partial;       // 4 accumulators a pixel, when kept between chunks
+  const uint32_t* pk;     // accumulator starts, weights, constants
+  int32_t odd;            // whether the chunk has an odd number of steps
+  uint32_t io2;           // input offset in both halfwords
+  const uint32_t* w_end;  // end of the weights
+} pw_job;
+#ifdef TINYML_KERNELS_DSP
+_Static_assert(offsetof(pw_job, x) == 0 && offsetof(pw_job, x_end) == 4 &&
+                   offsetof(pw_job, out) == 8 && offsetof(pw_job, partial) == 12 &&
+                   offsetof(pw_job, pk) == 16 && offsetof(pw_job, odd) == 20 &&
+                   offsetof(pw_job, io2) == 24 && offsetof(pw_job, w_end) == 28,
+               "the assembly reads pw_job at these offsets");
+#endif
+_Static_assert(4 * PW_C_LO4 == 32 && 4 * PW_C_XADJ == 44 && 4 * PW_C_O2 == 48,
+               "the assembly reads the constants at these offsets");
+
 int tinyml_conv1x1_s8_covers(const tinyml_conv_params* p, const int32_t* bias) {
   (void)bias;
   if (p->k_h != 1 || p->k_w != 1 || p->stride_h != 1 || p->stride_w != 1) return 0;
   if (p->pad_h != 0 || p->pad_w != 0 || p->in_c < 1 || p->out_c < 1) return 0;
-  if (p->in_c > TINYML_1X1_MAX_IN_C) return 0;
   if (p->out_h != p->in_h || p->out_w != p->in_w || p->out_h < 1 || p->out_w < 1) return 0;
   return tk_quant_exact_covered(p);
+}
+
+// Whether channel c takes the fast requantization (tk_output_rq_x2's arithmetic, for any int32
+// accumulator): a right shift, and a multiplier of at least 2^30 (as QuantizeMultiplier writes
+// them). Then m2 = 2 * multiplier - 2^32 is a negative int32 and
+//   SMMLAR(acc, m2, acc) = floor((acc * 2 * multiplier + 2^31) / 2^32)
+// = SaturatingRoundingDoublingHighMul(acc, multiplier) exactly, in 64 bits: no doubled
+// accumulator, so no limit on it; QADD adds 2 * output offset + 1 without wrapping.
+TK_INLINE int pw_fast(const tinyml_conv_params* p, int32_t c) {
+  return p->shift[c] <= -1 && p->multiplier[c] >= (1 << 30);
 }
 
 // The last (in_c % 4) bytes of a run as a word, zeros after them (no read past the run).
@@ -27,201 +76,289 @@ TK_INLINE uint32_t pw_tail(const int8_t* q, int32_t rest) {
   return w;
 }
 
-// Weights of channels [c0, c0 + 4), doubled when `doubled` (2 * int8 fits int16: the accumulators
-// come out doubled, as the fast requantization's SMMULR wants them; |2 * acc| < 2^31): per step of
-// four input channels, the words (w0 even, w1 even, w2 even, w3 even, w0 odd, ..., w3 odd) as
-// SXTB16 leaves them. sums[o]: the sum of channel o's packed weights (SMLAD with (1, 1)).
-static void pw_pack(const int8_t* filter, int32_t in_c, int32_t c0, uint32_t* pk, int32_t* sums,
-                    int doubled) {
-  const int32_t steps = in_c / 4, rest = in_c % 4;
-  const uint32_t ones = 0x00010001u;
+// Weights of input channels [k0, k0 + n) of the block's `real` channels from c0 (the others of
+// the four are zero): per step of four input channels, per output channel o, the words
+// (w0, w2) (w1, w3) as SXTB16 leaves them. Returns the steps.
+static int32_t pw_pack(const int8_t* filter, int32_t C, int32_t k0, int32_t n, int32_t c0,
+                       int32_t real, uint32_t* w) {
+  const int32_t full = n / 4, rest = n % 4, steps = full + (rest != 0);
   for (int32_t o = 0; o < 4; ++o) {
-    const int8_t* k = filter + (c0 + o) * in_c;
-    int32_t sum = 0;
-    int32_t j = 0;
-    for (; j < steps + (rest != 0); ++j) {
-      const uint32_t w = j < steps ? tk_read32(k + 4 * j) : pw_tail(k + 4 * j, rest);
-      uint32_t e = tk_sxtb16(w), d = tk_sxtb16_ror8(w);
-      if (doubled) {
-        e = tk_double16(e);
-        d = tk_double16(d);
-      }
-      pk[8 * j + o] = e;
-      pk[8 * j + 4 + o] = d;
-      sum = tk_smlad(e, ones, tk_smlad(d, ones, sum));
+    uint32_t* d = w + 2 * o;
+    if (o >= real) {
+      for (int32_t j = 0; j < steps; ++j, d += 8) d[0] = d[1] = 0;
+      continue;
     }
-    sums[o] = sum;
+    const int8_t* k = filter + (c0 + o) * C + k0;
+    for (int32_t j = 0; j < full; ++j, d += 8, k += 4) {
+      const uint32_t v = tk_read32(k);
+      d[0] = tk_sxtb16(v);
+      d[1] = tk_sxtb16_ror8(v);
+    }
+    if (rest) {
+      const uint32_t v = pw_tail(k, rest);
+      d[0] = tk_sxtb16(v);
+      d[1] = tk_sxtb16_ror8(v);
+    }
   }
+  return steps;
 }
 
-// One step (four input channels) of two pixels against four channels.
-#define PW_STEP(h0, h1, pk)                                                     \
-  do {                                                                          \
-    const uint32_t e0 = tk_sxtb16(h0), e1 = tk_sxtb16(h1);                      \
-    a00 = tk_smlad(e0, (pk)[0], a00);                                           \
-    a10 = tk_smlad(e1, (pk)[0], a10);                                           \
-    a01 = tk_smlad(e0, (pk)[1], a01);                                           \
-    a11 = tk_smlad(e1, (pk)[1], a11);                                           \
-    a02 = tk_smlad(e0, (pk)[2], a02);                                           \
-    a12 = tk_smlad(e1, (pk)[2], a12);                                           \
-    a03 = tk_smlad(e0, (pk)[3], a03);                                           \
-    a13 = tk_smlad(e1, (pk)[3], a13);                                           \
-    const uint32_t d0 = tk_sxtb16_ror8(h0), d1 = tk_sxtb16_ror8(h1);            \
-    a00 = tk_smlad(d0, (pk)[4], a00);                                           \
-    a10 = tk_smlad(d1, (pk)[4], a10);                                           \
-    a01 = tk_smlad(d0, (pk)[5], a01);                                           \
-    a11 = tk_smlad(d1, (pk)[5], a11);                                           \
-    a02 = tk_smlad(d0, (pk)[6], a02);                                           \
-    a12 = tk_smlad(d1, (pk)[6], a12);                                           \
-    a03 = tk_smlad(d0, (pk)[7], a03);                                           \
-    a13 = tk_smlad(d1, (pk)[7], a13);                                           \
-  } while (0)
-
 #ifdef TINYML_KERNELS_DSP
-// The steps of a pixel pair in assembly (x0, x1: the pixels' inputs; q: the packed weights, up to
-// q_end): in C, GCC spills accumulators and pointers (measured 47, then 40 instructions a step).
-// Each half: the even (then odd) input halfwords of both pixels against four channels' words.
-#define PW_HALF(SX, POST)                                     \
-  "ldr %[h0], [%[x0]]" POST "\n\t"                           \
-  "ldr %[h1], [%[x1]]" POST "\n\t"                           \
-  "sxtb16 %[h0], %[h0]" SX "\n\t"                            \
-  "sxtb16 %[h1], %[h1]" SX "\n\t"                            \
-  "ldr %[w], [%[q]], #4\n\t"                                 \
-  "smlad %[a00], %[h0], %[w], %[a00]\n\t"                    \
-  "smlad %[a10], %[h1], %[w], %[a10]\n\t"                    \
-  "ldr %[w], [%[q]], #4\n\t"                                 \
-  "smlad %[a01], %[h0], %[w], %[a01]\n\t"                    \
-  "smlad %[a11], %[h1], %[w], %[a11]\n\t"                    \
-  "ldr %[w], [%[q]], #4\n\t"                                 \
-  "smlad %[a02], %[h0], %[w], %[a02]\n\t"                    \
-  "smlad %[a12], %[h1], %[w], %[a12]\n\t"                    \
-  "ldr %[w], [%[q]], #4\n\t"                                 \
-  "smlad %[a03], %[h0], %[w], %[a03]\n\t"                    \
-  "smlad %[a13], %[h1], %[w], %[a13]\n\t"
-#define PW_STEPS_ASM(q_end)                                                                    \
-  __asm__("1:\n\t" PW_HALF("", "") PW_HALF(", ror #8", ", #4")                                \
-          "ldr %[w], %[end]\n\t"                                                             \
-          "cmp %[q], %[w]\n\t"                                                               \
-          "bne 1b\n\t"                                                                       \
-          : [a00] "+r"(a00), [a01] "+r"(a01), [a02] "+r"(a02), [a03] "+r"(a03),              \
-            [a10] "+r"(a10), [a11] "+r"(a11), [a12] "+r"(a12), [a13] "+r"(a13),              \
-            [x0] "+r"(x0), [x1] "+r"(x1), [q] "+r"(q), [h0] "=&r"(h0), [h1] "=&r"(h1),       \
-            [w] "=&r"(w)                                                                     \
-          : [end] "m"(q_end)                                                                 \
-          : "memory", "cc")
-#endif
+// The pixel loop in assembly, one function per mode (GAS macro parameters): LOADP starts from the
+// kept accumulators instead of the block's starts, STOREP keeps them instead of requantizing,
+// CLAMP clamps to an activation range inside int8. Registers: r0-r3 accumulators, r4 input,
+// r5 packed words, r6/r7 the input word's halves, r8-r11 weights, r12 input offset, lr the end
+// of the weights. Steps go in pairs; an odd count enters the pair at its second step.
+__asm__(
+    ".syntax unified\n"
+    ".thumb\n"
+    ".macro PW_STEP\n"
+    "  ldr r6, [r4], #4\n"
+    "  sxtab16 r7, r12, r6\n"
+    "  sxtab16 r6, r12, r6, ror #8\n"
+    "  ldm r5!, {r8-r11}\n"
+    "  smlad r0, r7, r8, r0\n"
+    "  smlad r0, r6, r9, r0\n"
+    "  smlad r1, r7, r10, r1\n"
+    "  smlad r1, r6, r11, r1\n"
+    "  ldm r5!, {r8-r11}\n"
+    "  smlad r2, r7, r8, r2\n"
+    "  smlad r2, r6, r9, r2\n"
+    "  smlad r3, r7, r10, r3\n"
+    "  smlad r3, r6, r11, r3\n"
+    ".endm\n"
+    // The requantization of pw_fast on the accumulator A in place: m2 in M (see pw_fast), rs - 1 in RS,
+    // 2 * output offset + 1 in r7.
+    ".macro PW_OUT a, m, rs\n"
+    "  smmlar \\a, \\a, \\m, \\a\n"
+    "  add \\a, \\a, \\a, asr #31\n"
+    "  asr \\a, \\a, \\rs\n"
+    "  qadd \\a, \\a, r7\n"
+    "  ssat \\a, #8, \\a, asr #1\n"
+    ".endm\n"
+    ".macro PW_KERNEL name, loadp, storep, clamp\n"
+    "  .pushsection .text.\\name,\"ax\",%progbits\n"
+    "  .p2align 2\n"
+    "  .global \\name\n"
+    "  .type \\name, %function\n"
+    "  .thumb_func\n"
+    "\\name:\n"
+    "  push {r4-r11, lr}\n"
+    "  push {r0}\n"  // the job at [sp]
+    "  ldr r4, [r0, #0]\n"
+    "  ldr r12, [r0, #24]\n"
+    "  ldr lr, [r0, #28]\n"
+    "  ldr r6, [r0, #4]\n"
+    "  cmp r4, r6\n"
+    "  beq 9f\n"
+    "  mov r6, r0\n"
+    "1:\n"  // r6: the job
+    "  .if \\loadp\n"
+    "  ldr r7, [r6, #12]\n"
+    "  ldm r7, {r0-r3}\n"
+    "  ldrd r5, r7, [r6, #16]\n"  // pk, odd
+    "  adds r5, r5, #16\n"
+    "  .else\n"
+    "  ldrd r5, r7, [r6, #16]\n"
+    "  ldm r5!, {r0-r3}\n"
+    "  .endif\n"
+    "  cbnz r7, 3f\n"
+    "2:\n"
+    "  PW_STEP\n"
+    "3:\n"
+    "  PW_STEP\n"
+    "  cmp r5, lr\n"
+    "  bne 2b\n"
+    "  ldr r6, [sp]\n"
+    "  .if \\storep\n"
+    "  ldr r7, [r6, #12]\n"
+    "  stm r7!, {r0-r3}\n"
+    "  str r7, [r6, #12]\n"
+    "  ldr r7, [r5, #44]\n"
+    "  add r4, r4, r7\n"
+    "  ldr r7, [r6, #4]\n"
+    "  cmp r4, r7\n"
+    "  .else\n"
+    "  .if \\loadp\n"
+    "  ldr r7, [r6, #12]\n"
+    "  adds r7, r7, #16\n"
+    "  str r7, [r6, #12]\n"
+    "  .endif\n"
+    "  ldm r5!, {r8-r11}\n"
+    "  ldr r7, [r5, #32]\n"
+    "  PW_OUT r0, r8, r9\n"
+    "  PW_OUT r1, r10, r11\n"
+    "  ldm r5!, {r8-r11}\n"
+    "  PW_OUT r2, r8, r9\n"
+    "  PW_OUT r3, r10, r11\n"
+    "  bfi r0, r1, #8, #8\n"
+    "  bfi r0, r2, #16, #8\n"
+    "  bfi r0, r3, #24, #8\n"
+    "  ldm r5, {r8-r11}\n"  // lo4 hi4 K xadj
+    "  .if \\clamp\n"
+    "  ssub8 r1, r0, r8\n"
+    "  sel r0, r0, r8\n"
+    "  ssub8 r1, r9, r0\n"
+    "  sel r0, r0, r9\n"
+    "  .endif\n"
+    "  ldrd r8, r7, [r6, #4]\n"  // x_end, out
+    "  str r0, [r7]\n"
+    "  add r7, r7, r10\n"
+    "  str r7, [r6, #8]\n"
+    "  add r4, r4, r11\n"
+    "  cmp r4, r8\n"
+    "  .endif\n"
+    "  bne 1b\n"
+    "9:\n"
+    "  add sp, sp, #4\n"
+    "  pop {r4-r11, pc}\n"
+    "  .size \\name, . - \\name\n"
+    "  .popsection\n"
+    ".endm\n"
+    "PW_KERNEL tinyml_pw4_rq, 0, 0, 0\n"
+    "PW_KERNEL tinyml_pw4_rq_clamp, 0, 0, 1\n"
+    "PW_KERNEL tinyml_pw4_last, 1, 0, 0\n"
+    "PW_KERNEL tinyml_pw4_last_clamp, 1, 0, 1\n"
+    "PW_KERNEL tinyml_pw4_first, 0, 1, 0\n"
+    "PW_KERNEL tinyml_pw4_mid, 1, 1, 0\n"
+    ".purgem PW_KERNEL\n"
+    ".purgem PW_OUT\n"
+    ".purgem PW_STEP\n");
+void tinyml_pw4_rq(pw_job* job);
+void tinyml_pw4_rq_clamp(pw_job* job);
+void tinyml_pw4_last(pw_job* job);
+void tinyml_pw4_last_clamp(pw_job* job);
+void tinyml_pw4_first(pw_job* job);
+void tinyml_pw4_mid(pw_job* job);
 
-// Output o of a block: the fast requantization of a doubled accumulator, or the exact one.
-#define PW_OUT(acc, o)                                                                   \
-  (exact ? tk_output_exact(acc, rq[o].multiplier, ~rq[o].rs1, p->output_offset, lo, hi) \
-         : tk_output_rq_x2(acc, rq + (o), o2, lo, hi, full_range))
-
-// Every pixel of one block of four output channels (weights pk, starts in rq).
-TK_INLINE void pw_block(const tinyml_conv_params* p, const int8_t* input, const uint32_t* pk,
-                        const tk_requant* rq, int8_t* out, int full_range, int exact) {
-  const int32_t C = p->in_c, K = p->out_c, N = p->out_h * p->out_w;
-  const int32_t steps = C / 4, rest = C % 4;
-  const int32_t o2 = 2 * p->output_offset + 1, lo = p->act_min, hi = p->act_max;
-  const int8_t* x = input;
-  int32_t n = 0;
-  for (; n + 2 <= N; n += 2, x += 2 * C, out += 2 * K) {
-    int32_t a00 = rq[0].start, a01 = rq[1].start, a02 = rq[2].start, a03 = rq[3].start;
-    int32_t a10 = a00, a11 = a01, a12 = a02, a13 = a03;
-    const int8_t* x0 = x;
-    const int8_t* x1 = x + C;
-    const uint32_t* q = pk;
-#ifdef TINYML_KERNELS_DSP
-    if (steps > 0) {
-      uint32_t h0, h1, w;
-      const uint32_t* volatile q_end = pk + 8 * steps;  // in memory: no register is left
-      PW_STEPS_ASM(q_end);
-    }
+static void pw_run_job(pw_job* job, int loadp, int storep, int clamp) {
+  if (storep) {
+    (loadp ? tinyml_pw4_mid : tinyml_pw4_first)(job);
+  } else if (loadp) {
+    (clamp ? tinyml_pw4_last_clamp : tinyml_pw4_last)(job);
+  } else {
+    (clamp ? tinyml_pw4_rq_clamp : tinyml_pw4_rq)(job);
+  }
+}
 #else
-    for (int32_t j = 0; j < steps; ++j, x0 += 4, x1 += 4, q += 8) {
-      const uint32_t h0 = tk_read32(x0), h1 = tk_read32(x1);
-      PW_STEP(h0, h1, q);
+// The assembly's arithmetic in C (host tests).
+static void pw_run_job(pw_job* job, int loadp, int storep, int clamp) {
+  const uint32_t* c = job->w_end;
+  for (const int8_t* x = job->x; x != job->x_end; x += (int32_t)c[PW_C_XADJ]) {
+    int32_t a[4];
+    memcpy(a, loadp ? (const uint32_t*)job->partial : job->pk, sizeof a);
+    for (const uint32_t* q = job->pk + 4; q != job->w_end; q += 8, x += 4) {
+      const uint32_t h = tk_read32(x);
+      const uint32_t e = tk_sxtab16(job->io2, h), d = tk_sxtab16_ror8(job->io2, h);
+      for (int o = 0; o < 4; ++o) a[o] = tk_smlad(d, q[2 * o + 1], tk_smlad(e, q[2 * o], a[o]));
     }
-#endif
-    if (rest) {
-      const uint32_t h0 = pw_tail(x0, rest), h1 = pw_tail(x1, rest);
-      PW_STEP(h0, h1, q);
+    if (storep) {
+      memcpy(job->partial, a, sizeof a);
+      job->partial += 4;
+      continue;
     }
-    out[0] = PW_OUT(a00, 0);
-    out[1] = PW_OUT(a01, 1);
-    out[2] = PW_OUT(a02, 2);
-    out[3] = PW_OUT(a03, 3);
-    out[K + 0] = PW_OUT(a10, 0);
-    out[K + 1] = PW_OUT(a11, 1);
-    out[K + 2] = PW_OUT(a12, 2);
-    out[K + 3] = PW_OUT(a13, 3);
-  }
-  if (n < N) {  // an odd last pixel: the pair code with itself as the second pixel
-    int32_t a00 = rq[0].start, a01 = rq[1].start, a02 = rq[2].start, a03 = rq[3].start;
-    int32_t a10 = a00, a11 = a01, a12 = a02, a13 = a03;
-    const int8_t* x0 = x;
-    const uint32_t* q = pk;
-    for (int32_t j = 0; j < steps; ++j, x0 += 4, q += 8) {
-      const uint32_t h0 = tk_read32(x0);
-      PW_STEP(h0, h0, q);
+    if (loadp) job->partial += 4;
+    uint32_t word = 0;
+    for (int o = 0; o < 4; ++o) {
+      int32_t v = tk_smmlar(a[o], (int32_t)c[PW_C_RQ + 2 * o], a[o]);
+      v = (v + (v >> 31)) >> c[PW_C_RQ + 2 * o + 1];
+      word |= (uint32_t)(uint8_t)tk_ssat8_asr1(tk_qadd(v, (int32_t)c[PW_C_O2])) << (8 * o);
     }
-    if (rest) {
-      const uint32_t h0 = pw_tail(x0, rest);
-      PW_STEP(h0, h0, q);
-    }
-    (void)a10, (void)a11, (void)a12, (void)a13;
-    out[0] = PW_OUT(a00, 0);
-    out[1] = PW_OUT(a01, 1);
-    out[2] = PW_OUT(a02, 2);
-    out[3] = PW_OUT(a03, 3);
+    if (clamp) word = tk_clamp8x4(word, c[PW_C_LO4], c[PW_C_HI4]);
+    tk_write32(job->out, word);
+    job->out += (int32_t)c[PW_C_K];
   }
 }
+#endif
 
-TK_INLINE void pw_run(const tinyml_conv_params* p, const int8_t* input, const int8_t* filter,
-                      const int32_t* bias, int8_t* output, int full_range) {
-  uint32_t pk[2 * TINYML_1X1_MAX_IN_C + 8];
-  tk_requant rq[4];
-  const int32_t C = p->in_c, K = p->out_c, N = p->out_h * p->out_w;
-  const int32_t o2 = 2 * p->output_offset + 1, lo = p->act_min, hi = p->act_max;
-  int32_t c0 = 0;
-  for (; c0 + 4 <= K; c0 += 4) {
-    const int fast = tk_channel_fast(p, bias, c0, C) && tk_channel_fast(p, bias, c0 + 1, C) &&
-                     tk_channel_fast(p, bias, c0 + 2, C) && tk_channel_fast(p, bias, c0 + 3, C);
-    int32_t sum[4];
-    pw_pack(filter, C, c0, pk, sum, fast);
-    tk_requant_chunk(p, c0, 4, rq);
-    for (int32_t o = 0; o < 4; ++o) {  // wraps like TFLite's int32 accumulator when not fast
-      const uint32_t b = bias ? (uint32_t)bias[c0 + o] : 0u;
-      rq[o].start = (int32_t)((fast ? 2u * b : b) + (uint32_t)p->input_offset * (uint32_t)sum[o]);
-    }
-    if (fast) {
-      pw_block(p, input, pk, rq, output + c0, full_range, 0);
+// One pixel, every output channel, in plain C: the pixels the blocks leave out.
+static void pw_pixel(const tinyml_conv_params* p, const int8_t* x, const int8_t* filter,
+                     const int32_t* bias, int8_t* out) {
+  const int32_t C = p->in_c, o2 = 2 * p->output_offset + 1;
+  for (int32_t c = 0; c < p->out_c; ++c) {
+    const int8_t* k = filter + c * C;
+    uint32_t acc = bias ? (uint32_t)bias[c] : 0u;  // wraps like TFLite's int32 accumulator
+    for (int32_t i = 0; i < C; ++i) acc += (uint32_t)((x[i] + p->input_offset) * k[i]);
+    if (tk_channel_fast(p, bias, c, C)) {
+      tk_requant r;
+      tk_requant_chunk(p, c, 1, &r);
+      out[c] = tk_output_rq((int32_t)acc, &r, o2, p->act_min, p->act_max, 0);
     } else {
-      pw_block(p, input, pk, rq, output + c0, full_range, 1);
-    }
-  }
-  // The last out_c % 4 channels, one at a time.
-  for (; c0 < K; ++c0) {
-    tk_requant r;
-    tk_requant_chunk(p, c0, 1, &r);
-    const int fast = tk_channel_fast(p, bias, c0, C);
-    const int8_t* k = filter + c0 * C;
-    const int32_t start = bias ? bias[c0] : 0;
-    for (int32_t n = 0; n < N; ++n) {
-      const int8_t* x0 = input + n * C;
-      uint32_t acc = (uint32_t)start;
-      for (int32_t i = 0; i < C; ++i) acc += (uint32_t)((x0[i] + p->input_offset) * k[i]);
-      output[n * K + c0] = fast ? tk_output_rq((int32_t)acc, &r, o2, lo, hi, full_range)
-                                : tk_output_exact((int32_t)acc, p->multiplier[c0], p->shift[c0],
-                                                  p->output_offset, lo, hi);
+      out[c] = tk_output_exact((int32_t)acc, p->multiplier[c], p->shift[c], p->output_offset,
+                               p->act_min, p->act_max);
     }
   }
 }
 
 void tinyml_conv1x1_s8(const tinyml_conv_params* p, const int8_t* input, const int8_t* filter,
                        const int32_t* bias, int8_t* output) {
-  if (p->act_min == -128 && p->act_max == 127) {
-    pw_run(p, input, filter, bias, output, 1);
-  } else {
-    pw_run(p, input, filter, bias, output, 0);
+  uint32_t pk[PW_PK_WORDS];
+  int32_t partial[4 * PW_GROUP];
+  const int32_t C = p->in_c, K = p->out_c, N = p->out_h * p->out_w;
+  const int clamp = p->act_min != -128 || p->act_max != 127;
+  const int chunked = C > PW_CHUNK;
+  // Pixels left to pw_pixel: where a step would read past the input (in_c % 4 != 0: up to
+  // 4 - in_c % 4 bytes after a pixel) or the output word reach past the output (out_c < 4).
+  const int32_t tail_c = C % 4 == 0 ? 0 : C == 1 ? 3 : 1;
+  const int32_t tail_k = K >= 4 ? 0 : K == 1 ? 3 : 1;
+  int32_t tail = tail_c > tail_k ? tail_c : tail_k;
+  if (tail > N) tail = N;
+  const int32_t NB = N - tail;
+  const int32_t real = K < 4 ? K : 4;
+  const int32_t blocks = NB > 0 ? (K + 3) / 4 : 0;
+  pw_job job;
+  job.io2 = (uint32_t)(uint16_t)p->input_offset * 0x00010001u;
+  for (int32_t b = 0; b < blocks; ++b) {
+    // The last block of an out_c that is not a multiple of 4 overlaps the one before it.
+    const int32_t c0 = 4 * b + 4 <= K ? 4 * b : (K >= 4 ? K - 4 : 0);
+    int fast = 1;
+    for (int32_t o = 0; o < real; ++o) fast = fast && pw_fast(p, c0 + o);
+    const int keep = chunked || !fast;  // accumulators kept on the stack
+    const int32_t group = keep ? PW_GROUP : NB;
+    for (int32_t g0 = 0; g0 < NB; g0 += group) {
+      const int32_t gn = NB - g0 < group ? NB - g0 : group;
+      for (int32_t k0 = 0; k0 < C; k0 += PW_CHUNK) {
+        const int32_t kn = C - k0 < PW_CHUNK ? C - k0 : PW_CHUNK;
+        const int32_t steps = chunked || g0 == 0 ? pw_pack(filter, C, k0, kn, c0, real, pk + 4)
+                                                 : (kn + 3) / 4;  // packed for the first group
+        uint32_t* cst = pk + 4 + 8 * steps;
+        for (int32_t o = 0; o < 4; ++o) {
+          pk[o] = o < real && bias ? (uint32_t)bias[c0 + o] : 0u;
+          cst[PW_C_RQ + 2 * o] = o < real ? 2u * (uint32_t)p->multiplier[c0 + o] : 0u;
+          cst[PW_C_RQ + 2 * o + 1] = o < real ? (uint32_t)~p->shift[c0 + o] : 0u;
+        }
+        cst[PW_C_O2] = (uint32_t)(2 * p->output_offset + 1);
+        cst[PW_C_LO4] = (uint32_t)(uint8_t)p->act_min * 0x01010101u;
+        cst[PW_C_HI4] = (uint32_t)(uint8_t)p->act_max * 0x01010101u;
+        cst[PW_C_K] = (uint32_t)K;
+        cst[PW_C_XADJ] = (uint32_t)(C - 4 * steps);
+        job.x = input + g0 * C + k0;
+        job.x_end = job.x + gn * C;
+        job.out = output + g0 * K + c0;
+        job.partial = partial;
+        job.pk = pk;
+        job.w_end = cst;
+        job.odd = steps & 1;
+        const int last = k0 + kn == C;
+        pw_run_job(&job, k0 > 0, !(last && fast), clamp);
+      }
+      if (!fast) {  // the exact requantization of the kept accumulators
+        for (int32_t n = 0; n < gn; ++n) {
+          int8_t* out = output + (g0 + n) * K + c0;
+          for (int32_t o = 0; o < real; ++o) {
+            const int32_t c = c0 + o, acc = partial[4 * n + o];
+            if (tk_channel_fast(p, bias, c, C)) {
+              tk_requant r;
+              tk_requant_chunk(p, c, 1, &r);
+              out[o] = tk_output_rq(acc, &r, 2 * p->output_offset + 1, p->act_min, p->act_max, 0);
+            } else {
+              out[o] = tk_output_exact(acc, p->multiplier[c], p->shift[c], p->output_offset,
+                                       p->act_min, p->act_max);
+            }
+          }
+        }
+      }
+    }
   }
+  for (int32_t n = NB; n < N; ++n) pw_pixel(p, input + n * C, filter, bias, output + n * K);
 }

@@ -36,12 +36,12 @@ int tinyml_conv_smallk_s8_covers(const tinyml_conv_params* p, const int32_t* bia
 void tinyml_conv_smallk_s8(const tinyml_conv_params* p, const int8_t* input, const int8_t* filter,
                            const int32_t* bias, int8_t* output);
 
-// Pointwise 1x1 convolution, stride 1, no padding, dilation 1, at most TINYML_1X1_MAX_IN_C input
-// channels (its unpacked weights of four channels live on the stack). Filter [out_c][in_c].
+// Pointwise 1x1 convolution, stride 1, no padding, dilation 1, any channel counts (the unpacked
+// weights of four output channels live on the stack, 256 input channels at a time). Filter
+// [out_c][in_c].
 int tinyml_conv1x1_s8_covers(const tinyml_conv_params* p, const int32_t* bias);
 void tinyml_conv1x1_s8(const tinyml_conv_params* p, const int8_t* input, const int8_t* filter,
                        const int32_t* bias, int8_t* output);
-#define TINYML_1X1_MAX_IN_C 256
 
 // Largest receptive field (k_h*k_w*in_c) and input channels tinyml_conv_smallk_s8 takes.
 #define TINYML_SMALLK_MAX_TAPS 64
