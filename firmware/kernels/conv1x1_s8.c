@@ -50,12 +50,46 @@ _Static_assert(offsetof(pw_job, x) == 0 && offsetof(pw_job, x_end) == 4 &&
 _Static_assert(4 * PW_C_LO4 == 32 && 4 * PW_C_XADJ == 44 && 4 * PW_C_O2 == 48,
                "the assembly reads the constants at these offsets");
 
-int tinyml_conv1x1_s8_covers(const tinyml_conv_params* p, const int32_t* bias) {
+int tinyml_conv1x1_s8_supports(const tinyml_conv_params* p, const int32_t* bias) {
   (void)bias;
   if (p->k_h != 1 || p->k_w != 1 || p->stride_h != 1 || p->stride_w != 1) return 0;
   if (p->pad_h != 0 || p->pad_w != 0 || p->in_c < 1 || p->out_c < 1) return 0;
   if (p->out_h != p->in_h || p->out_w != p->in_w || p->out_h < 1 || p->out_w < 1) return 0;
   return tk_quant_exact_covered(p);
+}
+
+// Pixels pw_pixel takes (see tinyml_conv1x1_s8).
+static int32_t pw_tail_pixels(int32_t C, int32_t K, int32_t N) {
+  const int32_t tail_c = C % 4 == 0 ? 0 : C == 1 ? 3 : 1;
+  const int32_t tail_k = K >= 4 ? 0 : K == 1 ? 3 : 1;
+  const int32_t tail = tail_c > tail_k ? tail_c : tail_k;
+  return tail > N ? N : tail;
+}
+
+// The cost rule (x100 instructions, QEMU): models of both kernels' instruction counts, linear in
+// the counts of their loops, fitted to 133 layers of 1x1 chains (maps 1x1 to 10x10, 1 to 300
+// channels) measured per layer with both kernel sets. This kernel: blocks B = ceil(out_c / 4) of
+// steps S = ceil(in_c / 4) over NB pixels, T pixels in plain C. CMSIS-NN: its 1x1 path
+// (arm_convolve_1x1_s8_fast, in_c % 4 == 0), else its im2col convolution. The models err by up to
+// about 30% on small layers, so this kernel takes a layer only with a margin (0.8, 0.6 of
+// CMSIS-NN's modelled count): a layer CMSIS-NN would run faster goes to CMSIS-NN.
+static int pw_wins(const tinyml_conv_params* p) {
+  const int64_t C = p->in_c, K = p->out_c, N = (int64_t)p->out_h * p->out_w;
+  const int64_t T = pw_tail_pixels(p->in_c, p->out_c, (int32_t)N), NB = N - T;
+  const int64_t B = (K + 3) / 4, S = (C + 3) / 4;
+  const int64_t ours = 1385 * B * NB * S + 4997 * B * NB + 4052 * B * S + 28947 * B +
+                       339 * T * K * C + 1461 * T * K + 26626;
+  if (C % 4 == 0) {
+    const int64_t theirs = 139 * N * K * C + 4355 * N * K + 348 * K * C + 3754 * K + 2 * N * C +
+                           4875 * N + 55333;
+    return 10 * ours <= 8 * theirs;
+  }
+  const int64_t theirs = 247 * N * K * C + 3963 * N * K + 396 * K * C + 3038 * K + 26 * N + 65761;
+  return 10 * ours <= 6 * theirs;
+}
+
+int tinyml_conv1x1_s8_covers(const tinyml_conv_params* p, const int32_t* bias) {
+  return tinyml_conv1x1_s8_supports(p, bias) && pw_wins(p);
 }
 
 // Whether channel c takes the fast requantization (tk_output_rq_x2's arithmetic, for any int32
@@ -299,11 +333,7 @@ void tinyml_conv1x1_s8(const tinyml_conv_params* p, const int8_t* input, const i
   const int chunked = C > PW_CHUNK;
   // Pixels left to pw_pixel: where a step would read past the input (in_c % 4 != 0: up to
   // 4 - in_c % 4 bytes after a pixel) or the output word reach past the output (out_c < 4).
-  const int32_t tail_c = C % 4 == 0 ? 0 : C == 1 ? 3 : 1;
-  const int32_t tail_k = K >= 4 ? 0 : K == 1 ? 3 : 1;
-  int32_t tail = tail_c > tail_k ? tail_c : tail_k;
-  if (tail > N) tail = N;
-  const int32_t NB = N - tail;
+  const int32_t NB = N - pw_tail_pixels(C, K, N);
   const int32_t real = K < 4 ? K : 4;
   const int32_t blocks = NB > 0 ? (K + 3) / 4 : 0;
   pw_job job;

@@ -27,7 +27,6 @@ if TYPE_CHECKING:
 DEPTHWISE_KERNEL = "tinyml_dwconv3x3_s8"
 SMALLK_KERNEL = "tinyml_conv_smallk_s8"
 POINTWISE_KERNEL = "tinyml_conv1x1_s8"
-POINTWISE_MAX_IN_C = 256  # TINYML_1X1_MAX_IN_C
 SMALLK_MAX_TAPS = 64  # TINYML_SMALLK_MAX_TAPS
 SMALLK_MAX_IN_C = 3  # TINYML_SMALLK_MAX_IN_C
 MAX_TAP_PRODUCT = 255 * 128  # |input - zero point| * |int8 weight|
@@ -87,6 +86,35 @@ def pointwise_quant_reason(shifts) -> str:
     return ""
 
 
+def pointwise_tail_pixels(in_c: int, out_c: int, pixels: int) -> int:
+    """Pixels the 1x1 kernel computes in plain C (pw_tail_pixels of firmware/kernels/conv1x1_s8.c)."""
+    tail_c = 0 if in_c % 4 == 0 else 3 if in_c == 1 else 1
+    tail_k = 0 if out_c >= 4 else 3 if out_c == 1 else 1
+    return min(max(tail_c, tail_k), pixels)
+
+
+def pointwise_wins(pixels: int, in_c: int, out_c: int) -> bool:
+    """The 1x1 kernel's cost rule (pw_wins of firmware/kernels/conv1x1_s8.c, same integers): its
+    modelled instruction count against CMSIS-NN's, with the margin the models' error needs."""
+    tail = pointwise_tail_pixels(in_c, out_c, pixels)
+    n_blocked, blocks, steps = pixels - tail, (out_c + 3) // 4, (in_c + 3) // 4
+    ours = (
+        1385 * blocks * n_blocked * steps
+        + 4997 * blocks * n_blocked
+        + 4052 * blocks * steps
+        + 28947 * blocks
+        + 339 * tail * out_c * in_c
+        + 1461 * tail * out_c
+        + 26626
+    )
+    n, k, c = pixels, out_c, in_c
+    if in_c % 4 == 0:
+        theirs = 139 * n * k * c + 4355 * n * k + 348 * k * c + 3754 * k + 2 * n * c + 4875 * n + 55333
+        return 10 * ours <= 8 * theirs
+    theirs = 247 * n * k * c + 3963 * n * k + 396 * k * c + 3038 * k + 26 * n + 65761
+    return 10 * ours <= 6 * theirs
+
+
 def layer_reason(
     op: str, input_shape, filter_shape, output_shape, stride, dilation, dtypes: tuple[str, ...], shifts, bias
 ) -> tuple[str, str]:
@@ -125,10 +153,9 @@ def layer_reason(
             return CMSIS_NN, "grouped convolution"
         pointwise_reason = ""  # the order of firmware/tflm/tinyml_conv.cc: 1x1 first
         if (k_h, k_w) == (1, 1) and tuple(stride) == (1, 1) and tuple(output_shape[1:3]) == tuple(input_shape[1:3]):
-            if in_c > POINTWISE_MAX_IN_C:
-                pointwise_reason = f"1x1 with {in_c} input channels (covered: at most {POINTWISE_MAX_IN_C})"
-            else:
-                pointwise_reason = pointwise_quant_reason(shifts)
+            pointwise_reason = pointwise_quant_reason(shifts)
+            if not pointwise_reason and not pointwise_wins(output_shape[1] * output_shape[2], in_c, out_c):
+                pointwise_reason = "CMSIS-NN's 1x1 kernel takes fewer instructions for this shape (cost rule)"
             if not pointwise_reason:
                 return POINTWISE_KERNEL, ""
         if in_c > SMALLK_MAX_IN_C or k_h * k_w * in_c > SMALLK_MAX_TAPS:
