@@ -23,11 +23,21 @@
 // and pixels whose partial accumulators are kept between chunks.
 #define PW_CHUNK 256
 #define PW_GROUP 64
+// Pixels from which blocks of six channels pay off: their packing adds the weight sums, and
+// below this the packing outweighs the faster steps (3x3 maps of 128-256 channels, measured).
+#define PW6_MIN_PIXELS 16
 // Words after a block's weights: multiplier (doubled, see pw_fast) and rs - 1 per channel, the
 // clamp bounds in every byte, the output pixel stride, how far the input pointer steps from the
 // end of a pixel's chunk to the next pixel's, and 2 * output offset + 1.
+// A block of six channels has the same after its twelve words of multipliers and shifts.
 enum { PW_C_RQ = 0, PW_C_LO4 = 8, PW_C_HI4, PW_C_K, PW_C_XADJ, PW_C_O2, PW_C_WORDS };
+enum { PW6_C_LO4 = 12, PW6_C_HI4, PW6_C_K, PW6_C_XADJ, PW6_C_O2, PW6_C_WORDS };
+// Words of the packed blocks: four channels (with the kept accumulators of PW_GROUP pixels after
+// them), or six.
 #define PW_PK_WORDS (4 + 2 * PW_CHUNK + PW_C_WORDS)
+#define PW_PK6_WORDS (6 + 3 * PW_CHUNK + PW6_C_WORDS)
+#define PW_BUF_WORDS \
+  (PW_PK_WORDS + 4 * PW_GROUP > PW_PK6_WORDS ? PW_PK_WORDS + 4 * PW_GROUP : PW_PK6_WORDS)
 
 // One run of pixels over one chunk, for the assembly (fields at fixed offsets).
 typedef struct {
@@ -47,7 +57,8 @@ _Static_assert(offsetof(pw_job, x) == 0 && offsetof(pw_job, x_end) == 4 &&
                    offsetof(pw_job, io2) == 24 && offsetof(pw_job, w_end) == 28,
                "the assembly reads pw_job at these offsets");
 #endif
-_Static_assert(4 * PW_C_LO4 == 32 && 4 * PW_C_XADJ == 44 && 4 * PW_C_O2 == 48,
+_Static_assert(4 * PW_C_LO4 == 32 && 4 * PW_C_XADJ == 44 && 4 * PW_C_O2 == 48 &&
+                   4 * PW6_C_LO4 == 48 && 4 * PW6_C_O2 == 64,
                "the assembly reads the constants at these offsets");
 
 int tinyml_conv1x1_s8_supports(const tinyml_conv_params* p, const int32_t* bias) {
@@ -110,28 +121,40 @@ TK_INLINE uint32_t pw_tail(const int8_t* q, int32_t rest) {
   return w;
 }
 
+// One channel's weights k[0, n) into every (2 * width)-th word pair of d: per step of four input
+// channels the words (w0, w2) (w1, w3) as SXTB16 leaves them. Returns the weight sum when `sum`.
+TK_INLINE int32_t pw_pack_channel(const int8_t* k, int32_t n, int32_t width, uint32_t* d,
+                                  int sum) {
+  const uint32_t ones = 0x00010001u;
+  const int8_t* const end = k + (n & ~3);
+  int32_t s = 0;
+  for (; k != end; k += 4, d += 2 * width) {
+    const uint32_t v = tk_read32(k);
+    const uint32_t e = tk_sxtb16(v), o = tk_sxtb16_ror8(v);
+    d[0] = e;
+    d[1] = o;
+    if (sum) s = tk_smlad(e, ones, tk_smlad(o, ones, s));
+  }
+  if (n & 3) {
+    const uint32_t v = pw_tail(k, n & 3);
+    const uint32_t e = tk_sxtb16(v), o = tk_sxtb16_ror8(v);
+    d[0] = e;
+    d[1] = o;
+    if (sum) s = tk_smlad(e, ones, tk_smlad(o, ones, s));
+  }
+  return s;
+}
+
 // Weights of input channels [k0, k0 + n) of the block's `real` channels from c0 (the others of
-// the four are zero): per step of four input channels, per output channel o, the words
-// (w0, w2) (w1, w3) as SXTB16 leaves them. Returns the steps.
+// the four are zero), interleaved per step. Returns the steps.
 static int32_t pw_pack(const int8_t* filter, int32_t C, int32_t k0, int32_t n, int32_t c0,
                        int32_t real, uint32_t* w) {
-  const int32_t full = n / 4, rest = n % 4, steps = full + (rest != 0);
+  const int32_t steps = (n + 3) / 4;
   for (int32_t o = 0; o < 4; ++o) {
-    uint32_t* d = w + 2 * o;
-    if (o >= real) {
-      for (int32_t j = 0; j < steps; ++j, d += 8) d[0] = d[1] = 0;
-      continue;
-    }
-    const int8_t* k = filter + (c0 + o) * C + k0;
-    for (int32_t j = 0; j < full; ++j, d += 8, k += 4) {
-      const uint32_t v = tk_read32(k);
-      d[0] = tk_sxtb16(v);
-      d[1] = tk_sxtb16_ror8(v);
-    }
-    if (rest) {
-      const uint32_t v = pw_tail(k, rest);
-      d[0] = tk_sxtb16(v);
-      d[1] = tk_sxtb16_ror8(v);
+    if (o < real) {
+      pw_pack_channel(filter + (c0 + o) * C + k0, n, 4, w + 2 * o, 0);
+    } else {
+      for (int32_t j = 0; j < steps; ++j) w[8 * j + 2 * o] = w[8 * j + 2 * o + 1] = 0;
     }
   }
   return steps;
@@ -249,6 +272,111 @@ __asm__(
     "  .size \\name, . - \\name\n"
     "  .popsection\n"
     ".endm\n"
+    // Six channels (no register left for the input offset: the starts hold its product with
+    // the weight sums; the end of the weights at [sp, #4]): r0-r5 accumulators, r6 input, r7
+    // packed words, r8/r9 the input word's halves, r10-r12 and lr weights. 18 instructions for
+    // 24 MACs.
+    ".macro PW6_STEP\n"
+    "  ldr r8, [r6], #4\n"
+    "  sxtb16 r9, r8\n"
+    "  sxtb16 r8, r8, ror #8\n"
+    "  ldm r7!, {r10, r11, r12, lr}\n"
+    "  smlad r0, r9, r10, r0\n"
+    "  smlad r0, r8, r11, r0\n"
+    "  smlad r1, r9, r12, r1\n"
+    "  smlad r1, r8, lr, r1\n"
+    "  ldm r7!, {r10, r11, r12, lr}\n"
+    "  smlad r2, r9, r10, r2\n"
+    "  smlad r2, r8, r11, r2\n"
+    "  smlad r3, r9, r12, r3\n"
+    "  smlad r3, r8, lr, r3\n"
+    "  ldm r7!, {r10, r11, r12, lr}\n"
+    "  smlad r4, r9, r10, r4\n"
+    "  smlad r4, r8, r11, r4\n"
+    "  smlad r5, r9, r12, r5\n"
+    "  smlad r5, r8, lr, r5\n"
+    ".endm\n"
+    ".macro PW6_OUT a, m, rs\n"
+    "  smmlar \\a, \\a, \\m, \\a\n"
+    "  add \\a, \\a, \\a, asr #31\n"
+    "  asr \\a, \\a, \\rs\n"
+    "  qadd \\a, \\a, r9\n"
+    "  ssat \\a, #8, \\a, asr #1\n"
+    ".endm\n"
+    ".macro PW6_KERNEL name, clamp\n"
+    "  .pushsection .text.\\name,\"ax\",%progbits\n"
+    "  .p2align 2\n"
+    "  .global \\name\n"
+    "  .type \\name, %function\n"
+    "  .thumb_func\n"
+    "\\name:\n"
+    "  push {r4-r11, lr}\n"
+    "  sub sp, sp, #8\n"
+    "  str r0, [sp]\n"
+    "  ldr r1, [r0, #28]\n"
+    "  str r1, [sp, #4]\n"
+    "  ldr r6, [r0, #0]\n"
+    "  ldr r1, [r0, #4]\n"
+    "  cmp r6, r1\n"
+    "  beq 9f\n"
+    "  mov r9, r0\n"
+    "1:\n"  // r9: the job
+    "  ldrd r7, r8, [r9, #16]\n"  // pk, odd
+    "  ldm r7!, {r0-r5}\n"
+    "  cmp r8, #0\n"
+    "  bne 3f\n"
+    "2:\n"
+    "  PW6_STEP\n"
+    "3:\n"
+    "  PW6_STEP\n"
+    "  ldr r10, [sp, #4]\n"
+    "  cmp r7, r10\n"
+    "  bne 2b\n"
+    "  ldr r9, [r7, #64]\n"
+    "  ldm r7!, {r10, r11, r12, lr}\n"
+    "  PW6_OUT r0, r10, r11\n"
+    "  PW6_OUT r1, r12, lr\n"
+    "  ldm r7!, {r10, r11, r12, lr}\n"
+    "  PW6_OUT r2, r10, r11\n"
+    "  PW6_OUT r3, r12, lr\n"
+    "  ldm r7!, {r10, r11, r12, lr}\n"
+    "  PW6_OUT r4, r10, r11\n"
+    "  PW6_OUT r5, r12, lr\n"
+    "  bfi r0, r1, #8, #8\n"
+    "  bfi r0, r2, #16, #8\n"
+    "  bfi r0, r3, #24, #8\n"
+    "  bfi r4, r5, #8, #8\n"
+    "  ldm r7, {r10, r11, r12, lr}\n"  // lo4 hi4 K xadj
+    "  .if \\clamp\n"
+    "  ssub8 r8, r0, r10\n"
+    "  sel r0, r0, r10\n"
+    "  ssub8 r8, r11, r0\n"
+    "  sel r0, r0, r11\n"
+    "  ssub8 r8, r4, r10\n"
+    "  sel r4, r4, r10\n"
+    "  ssub8 r8, r11, r4\n"
+    "  sel r4, r4, r11\n"
+    "  .endif\n"
+    "  ldr r9, [sp]\n"
+    "  ldrd r10, r11, [r9, #4]\n"  // x_end, out
+    "  str r0, [r11]\n"
+    "  strh r4, [r11, #4]\n"
+    "  add r11, r11, r12\n"
+    "  str r11, [r9, #8]\n"
+    "  add r6, r6, lr\n"
+    "  cmp r6, r10\n"
+    "  bne 1b\n"
+    "9:\n"
+    "  add sp, sp, #8\n"
+    "  pop {r4-r11, pc}\n"
+    "  .size \\name, . - \\name\n"
+    "  .popsection\n"
+    ".endm\n"
+    "PW6_KERNEL tinyml_pw6_rq, 0\n"
+    "PW6_KERNEL tinyml_pw6_rq_clamp, 1\n"
+    ".purgem PW6_KERNEL\n"
+    ".purgem PW6_OUT\n"
+    ".purgem PW6_STEP\n"
     "PW_KERNEL tinyml_pw4_rq, 0, 0, 0\n"
     "PW_KERNEL tinyml_pw4_rq_clamp, 0, 0, 1\n"
     "PW_KERNEL tinyml_pw4_last, 1, 0, 0\n"
@@ -264,6 +392,12 @@ void tinyml_pw4_last(pw_job* job);
 void tinyml_pw4_last_clamp(pw_job* job);
 void tinyml_pw4_first(pw_job* job);
 void tinyml_pw4_mid(pw_job* job);
+void tinyml_pw6_rq(pw_job* job);
+void tinyml_pw6_rq_clamp(pw_job* job);
+
+static void pw6_run_job(pw_job* job, int clamp) {
+  (clamp ? tinyml_pw6_rq_clamp : tinyml_pw6_rq)(job);
+}
 
 static void pw_run_job(pw_job* job, int loadp, int storep, int clamp) {
   if (storep) {
@@ -303,6 +437,35 @@ static void pw_run_job(pw_job* job, int loadp, int storep, int clamp) {
     job->out += (int32_t)c[PW_C_K];
   }
 }
+
+// The six-channel assembly in C: plain int8 inputs (the starts hold the input offset's share).
+static void pw6_run_job(pw_job* job, int clamp) {
+  const uint32_t* c = job->w_end;
+  for (const int8_t* x = job->x; x != job->x_end; x += (int32_t)c[PW6_C_XADJ]) {
+    int32_t a[6];
+    memcpy(a, job->pk, sizeof a);
+    for (const uint32_t* q = job->pk + 6; q != job->w_end; q += 12, x += 4) {
+      const uint32_t h = tk_read32(x);
+      const uint32_t e = tk_sxtb16(h), d = tk_sxtb16_ror8(h);
+      for (int o = 0; o < 6; ++o) a[o] = tk_smlad(d, q[2 * o + 1], tk_smlad(e, q[2 * o], a[o]));
+    }
+    int8_t v8[8];
+    for (int o = 0; o < 6; ++o) {
+      int32_t v = tk_smmlar(a[o], (int32_t)c[PW_C_RQ + 2 * o], a[o]);
+      v = (v + (v >> 31)) >> c[PW_C_RQ + 2 * o + 1];
+      v8[o] = (int8_t)tk_ssat8_asr1(tk_qadd(v, (int32_t)c[PW6_C_O2]));
+    }
+    uint32_t lo = tk_read32(v8), hi = (uint8_t)v8[4] | (uint32_t)(uint8_t)v8[5] << 8;
+    if (clamp) {
+      lo = tk_clamp8x4(lo, c[PW6_C_LO4], c[PW6_C_HI4]);
+      hi = tk_clamp8x4(hi, c[PW6_C_LO4], c[PW6_C_HI4]);
+    }
+    tk_write32(job->out, lo);
+    job->out[4] = (int8_t)hi;
+    job->out[5] = (int8_t)(hi >> 8);
+    job->out += (int32_t)c[PW6_C_K];
+  }
+}
 #endif
 
 // One pixel, every output channel, in plain C: the pixels the blocks leave out.
@@ -324,10 +487,42 @@ static void pw_pixel(const tinyml_conv_params* p, const int8_t* x, const int8_t*
   }
 }
 
+// Every pixel of six fast channels from c0 (in_c <= PW_CHUNK).
+static void pw_block6(const tinyml_conv_params* p, const int8_t* input, const int8_t* filter,
+                      const int32_t* bias, int8_t* output, int32_t c0, int32_t pixels, int clamp,
+                      uint32_t* pk) {
+  const int32_t C = p->in_c;
+  int32_t sums[6];
+  const int32_t steps = (C + 3) / 4;
+  for (int32_t o = 0; o < 6; ++o) sums[o] = pw_pack_channel(filter + (c0 + o) * C, C, 6, pk + 6 + 2 * o, 1);
+  uint32_t* cst = pk + 6 + 12 * steps;
+  for (int32_t o = 0; o < 6; ++o) {  // wraps like TFLite's int32 accumulator
+    pk[o] = (bias ? (uint32_t)bias[c0 + o] : 0u) + (uint32_t)p->input_offset * (uint32_t)sums[o];
+    cst[PW_C_RQ + 2 * o] = 2u * (uint32_t)p->multiplier[c0 + o];
+    cst[PW_C_RQ + 2 * o + 1] = (uint32_t)~p->shift[c0 + o];
+  }
+  cst[PW6_C_O2] = (uint32_t)(2 * p->output_offset + 1);
+  cst[PW6_C_LO4] = (uint32_t)(uint8_t)p->act_min * 0x01010101u;
+  cst[PW6_C_HI4] = (uint32_t)(uint8_t)p->act_max * 0x01010101u;
+  cst[PW6_C_K] = (uint32_t)p->out_c;
+  cst[PW6_C_XADJ] = (uint32_t)(C - 4 * steps);
+  pw_job job;
+  job.x = input;
+  job.x_end = input + pixels * C;
+  job.out = output + c0;
+  job.partial = 0;
+  job.pk = pk;
+  job.w_end = cst;
+  job.odd = steps & 1;
+  job.io2 = 0;
+  pw6_run_job(&job, clamp);
+}
+
 void tinyml_conv1x1_s8(const tinyml_conv_params* p, const int8_t* input, const int8_t* filter,
                        const int32_t* bias, int8_t* output) {
-  uint32_t pk[PW_PK_WORDS];
-  int32_t partial[4 * PW_GROUP];
+  uint32_t buf[PW_BUF_WORDS];
+  uint32_t* const pk = buf;
+  int32_t* const partial = (int32_t*)(buf + PW_PK_WORDS);
   const int32_t C = p->in_c, K = p->out_c, N = p->out_h * p->out_w;
   const int clamp = p->act_min != -128 || p->act_max != 127;
   const int chunked = C > PW_CHUNK;
@@ -335,12 +530,23 @@ void tinyml_conv1x1_s8(const tinyml_conv_params* p, const int8_t* input, const i
   // 4 - in_c % 4 bytes after a pixel) or the output word reach past the output (out_c < 4).
   const int32_t NB = N - pw_tail_pixels(C, K, N);
   const int32_t real = K < 4 ? K : 4;
-  const int32_t blocks = NB > 0 ? (K + 3) / 4 : 0;
   pw_job job;
   job.io2 = (uint32_t)(uint16_t)p->input_offset * 0x00010001u;
-  for (int32_t b = 0; b < blocks; ++b) {
-    // The last block of an out_c that is not a multiple of 4 overlaps the one before it.
-    const int32_t c0 = 4 * b + 4 <= K ? 4 * b : (K >= 4 ? K - 4 : 0);
+  for (int32_t next = 0; NB > 0 && next < K;) {
+    // Six channels where they are fast (and one chunk), else four; the last block of an out_c
+    // that the blocks do not fill overlaps the one before it (its outputs written twice, alike).
+    const int32_t rem = K - next;
+    if (!chunked && rem >= 6 && rem != 8 && NB >= PW6_MIN_PIXELS) {
+      int fast6 = 1;
+      for (int32_t o = 0; o < 6; ++o) fast6 = fast6 && pw_fast(p, next + o);
+      if (fast6) {
+        pw_block6(p, input, filter, bias, output, next, NB, clamp, pk);
+        next += 6;
+        continue;
+      }
+    }
+    const int32_t c0 = rem >= 4 ? next : (K >= 4 ? K - 4 : 0);
+    next += 4;
     int fast = 1;
     for (int32_t o = 0; o < real; ++o) fast = fast && pw_fast(p, c0 + o);
     const int keep = chunked || !fast;  // accumulators kept on the stack
@@ -349,8 +555,9 @@ void tinyml_conv1x1_s8(const tinyml_conv_params* p, const int8_t* input, const i
       const int32_t gn = NB - g0 < group ? NB - g0 : group;
       for (int32_t k0 = 0; k0 < C; k0 += PW_CHUNK) {
         const int32_t kn = C - k0 < PW_CHUNK ? C - k0 : PW_CHUNK;
-        const int32_t steps = chunked || g0 == 0 ? pw_pack(filter, C, k0, kn, c0, real, pk + 4)
-                                                 : (kn + 3) / 4;  // packed for the first group
+        const int32_t steps = chunked || g0 == 0
+                                  ? pw_pack(filter, C, k0, kn, c0, real, pk + 4)
+                                  : (kn + 3) / 4;  // packed for the first group
         uint32_t* cst = pk + 4 + 8 * steps;
         for (int32_t o = 0; o < 4; ++o) {
           pk[o] = o < real && bias ? (uint32_t)bias[c0 + o] : 0u;
