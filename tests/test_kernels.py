@@ -96,6 +96,9 @@ def test_vectors_cover_the_awkward_cases(cases):
     assert any(c.x.shape[2] > 512 and c.x.shape[2] % 4 for c in pointwise)
     assert any(c.out_c == 1 for c in pointwise) and any(c.out_c == 2 for c in pointwise)
     assert any((c.multiplier < (1 << 30)).any() for c in pointwise)
+    # six-channel blocks (8 pixels or more, 6 or more output channels) with each clamp
+    six = [c for c in pointwise if c.covered and c.out_hw[0] * c.out_hw[1] >= 8 and c.out_c >= 6]
+    assert {(-128, 127), (-128, 40), (-90, 60)} <= {c.act for c in six}
     assert any(not c.covered for c in cases)
     # outputs spread over the int8 range: rounding decisions are visible
     spread = np.median([len(np.unique(c.expected())) for c in covered])

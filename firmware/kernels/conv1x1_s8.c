@@ -23,9 +23,9 @@
 // and pixels whose partial accumulators are kept between chunks.
 #define PW_CHUNK 256
 #define PW_GROUP 64
-// Pixels from which blocks of six channels pay off: their packing adds the weight sums, and
-// below this the packing outweighs the faster steps (3x3 maps of 128-256 channels, measured).
-#define PW6_MIN_PIXELS 16
+// Pixels from which blocks of six channels pay off: their packing adds the weight sums (measured
+// in QEMU: a 3x3 map of 128 or 256 channels gains 2-3% with six, a 2x2 map of 256 loses 1-5%).
+#define PW6_MIN_PIXELS 8
 // Words after a block's weights: multiplier (doubled, see pw_fast) and rs - 1 per channel, the
 // clamp bounds in every byte, the output pixel stride, how far the input pointer steps from the
 // end of a pixel's chunk to the next pixel's, and 2 * output offset + 1.
@@ -38,6 +38,10 @@ enum { PW6_C_LO4 = 12, PW6_C_HI4, PW6_C_K, PW6_C_XADJ, PW6_C_O2, PW6_C_WORDS };
 #define PW_PK6_WORDS (6 + 3 * PW_CHUNK + PW6_C_WORDS)
 #define PW_BUF_WORDS \
   (PW_PK_WORDS + 4 * PW_GROUP > PW_PK6_WORDS ? PW_PK_WORDS + 4 * PW_GROUP : PW_PK6_WORDS)
+
+// The activation clamp the outputs need beyond int8: both bounds, or (ReLU6 with an output zero
+// point of -128) the upper one only.
+enum { PW_CLAMP_BOTH = 1, PW_CLAMP_HI = 2 };
 
 // One run of pixels over one chunk, for the assembly (fields at fixed offsets).
 typedef struct {
@@ -163,7 +167,7 @@ static int32_t pw_pack(const int8_t* filter, int32_t C, int32_t k0, int32_t n, i
 #ifdef TINYML_KERNELS_DSP
 // The pixel loop in assembly, one function per mode (GAS macro parameters): LOADP starts from the
 // kept accumulators instead of the block's starts, STOREP keeps them instead of requantizing,
-// CLAMP clamps to an activation range inside int8. Registers: r0-r3 accumulators, r4 input,
+// CLAMP clamps to an activation range inside int8 (2: the upper bound only). Registers: r0-r3 accumulators, r4 input,
 // r5 packed words, r6/r7 the input word's halves, r8-r11 weights, r12 input offset, lr the end
 // of the weights. Steps go in pairs; an odd count enters the pair at its second step.
 __asm__(
@@ -252,9 +256,11 @@ __asm__(
     "  bfi r0, r2, #16, #8\n"
     "  bfi r0, r3, #24, #8\n"
     "  ldm r5, {r8-r11}\n"  // lo4 hi4 K xadj
-    "  .if \\clamp\n"
+    "  .if \\clamp == 1\n"
     "  ssub8 r1, r0, r8\n"
     "  sel r0, r0, r8\n"
+    "  .endif\n"
+    "  .if \\clamp\n"
     "  ssub8 r1, r9, r0\n"
     "  sel r0, r0, r9\n"
     "  .endif\n"
@@ -347,13 +353,15 @@ __asm__(
     "  bfi r0, r3, #24, #8\n"
     "  bfi r4, r5, #8, #8\n"
     "  ldm r7, {r10, r11, r12, lr}\n"  // lo4 hi4 K xadj
-    "  .if \\clamp\n"
+    "  .if \\clamp == 1\n"
     "  ssub8 r8, r0, r10\n"
     "  sel r0, r0, r10\n"
-    "  ssub8 r8, r11, r0\n"
-    "  sel r0, r0, r11\n"
     "  ssub8 r8, r4, r10\n"
     "  sel r4, r4, r10\n"
+    "  .endif\n"
+    "  .if \\clamp\n"
+    "  ssub8 r8, r11, r0\n"
+    "  sel r0, r0, r11\n"
     "  ssub8 r8, r11, r4\n"
     "  sel r4, r4, r11\n"
     "  .endif\n"
@@ -374,11 +382,13 @@ __asm__(
     ".endm\n"
     "PW6_KERNEL tinyml_pw6_rq, 0\n"
     "PW6_KERNEL tinyml_pw6_rq_clamp, 1\n"
+    "PW6_KERNEL tinyml_pw6_rq_hi, 2\n"
     ".purgem PW6_KERNEL\n"
     ".purgem PW6_OUT\n"
     ".purgem PW6_STEP\n"
     "PW_KERNEL tinyml_pw4_rq, 0, 0, 0\n"
     "PW_KERNEL tinyml_pw4_rq_clamp, 0, 0, 1\n"
+    "PW_KERNEL tinyml_pw4_rq_hi, 0, 0, 2\n"
     "PW_KERNEL tinyml_pw4_last, 1, 0, 0\n"
     "PW_KERNEL tinyml_pw4_last_clamp, 1, 0, 1\n"
     "PW_KERNEL tinyml_pw4_first, 0, 1, 0\n"
@@ -394,9 +404,11 @@ void tinyml_pw4_first(pw_job* job);
 void tinyml_pw4_mid(pw_job* job);
 void tinyml_pw6_rq(pw_job* job);
 void tinyml_pw6_rq_clamp(pw_job* job);
+void tinyml_pw4_rq_hi(pw_job* job);
+void tinyml_pw6_rq_hi(pw_job* job);
 
 static void pw6_run_job(pw_job* job, int clamp) {
-  (clamp ? tinyml_pw6_rq_clamp : tinyml_pw6_rq)(job);
+  (clamp == PW_CLAMP_HI ? tinyml_pw6_rq_hi : clamp ? tinyml_pw6_rq_clamp : tinyml_pw6_rq)(job);
 }
 
 static void pw_run_job(pw_job* job, int loadp, int storep, int clamp) {
@@ -405,7 +417,7 @@ static void pw_run_job(pw_job* job, int loadp, int storep, int clamp) {
   } else if (loadp) {
     (clamp ? tinyml_pw4_last_clamp : tinyml_pw4_last)(job);
   } else {
-    (clamp ? tinyml_pw4_rq_clamp : tinyml_pw4_rq)(job);
+    (clamp == PW_CLAMP_HI ? tinyml_pw4_rq_hi : clamp ? tinyml_pw4_rq_clamp : tinyml_pw4_rq)(job);
   }
 }
 #else
@@ -524,7 +536,7 @@ void tinyml_conv1x1_s8(const tinyml_conv_params* p, const int8_t* input, const i
   uint32_t* const pk = buf;
   int32_t* const partial = (int32_t*)(buf + PW_PK_WORDS);
   const int32_t C = p->in_c, K = p->out_c, N = p->out_h * p->out_w;
-  const int clamp = p->act_min != -128 || p->act_max != 127;
+  const int clamp = p->act_min != -128 ? PW_CLAMP_BOTH : p->act_max != 127 ? PW_CLAMP_HI : 0;
   const int chunked = C > PW_CHUNK;
   // Pixels left to pw_pixel: where a step would read past the input (in_c % 4 != 0: up to
   // 4 - in_c % 4 bytes after a pixel) or the output word reach past the output (out_c < 4).
