@@ -213,12 +213,13 @@ def pointwise_boundary_cases(rng) -> list[Case]:
     multiplier below 2^30 (the exact requantization)."""
     cases = []
     # Clamps: none, the upper bound only (ReLU6 at zero point -128), both; six-channel blocks
-    # (8 pixels or more, out_c 6, 12, 7, 16) with each.
+    # (8 pixels or more, out_c 6, 12, 7, 16) with each, and with every step count modulo 4.
     acts = ((-128, 127), (-128, 40), (-90, 60), (-20, 127))
     for i, (h, w, c, out_c) in enumerate((
             (3, 3, 300, 6), (2, 1, 517, 5), (1, 1, 260, 4), (3, 5, 12, 1), (5, 3, 9, 2),
             (2, 2, 4, 3), (1, 1, 64, 9), (4, 4, 16, 4), (4, 4, 16, 12), (3, 3, 33, 7),
-            (5, 4, 32, 16), (2, 5, 8, 6), (9, 1, 20, 13), (3, 3, 256, 6))):
+            (5, 4, 32, 16), (2, 5, 8, 6), (9, 1, 20, 13), (3, 3, 256, 6), (2, 4, 12, 6),
+            (3, 3, 44, 12))):
         x = rng.integers(-128, 128, size=(h, w, c), dtype=np.int64).astype(np.int8)
         filt = rng.integers(-128, 128, size=(out_c, 1, 1, c), dtype=np.int64).astype(np.int8)
         multiplier, shift = _quant(rng, out_c, True, POINTWISE)

@@ -99,6 +99,7 @@ def test_vectors_cover_the_awkward_cases(cases):
     # six-channel blocks (8 pixels or more, 6 or more output channels) with each clamp
     six = [c for c in pointwise if c.covered and c.out_hw[0] * c.out_hw[1] >= 8 and c.out_c >= 6]
     assert {(-128, 127), (-128, 40), (-90, 60)} <= {c.act for c in six}
+    assert {(c.x.shape[2] + 3) // 4 % 4 for c in six if c.x.shape[2] <= 256} == {0, 1, 2, 3}
     assert any(not c.covered for c in cases)
     # outputs spread over the int8 range: rounding decisions are visible
     spread = np.median([len(np.unique(c.expected())) for c in covered])
@@ -267,6 +268,58 @@ def test_both_kernel_sets_give_identical_outputs_and_arena(every_kernel_path_mod
 def test_both_kernel_sets_give_identical_outputs_on_given_models(tflite):
     """Models from TINYML_KERNEL_CHECK_MODELS (path-separated .tflite files)."""
     _compare_kernel_sets(tflite, _tflm_dir())
+
+
+# Chains of 1x1 convolutions: each layer's input channels are the previous layer's output
+# channels, so one chain gives many (in_c, out_c) pairs; few output channels (where CMSIS-NN's 2x2
+# blocking fares well) next to many, in_c 1 to 300, at 1x1, square and odd rectangular maps.
+POINTWISE_CHAIN_INPUT = 48
+POINTWISE_CHAIN = (6, 48, 2, 96, 3, 16, 1, 64, 4, 128, 8, 256, 5, 32, 12, 300, 7)
+POINTWISE_MAPS = ((1, 1), (3, 3), (5, 3))
+
+
+def pointwise_chain_model(h: int, w: int):
+    import suite_models
+
+    keras = suite_models._keras()
+    inputs = keras.Input((h, w, POINTWISE_CHAIN_INPUT), batch_size=1)
+    x = inputs
+    for i, channels in enumerate(POINTWISE_CHAIN):  # ReLU and none: the clamped and full-range paths
+        x = keras.layers.Conv2D(channels, 1, activation="relu" if i % 3 else None,
+                                kernel_initializer="he_normal")(x)
+    model = keras.Model(inputs, keras.layers.Dense(4)(keras.layers.Flatten()(x)))
+    return suite_models.convert(model, float_io=False)
+
+
+@pytest.mark.tflm
+@pytest.mark.parametrize("shape", POINTWISE_MAPS, ids=lambda s: f"{s[0]}x{s[1]}")
+def test_pointwise_layers_never_take_more_instructions_than_cmsis_nn(shape, tmp_path):
+    """Every 1x1 layer of a chain, measured in QEMU with both kernel sets: the layers the cost rule
+    (tinyml_conv1x1_s8_covers, mirrored by kernel_plan.pointwise_wins) gives the project kernel
+    take no more instructions than CMSIS-NN's; the others run CMSIS-NN's kernel behind the
+    adapter, whose predicate costs a few hundred instructions."""
+    from pipeline.driver import emulate_path
+
+    tflm = _tflm_dir()
+    path = tmp_path / f"pointwise_chain_{shape[0]}x{shape[1]}.tflite"
+    path.write_bytes(pointwise_chain_model(*shape))
+    cmsis, ours = (emulate_path(path, tflm, kernels=k, runs=1, warmup=0) for k in ("cmsis-nn", "tinyml"))
+    pixels = shape[0] * shape[1]
+    in_c = (POINTWISE_CHAIN_INPUT, *POINTWISE_CHAIN)
+    convs = [(a, b) for a, b in zip(cmsis.layers, ours.layers) if a.op == "CONV_2D"]
+    assert len(convs) == len(POINTWISE_CHAIN)
+    slower, routed = [], 0
+    for (theirs, mine), c, k in zip(convs, in_c, POINTWISE_CHAIN):
+        # declined 1x1 layers of 1-3 input channels go on to the small-k kernel
+        assert (mine.kernel == kernel_plan.POINTWISE_KERNEL) == kernel_plan.pointwise_wins(pixels, c, k)
+        if mine.kernel != kernel_sets.CMSIS_NN:
+            if mine.instructions > theirs.instructions:
+                slower.append((pixels, c, k, mine.kernel, mine.instructions, theirs.instructions))
+        else:
+            routed += 1
+            assert mine.instructions <= theirs.instructions + 400 + 8 * k, (c, k, mine, theirs)
+    assert not slower, slower
+    assert routed < len(convs)  # the project kernel takes some layers of every map
 
 
 # --- the report's side-by-side section ---------------------------------------------------------------

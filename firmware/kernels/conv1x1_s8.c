@@ -50,14 +50,15 @@ typedef struct {
   int8_t* out;            // the first pixel's output of the block
   int32_t* partial;       // 4 accumulators a pixel, when kept between chunks
   const uint32_t* pk;     // accumulator starts, weights, constants
-  int32_t odd;            // whether the chunk has an odd number of steps
+  int32_t entry;          // four channels: steps & 1 (an odd count enters the pair of steps at
+                          // its second); six: (-steps) & 3, the steps skipped of the first four
   uint32_t io2;           // input offset in both halfwords
   const uint32_t* w_end;  // end of the weights
 } pw_job;
 #ifdef TINYML_KERNELS_DSP
 _Static_assert(offsetof(pw_job, x) == 0 && offsetof(pw_job, x_end) == 4 &&
                    offsetof(pw_job, out) == 8 && offsetof(pw_job, partial) == 12 &&
-                   offsetof(pw_job, pk) == 16 && offsetof(pw_job, odd) == 20 &&
+                   offsetof(pw_job, pk) == 16 && offsetof(pw_job, entry) == 20 &&
                    offsetof(pw_job, io2) == 24 && offsetof(pw_job, w_end) == 28,
                "the assembly reads pw_job at these offsets");
 #endif
@@ -281,7 +282,7 @@ __asm__(
     // Six channels (no register left for the input offset: the starts hold its product with
     // the weight sums; the end of the weights at [sp, #4]): r0-r5 accumulators, r6 input, r7
     // packed words, r8/r9 the input word's halves, r10-r12 and lr weights. 18 instructions for
-    // 24 MACs.
+    // 24 MACs, four steps a loop (a count not a multiple of four enters it part way).
     ".macro PW6_STEP\n"
     "  ldr r8, [r6], #4\n"
     "  sxtb16 r9, r8\n"
@@ -317,27 +318,39 @@ __asm__(
     "  .thumb_func\n"
     "\\name:\n"
     "  push {r4-r11, lr}\n"
-    "  sub sp, sp, #8\n"
+    "  sub sp, sp, #12\n"
     "  str r0, [sp]\n"
     "  ldr r1, [r0, #28]\n"
     "  str r1, [sp, #4]\n"
+    "  ldr r1, [r0, #20]\n"  // steps to skip of the first four
+    "  movs r2, #72\n"  // bytes a step: 18 32-bit instructions (checked below)
+    "  mul r1, r1, r2\n"
+    "  adr.w r2, .Lpw6_body\\@\n"
+    "  add r1, r1, r2\n"
+    "  orr r1, r1, #1\n"  // Thumb
+    "  str r1, [sp, #8]\n"
     "  ldr r6, [r0, #0]\n"
     "  ldr r1, [r0, #4]\n"
     "  cmp r6, r1\n"
     "  beq 9f\n"
     "  mov r9, r0\n"
     "1:\n"  // r9: the job
-    "  ldrd r7, r8, [r9, #16]\n"  // pk, odd
+    "  ldr r7, [r9, #16]\n"
     "  ldm r7!, {r0-r5}\n"
-    "  cmp r8, #0\n"
-    "  bne 3f\n"
-    "2:\n"
+    "  ldr r8, [sp, #8]\n"
+    "  bx r8\n"
+    ".Lpw6_body\\@:\n"
     "  PW6_STEP\n"
-    "3:\n"
     "  PW6_STEP\n"
+    "  PW6_STEP\n"
+    "  PW6_STEP\n"
+    ".Lpw6_body_end\\@:\n"
+    "  .if .Lpw6_body_end\\@ - .Lpw6_body\\@ - 4 * 72\n"
+    "  .error \"PW6_STEP is not 72 bytes\"\n"
+    "  .endif\n"
     "  ldr r10, [sp, #4]\n"
     "  cmp r7, r10\n"
-    "  bne 2b\n"
+    "  bne .Lpw6_body\\@\n"
     "  ldr r9, [r7, #64]\n"
     "  ldm r7!, {r10, r11, r12, lr}\n"
     "  PW6_OUT r0, r10, r11\n"
@@ -375,7 +388,7 @@ __asm__(
     "  cmp r6, r10\n"
     "  bne 1b\n"
     "9:\n"
-    "  add sp, sp, #8\n"
+    "  add sp, sp, #12\n"
     "  pop {r4-r11, pc}\n"
     "  .size \\name, . - \\name\n"
     "  .popsection\n"
@@ -525,7 +538,7 @@ static void pw_block6(const tinyml_conv_params* p, const int8_t* input, const in
   job.partial = 0;
   job.pk = pk;
   job.w_end = cst;
-  job.odd = steps & 1;
+  job.entry = -steps & 3;
   job.io2 = 0;
   pw6_run_job(&job, clamp);
 }
@@ -587,7 +600,7 @@ void tinyml_conv1x1_s8(const tinyml_conv_params* p, const int8_t* input, const i
         job.partial = partial;
         job.pk = pk;
         job.w_end = cst;
-        job.odd = steps & 1;
+        job.entry = steps & 1;
         const int last = k0 + kn == C;
         pw_run_job(&job, k0 > 0, !(last && fast), clamp);
       }
