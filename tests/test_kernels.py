@@ -117,10 +117,9 @@ def test_kernel_plan_mirrors_the_c_predicates(cases):
         kernel, reason = kernel_plan.layer_reason(
             op, (1, *case.x.shape), filt, (1, *case.out_hw, case.out_c), case.stride, (1, 1),
             ("int8", "int8", "int8", "int32"), case.shift.tolist(), case.bias)
-        if case.kind == kv.POINTWISE:  # a 1x1 layer the cost rule declines may take the small-k kernel
-            assert (kernel == kernel_plan.POINTWISE_KERNEL) == case.covered, (case.shift, reason)
-        else:
-            assert (kernel != kernel_sets.CMSIS_NN) == case.covered, (case.shift, reason)
+        if case.kind == kv.POINTWISE and case.supported and not case.covered:  # the cost rule
+            assert kernel == kernel_sets.CMSIS_NN and "cost rule" in reason, reason
+        assert (kernel != kernel_sets.CMSIS_NN) == case.covered, (case.shift, reason)
 
 
 # --- the kernels: portable C on the host, DSP path in QEMU -----------------------------------------
@@ -275,7 +274,7 @@ def test_both_kernel_sets_give_identical_outputs_on_given_models(tflite):
 # blocking fares well) next to many, in_c 1 to 300, at 1x1, square and odd rectangular maps.
 POINTWISE_CHAIN_INPUT = 48
 POINTWISE_CHAIN = (6, 48, 2, 96, 3, 16, 1, 64, 4, 128, 8, 256, 5, 32, 12, 300, 7)
-POINTWISE_MAPS = ((1, 1), (3, 3), (5, 3))
+POINTWISE_MAPS = ((1, 1), (2, 2), (3, 3), (5, 3), (1, 6), (7, 7))
 
 
 def pointwise_chain_model(h: int, w: int):
@@ -297,7 +296,8 @@ def test_pointwise_layers_never_take_more_instructions_than_cmsis_nn(shape, tmp_
     """Every 1x1 layer of a chain, measured in QEMU with both kernel sets: the layers the cost rule
     (tinyml_conv1x1_s8_covers, mirrored by kernel_plan.pointwise_wins) gives the project kernel
     take no more instructions than CMSIS-NN's; the others run CMSIS-NN's kernel behind the
-    adapter, whose predicate costs a few hundred instructions."""
+    adapter, whose decision (the tensors' look-ups and parameters, the rule, the small-k kernel's
+    predicate) costs about 440 instructions in QEMU."""
     from pipeline.driver import emulate_path
 
     tflm = _tflm_dir()
@@ -310,14 +310,15 @@ def test_pointwise_layers_never_take_more_instructions_than_cmsis_nn(shape, tmp_
     assert len(convs) == len(POINTWISE_CHAIN)
     slower, routed = [], 0
     for (theirs, mine), c, k in zip(convs, in_c, POINTWISE_CHAIN):
-        # declined 1x1 layers of 1-3 input channels go on to the small-k kernel
-        assert (mine.kernel == kernel_plan.POINTWISE_KERNEL) == kernel_plan.pointwise_wins(pixels, c, k)
+        # a 1x1 layer the rule declines goes to CMSIS-NN, not on to the small-k kernel
+        wins = kernel_plan.pointwise_wins(pixels, c, k)
+        assert mine.kernel == (kernel_plan.POINTWISE_KERNEL if wins else kernel_sets.CMSIS_NN)
         if mine.kernel != kernel_sets.CMSIS_NN:
             if mine.instructions > theirs.instructions:
                 slower.append((pixels, c, k, mine.kernel, mine.instructions, theirs.instructions))
         else:
             routed += 1
-            assert mine.instructions <= theirs.instructions + 400 + 8 * k, (c, k, mine, theirs)
+            assert mine.instructions <= theirs.instructions + 500, (c, k, mine, theirs)
     assert not slower, slower
     assert routed < len(convs)  # the project kernel takes some layers of every map
 

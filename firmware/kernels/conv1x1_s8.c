@@ -66,12 +66,16 @@ _Static_assert(4 * PW_C_LO4 == 32 && 4 * PW_C_XADJ == 44 && 4 * PW_C_O2 == 48 &&
                    4 * PW6_C_LO4 == 48 && 4 * PW6_C_O2 == 64,
                "the assembly reads the constants at these offsets");
 
-int tinyml_conv1x1_s8_supports(const tinyml_conv_params* p, const int32_t* bias) {
-  (void)bias;
+// A stride-1 1x1 convolution without padding.
+static int pw_shape(const tinyml_conv_params* p) {
   if (p->k_h != 1 || p->k_w != 1 || p->stride_h != 1 || p->stride_w != 1) return 0;
   if (p->pad_h != 0 || p->pad_w != 0 || p->in_c < 1 || p->out_c < 1) return 0;
-  if (p->out_h != p->in_h || p->out_w != p->in_w || p->out_h < 1 || p->out_w < 1) return 0;
-  return tk_quant_exact_covered(p);
+  return p->out_h == p->in_h && p->out_w == p->in_w && p->out_h >= 1 && p->out_w >= 1;
+}
+
+int tinyml_conv1x1_s8_supports(const tinyml_conv_params* p, const int32_t* bias) {
+  (void)bias;
+  return pw_shape(p) && tk_quant_exact_covered(p);
 }
 
 // Pixels pw_pixel takes (see tinyml_conv1x1_s8).
@@ -82,30 +86,64 @@ static int32_t pw_tail_pixels(int32_t C, int32_t K, int32_t N) {
   return tail > N ? N : tail;
 }
 
-// The cost rule (x100 instructions, QEMU): models of both kernels' instruction counts, linear in
-// the counts of their loops, fitted to 133 layers of 1x1 chains (maps 1x1 to 10x10, 1 to 300
-// channels) measured per layer with both kernel sets. This kernel: blocks B = ceil(out_c / 4) of
-// steps S = ceil(in_c / 4) over NB pixels, T pixels in plain C. CMSIS-NN: its 1x1 path
-// (arm_convolve_1x1_s8_fast, in_c % 4 == 0), else its im2col convolution. The models err by up to
-// about 30% on small layers, so this kernel takes a layer only with a margin (0.8, 0.6 of
-// CMSIS-NN's modelled count): a layer CMSIS-NN would run faster goes to CMSIS-NN.
-static int pw_wins(const tinyml_conv_params* p) {
-  const int64_t C = p->in_c, K = p->out_c, N = (int64_t)p->out_h * p->out_w;
-  const int64_t T = pw_tail_pixels(p->in_c, p->out_c, (int32_t)N), NB = N - T;
-  const int64_t B = (K + 3) / 4, S = (C + 3) / 4;
-  const int64_t ours = 1385 * B * NB * S + 4997 * B * NB + 4052 * B * S + 28947 * B +
-                       339 * T * K * C + 1461 * T * K + 26626;
-  if (C % 4 == 0) {
-    const int64_t theirs = 139 * N * K * C + 4355 * N * K + 348 * K * C + 3754 * K + 2 * N * C +
-                           4875 * N + 55333;
-    return 10 * ours <= 8 * theirs;
+// Blocks of six and of four channels tinyml_conv1x1_s8 takes for out_c K (all channels fast).
+static void pw_blocks(int32_t C, int32_t K, int32_t NB, int32_t* six, int32_t* four) {
+  // remainder of K / 6 -> blocks of four: 8 = 4 + 4 (one six fewer); odd ones overlap
+  static const int8_t fours[6] = {0, 1, 2, 1, 1, 2};
+  if (C > PW_CHUNK || NB < PW6_MIN_PIXELS || K < 6) {
+    *six = 0;
+    *four = NB > 0 ? (K + 3) / 4 : 0;
+    return;
   }
-  const int64_t theirs = 247 * N * K * C + 3963 * N * K + 396 * K * C + 3038 * K + 26 * N + 65761;
-  return 10 * ours <= 6 * theirs;
+  *six = K % 6 == 2 ? K / 6 - 1 : K / 6;
+  *four = fours[K % 6];
+}
+
+// The cost rule: models of both kernels' instruction counts (x100, QEMU), one term per loop of
+// their code: this kernel's steps, pixels, packing and blocks of six and four channels and its
+// plain-C pixels; CMSIS-NN's arm_nn_mat_mult_nt_t_s8 (pinned library: 2x2 blocks of pixels and
+// channels, 16 input channels a step, odd pixel, odd channel, its weight sums) when in_c % 4 == 0,
+// else its im2col convolution. The coefficients (the instructions of each loop, and the per-call
+// costs of TFLM, the adapter and CMSIS-NN's wrapper) are fitted to 204 1x1 layers measured with
+// both kernel sets (chains of 1x1 convolutions, in_c and out_c 1 to 300, maps 1x1 to 10x10); each
+// model is within 4% of every measurement, so this kernel takes a layer when its count is at most
+// 94% of CMSIS-NN's.
+// 64-bit products of 32-bit factors (one SMULL each): the adapter runs the rule on every invoke.
+TK_INLINE int64_t pw_mul(int32_t a, int32_t b) { return (int64_t)a * b; }
+
+static int pw_wins(const tinyml_conv_params* p) {
+  const int32_t C = p->in_c, K = p->out_c, N = p->out_h * p->out_w;
+  const int32_t T = pw_tail_pixels(C, K, N), NB = N - T;
+  const int32_t S = (C + 3) / 4, chunks = (C + PW_CHUNK - 1) / PW_CHUNK;
+  int32_t six, four;
+  pw_blocks(C, K, NB, &six, &four);
+  // per block: its pixels' steps and fixed work, then its packing and fixed work
+  const int64_t block6 = pw_mul(NB, 1801 * S + 292 * ((S + 3) / 4) + 5222) + 5359 * S + 45490;
+  const int64_t block4 = pw_mul(NB, 1393 * S + 3806 * chunks) + 2725 * S + 45460 * chunks;
+  const int64_t ours = six * block6 + four * block4 + pw_mul(T * K, 598 * C + 5008) + 1365 * K +
+                       58536;  // with this rule's own 120 instructions
+  int64_t theirs;
+  if (C % 4 == 0) {  // per pair of channels: weight sums, pairs of pixels, the odd pixel
+    const int32_t C16 = C / 16, Cr = C % 16;
+    const int64_t pair = 609 * C + 6316 + pw_mul(N / 2, 8832 * C16 + 1055 * Cr + 15477) +
+                         (N % 2) * (5745 * C16 + 683 * Cr + 7996);
+    theirs = (K / 2) * pair + (K % 2) * pw_mul(N, 601 * C + 4797) + 63919;
+  } else {
+    theirs = pw_mul(N, K) * (246 * C + 3970) + pw_mul(K, 400 * C + 3042) + 170 * N + 65355;
+  }
+  return 100 * ours <= 94 * theirs;
+}
+
+// The rule before the per-channel checks: a layer it declines costs the adapter less.
+int tinyml_conv1x1_s8_route(const tinyml_conv_params* p, const int32_t* bias) {
+  (void)bias;
+  if (!pw_shape(p)) return 0;
+  if (!pw_wins(p)) return -1;
+  return tk_quant_exact_covered(p);
 }
 
 int tinyml_conv1x1_s8_covers(const tinyml_conv_params* p, const int32_t* bias) {
-  return tinyml_conv1x1_s8_supports(p, bias) && pw_wins(p);
+  return tinyml_conv1x1_s8_route(p, bias) > 0;
 }
 
 // Whether channel c takes the fast requantization (tk_output_rq_x2's arithmetic, for any int32

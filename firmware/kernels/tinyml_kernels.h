@@ -40,8 +40,11 @@ void tinyml_conv_smallk_s8(const tinyml_conv_params* p, const int8_t* input, con
 // weights of four output channels live on the stack, 256 input channels at a time). Filter
 // [out_c][in_c]. `supports`: the layers it computes exactly; `covers`: those it also runs in fewer
 // instructions than CMSIS-NN (a cost rule, see conv1x1_s8.c), the ones the adapter gives it.
+// `route`: 1 covered, -1 a 1x1 layer the rule leaves to CMSIS-NN's 1x1 kernel (no other kernel
+// of the project should take it), 0 not this kernel's (e.g. a left shift).
 int tinyml_conv1x1_s8_supports(const tinyml_conv_params* p, const int32_t* bias);
 int tinyml_conv1x1_s8_covers(const tinyml_conv_params* p, const int32_t* bias);
+int tinyml_conv1x1_s8_route(const tinyml_conv_params* p, const int32_t* bias);
 void tinyml_conv1x1_s8(const tinyml_conv_params* p, const int8_t* input, const int8_t* filter,
                        const int32_t* bias, int8_t* output);
 

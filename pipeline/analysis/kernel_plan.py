@@ -93,26 +93,42 @@ def pointwise_tail_pixels(in_c: int, out_c: int, pixels: int) -> int:
     return min(max(tail_c, tail_k), pixels)
 
 
+POINTWISE_CHUNK = 256  # PW_CHUNK: input channels packed at a time
+POINTWISE_SIX_MIN_PIXELS = 8  # PW6_MIN_PIXELS
+
+
+def pointwise_blocks(in_c: int, out_c: int, n_blocked: int) -> tuple[int, int]:
+    """Blocks of six and of four channels the 1x1 kernel takes (pw_blocks)."""
+    if in_c > POINTWISE_CHUNK or n_blocked < POINTWISE_SIX_MIN_PIXELS or out_c < 6:
+        return 0, (out_c + 3) // 4 if n_blocked > 0 else 0
+    six = out_c // 6 - 1 if out_c % 6 == 2 else out_c // 6
+    return six, (0, 1, 2, 1, 1, 2)[out_c % 6]
+
+
 def pointwise_wins(pixels: int, in_c: int, out_c: int) -> bool:
-    """The 1x1 kernel's cost rule (pw_wins of firmware/kernels/conv1x1_s8.c, same integers): its
-    modelled instruction count against CMSIS-NN's, with the margin the models' error needs."""
-    tail = pointwise_tail_pixels(in_c, out_c, pixels)
-    n_blocked, blocks, steps = pixels - tail, (out_c + 3) // 4, (in_c + 3) // 4
+    """The 1x1 kernel's cost rule (pw_wins of firmware/kernels/conv1x1_s8.c, the same integers):
+    both kernels' modelled instruction counts x100, this kernel's at most 94% of CMSIS-NN's."""
+    c, k, n = int(in_c), int(out_c), int(pixels)  # Python ints: the model's shapes are int32
+    tail = pointwise_tail_pixels(c, k, n)
+    nb, steps, chunks = n - tail, (c + 3) // 4, (c + POINTWISE_CHUNK - 1) // POINTWISE_CHUNK
+    six, four = pointwise_blocks(c, k, nb)
     ours = (
-        1385 * blocks * n_blocked * steps
-        + 4997 * blocks * n_blocked
-        + 4052 * blocks * steps
-        + 28947 * blocks
-        + 339 * tail * out_c * in_c
-        + 1461 * tail * out_c
-        + 26626
+        six * (nb * (1801 * steps + 292 * ((steps + 3) // 4) + 5222) + 5359 * steps + 45490)
+        + four * (nb * (1393 * steps + 3806 * chunks) + 2725 * steps + 45460 * chunks)
+        + tail * k * (598 * c + 5008)
+        + 1365 * k
+        + 58536  # with the rule's own 120 instructions
     )
-    n, k, c = pixels, out_c, in_c
-    if in_c % 4 == 0:
-        theirs = 139 * n * k * c + 4355 * n * k + 348 * k * c + 3754 * k + 2 * n * c + 4875 * n + 55333
-        return 10 * ours <= 8 * theirs
-    theirs = 247 * n * k * c + 3963 * n * k + 396 * k * c + 3038 * k + 26 * n + 65761
-    return 10 * ours <= 6 * theirs
+    if c % 4 == 0:
+        k2, n2, c16, cr = k // 2, n // 2, c // 16, c % 16
+        theirs = (
+            k2 * (609 * c + 6316 + n2 * (8832 * c16 + 1055 * cr + 15477) + (n % 2) * (5745 * c16 + 683 * cr + 7996))
+            + (k % 2) * n * (601 * c + 4797)
+            + 63919
+        )
+    else:
+        theirs = n * k * (246 * c + 3970) + 400 * k * c + 3042 * k + 170 * n + 65355
+    return 100 * ours <= 94 * theirs
 
 
 def layer_reason(
@@ -153,9 +169,9 @@ def layer_reason(
             return CMSIS_NN, "grouped convolution"
         pointwise_reason = ""  # the order of firmware/tflm/tinyml_conv.cc: 1x1 first
         if (k_h, k_w) == (1, 1) and tuple(stride) == (1, 1) and tuple(output_shape[1:3]) == tuple(input_shape[1:3]):
+            if not pointwise_wins(output_shape[1] * output_shape[2], in_c, out_c):  # tinyml_conv1x1_s8_route
+                return CMSIS_NN, "CMSIS-NN's 1x1 kernel takes fewer instructions for this shape (cost rule)"
             pointwise_reason = pointwise_quant_reason(shifts)
-            if not pointwise_reason and not pointwise_wins(output_shape[1] * output_shape[2], in_c, out_c):
-                pointwise_reason = "CMSIS-NN's 1x1 kernel takes fewer instructions for this shape (cost rule)"
             if not pointwise_reason:
                 return POINTWISE_KERNEL, ""
         if in_c > SMALLK_MAX_IN_C or k_h * k_w * in_c > SMALLK_MAX_TAPS:
