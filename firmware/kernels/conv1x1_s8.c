@@ -1,20 +1,23 @@
 // Pointwise 1x1 convolution, stride 1, no padding, int8 (see tinyml_kernels.h).
 //
-// Blocks of four output channels, one pixel at a time. The weights of a block (a chunk of up to
-// PW_CHUNK input channels) are unpacked once into int16 pairs on the stack, in the order the
-// inner step reads them, and reused for every pixel. One step takes four input channels of the
-// pixel: one input word, two SXTAB16 (the input offset added on the way: no weight sums), two
-// LDM of four weight words, eight SMLAD: 13 instructions for 16 MACs, the four accumulators,
-// pointers, input offset and loop end all in registers. The requantization then runs on the
-// accumulators in place (5 instructions an output) and the four outputs leave as one word,
-// clamped by SSUB8/SEL. CMSIS-NN's arm_convolve_1x1_s8_fast (pinned library) unpacks both
-// operands of a 2x2 block on every step.
+// One pixel at a time against a block of six (or four) output channels. The weights of a block
+// (a chunk of up to PW_CHUNK input channels) are unpacked once into int16 pairs on the stack, in
+// the order the inner step reads them, and reused for every pixel. A step takes four input
+// channels: one input word, two SXTB16, LDM of four weight words per two channels, two SMLAD per
+// channel: 18 instructions for 24 MACs with six channels (four steps a loop; the input offset
+// is folded into the accumulator starts through the weight sums), 13 for 16 with four (the
+// input offset added by SXTAB16; no sums, cheaper packing for small maps). The requantization
+// then runs on the accumulators in place (5 instructions an output) and the outputs leave as a
+// word (and a halfword), clamped by SSUB8/SEL. CMSIS-NN's arm_convolve_1x1_s8_fast (pinned
+// library) unpacks both operands of a 2x2 block on every step.
 //
-// Layers with more than PW_CHUNK input channels go chunk by chunk, the accumulators of a group of
-// PW_GROUP pixels kept on the stack between chunks. A block whose channels the fast
-// requantization does not take (no right shift, or a multiplier below 2^30: see pw_fast)
-// accumulates the same way and requantizes exactly in C. The last pixel(s) take plain C when the step would
-// read past the input (in_c not a multiple of 4) or the output word past the output (out_c < 4).
+// Layers with more than PW_CHUNK input channels go chunk by chunk in blocks of four, the
+// accumulators of a group of PW_GROUP pixels kept on the stack between chunks. A block whose
+// channels the fast requantization does not take (no right shift, or a multiplier below 2^30:
+// see pw_fast) accumulates the same way and requantizes exactly in C. The last pixel(s) take
+// plain C where a step would read past the input (in_c not a multiple of 4) or the output word
+// past the output (out_c < 4). A cost rule (pw_wins) leaves CMSIS-NN the layers it runs in fewer
+// instructions: small maps with few output channels.
 #include <stddef.h>
 
 #include "tinyml_kernels_common.h"

@@ -55,8 +55,8 @@ void tinyml_conv1x1_s8(const tinyml_conv_params* p, const int8_t* input, const i
 // Scratch bytes the kernels need in the tensor arena: none. Their buffers live on the stack, one
 // path's at a time (frames from GCC 12 -O2 -fstack-usage): the depthwise rows' transposed input
 // and channel constants 6,032 B, the small-k kernel's packed filter 4,632 B, the 1x1 kernel's
-// unpacked weights of four channels for 256 input channels and the accumulators of 64 pixels
-// 3,376 B (and 40 B its assembly pushes).
+// unpacked weights of six channels for 256 input channels (or of four and the accumulators of 64
+// pixels) 3,448 B, and 48 B its assembly pushes.
 #define TINYML_KERNELS_SCRATCH_BYTES 0
 
 #ifdef __cplusplus

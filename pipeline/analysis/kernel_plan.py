@@ -4,7 +4,9 @@ tinyml_conv_smallk_s8_covers and
 the adapter's type checks in firmware/tflm/tinyml_{conv,depthwise}.cc) accept it; every other layer runs
 CMSIS-NN's kernel. This module mirrors those predicates from the .tflite alone (shapes, strides,
 per-channel multipliers as TFLM's QuantizeMultiplier computes them, biases), so the report can say
-which layers used which kernels; tests/test_kernels.py checks both agree on random layers.
+which layers used which kernels; tests/test_kernels.py checks both agree on random layers. The 1x1
+kernel's predicate includes a cost rule (pointwise_wins: models of both kernels' instruction
+counts), and a 1x1 layer it declines runs CMSIS-NN's kernel (tinyml_conv1x1_s8_route).
 
 Scratch: the project kernels need no arena scratch (their buffers live on the stack, at most about
 6 KiB: firmware/kernels/tinyml_kernels.h), and Prepare is CMSIS-NN's, so the arena is the same with
