@@ -164,10 +164,11 @@ def test_dsp_kernels_use_the_dsp_extension(qemu_kernel_run, cases):
     for line in qemu_kernel_run[:4]:
         fields = dict(f.split("=") for f in line.split() if "=" in f)
         assert int(fields["ticks"]) < 8 * int(fields["macs"]), line
-    # The MobileNet pointwise case (the first 1x1 one) under CMSIS-NN's 2.3.
+    # The MobileNet pointwise case (the first 1x1 one, 12x12x64 -> 64) at about 0.95 instructions
+    # per MAC (CMSIS-NN: 2.3).
     index = next(i for i, case in enumerate(cases) if case.kind == kv.POINTWISE)
     fields = dict(f.split("=") for f in qemu_kernel_run[index].split() if "=" in f)
-    assert int(fields["ticks"]) < 2 * int(fields["macs"]), qemu_kernel_run[index]
+    assert int(fields["ticks"]) < 1.0 * int(fields["macs"]), qemu_kernel_run[index]
 
 
 # --- code generation --------------------------------------------------------------------------------
