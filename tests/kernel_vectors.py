@@ -9,6 +9,7 @@ from pathlib import Path
 import numpy as np
 
 import kernel_reference as ref
+from pipeline.analysis import kernel_plan
 
 DEPTHWISE, SMALLK, POINTWISE = 0, 1, 2
 
@@ -27,7 +28,15 @@ class Case:
     act: tuple[int, int]
     multiplier: np.ndarray
     shift: np.ndarray
-    covered: bool
+    covered: bool  # the kernel's `covers` predicate (1x1: with the cost rule) must accept it
+    supported: bool | None = None  # the kernel computes it (1x1: tinyml_conv1x1_s8_supports)
+
+    def __post_init__(self):
+        if self.supported is None:
+            self.supported = self.covered
+        if self.kind == POINTWISE and self.covered:
+            h, w, c = self.x.shape
+            self.covered = kernel_plan.pointwise_wins(h * w, c, self.out_c)
 
     @property
     def out_c(self) -> int:
@@ -193,6 +202,49 @@ def fixed_cases() -> list[Case]:
                 (0, 0), (12, 12), -128, -128, (-128, 127), multiplier, shift, True)
     case.fit_shifts(rng)
     cases.append(case)
+    cases.extend(pointwise_boundary_cases(rng))
+    return cases
+
+
+def pointwise_boundary_cases(rng) -> list[Case]:
+    """1x1 shapes at the kernel's edges: input channels over the 256 of a chunk (odd, three
+    chunks), one to three output channels (the block's padding channels and plain-C pixels), one
+    pixel, a right shift of 1 with accumulators near the int32 limits (QADD saturating), and a
+    multiplier below 2^30 (the exact requantization)."""
+    cases = []
+    # Clamps: none, the upper bound only (ReLU6 at zero point -128), both; six-channel blocks
+    # (8 pixels or more, out_c 6, 12, 7, 16) with each, and with every step count modulo 4.
+    acts = ((-128, 127), (-128, 40), (-90, 60), (-20, 127))
+    for i, (h, w, c, out_c) in enumerate((
+            (3, 3, 300, 6), (2, 1, 517, 5), (1, 1, 260, 4), (3, 5, 12, 1), (5, 3, 9, 2),
+            (2, 2, 4, 3), (1, 1, 64, 9), (4, 4, 16, 4), (4, 4, 16, 12), (3, 3, 33, 7),
+            (5, 4, 32, 16), (2, 5, 8, 6), (9, 1, 20, 13), (3, 3, 256, 6), (2, 4, 12, 6),
+            (3, 3, 44, 12))):
+        x = rng.integers(-128, 128, size=(h, w, c), dtype=np.int64).astype(np.int8)
+        filt = rng.integers(-128, 128, size=(out_c, 1, 1, c), dtype=np.int64).astype(np.int8)
+        multiplier, shift = _quant(rng, out_c, True, POINTWISE)
+        shift = np.minimum(shift, -1)
+        bias = rng.integers(-5000, 5000, out_c).astype(np.int32)
+        act = acts[i % len(acts)]
+        case = Case(POINTWISE, x, filt, bias, (1, 1), (0, 0), (h, w), int(rng.choice([-128, 5, 127])),
+                    max(-3, act[0]), act, multiplier, shift, True)
+        case.fit_shifts(rng)
+        cases.append(case)
+    # rs = 1 (shift -1) with biases near +-2^31: outputs saturate both ways through QADD
+    c, out_c = 8, 4
+    x = rng.integers(-128, 128, size=(3, 3, c), dtype=np.int64).astype(np.int8)
+    filt = rng.integers(-128, 128, size=(out_c, 1, 1, c), dtype=np.int64).astype(np.int8)
+    bias = np.array([(1 << 31) - 1, -(1 << 31), (1 << 31) - 300000, -(1 << 31) + 300000], np.int64)
+    cases.append(Case(POINTWISE, x, filt, bias.astype(np.int32), (1, 1), (0, 0), (3, 3), 0, 7,
+                      (-128, 127), np.full(out_c, (1 << 31) - 1, np.int64), np.full(out_c, -1, np.int64),
+                      True))
+    # multipliers below 2^30 and of 0 (TFLite writes 0 for scales under 2^-31)
+    x = rng.integers(-128, 128, size=(4, 3, 16), dtype=np.int64).astype(np.int8)
+    filt = rng.integers(-128, 128, size=(8, 1, 1, 16), dtype=np.int64).astype(np.int8)
+    multiplier = np.array([1 << 29, 0, 1 << 30, 12345, (1 << 31) - 1, 1 << 20, 3, 1 << 30], np.int64)
+    shift = np.array([-3, 0, -4, -1, -9, -2, 0, -31], np.int64)
+    cases.append(Case(POINTWISE, x, filt, rng.integers(-5000, 5000, 8).astype(np.int32), (1, 1),
+                      (0, 0), (4, 3), -128, -128, (-100, 90), multiplier, shift, True))
     return cases
 
 
@@ -220,7 +272,7 @@ def write_header(cases: list[Case], folder: Path) -> Path:
     entries = []
     out_max = 1
     for i, case in enumerate(cases):
-        expected = case.expected() if case.covered else np.zeros(1, np.int8)
+        expected = case.expected() if case.supported else np.zeros(1, np.int8)
         h, w, c = case.x.shape
         kh, kw = (3, 3) if case.kind == DEPTHWISE else case.filt.shape[1:3]
         parts.append(_array(f"c{i}_in", "int8_t", case.x))
@@ -240,7 +292,7 @@ def write_header(cases: list[Case], folder: Path) -> Path:
             case.act[0], case.act[1]))
         entries.append(f"  {{{case.kind}, {{{params}, c{i}_mult, c{i}_shift}}, c{i}_in, "
                        f"c{i}_filt, {bias}, c{i}_want, {size}, {int(case.covered)}, "
-                       f"{case.macs}}},\n")
+                       f"{case.macs}, {int(case.supported)}}},\n")
     parts.append("static const tk_case kCases[] = {\n" + "".join(entries) + "};\n")
     parts.append(f"enum {{ kCaseCount = {len(cases)}, kOutputMax = {out_max} }};\n")
     folder.mkdir(parents=True, exist_ok=True)

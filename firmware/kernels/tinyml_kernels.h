@@ -36,12 +36,17 @@ int tinyml_conv_smallk_s8_covers(const tinyml_conv_params* p, const int32_t* bia
 void tinyml_conv_smallk_s8(const tinyml_conv_params* p, const int8_t* input, const int8_t* filter,
                            const int32_t* bias, int8_t* output);
 
-// Pointwise 1x1 convolution, stride 1, no padding, dilation 1, at most TINYML_1X1_MAX_IN_C input
-// channels (its unpacked weights of four channels live on the stack). Filter [out_c][in_c].
+// Pointwise 1x1 convolution, stride 1, no padding, dilation 1, any channel counts (the unpacked
+// weights of four output channels live on the stack, 256 input channels at a time). Filter
+// [out_c][in_c]. `supports`: the layers it computes exactly; `covers`: those it also runs in fewer
+// instructions than CMSIS-NN (a cost rule, see conv1x1_s8.c), the ones the adapter gives it.
+// `route`: 1 covered, -1 a 1x1 layer the rule leaves to CMSIS-NN's 1x1 kernel (no other kernel
+// of the project should take it), 0 not this kernel's (e.g. a left shift).
+int tinyml_conv1x1_s8_supports(const tinyml_conv_params* p, const int32_t* bias);
 int tinyml_conv1x1_s8_covers(const tinyml_conv_params* p, const int32_t* bias);
+int tinyml_conv1x1_s8_route(const tinyml_conv_params* p, const int32_t* bias);
 void tinyml_conv1x1_s8(const tinyml_conv_params* p, const int8_t* input, const int8_t* filter,
                        const int32_t* bias, int8_t* output);
-#define TINYML_1X1_MAX_IN_C 256
 
 // Largest receptive field (k_h*k_w*in_c) and input channels tinyml_conv_smallk_s8 takes.
 #define TINYML_SMALLK_MAX_TAPS 64
@@ -50,7 +55,8 @@ void tinyml_conv1x1_s8(const tinyml_conv_params* p, const int8_t* input, const i
 // Scratch bytes the kernels need in the tensor arena: none. Their buffers live on the stack, one
 // path's at a time (frames from GCC 12 -O2 -fstack-usage): the depthwise rows' transposed input
 // and channel constants 6,032 B, the small-k kernel's packed filter 4,632 B, the 1x1 kernel's
-// unpacked weights of four channels 2,408 B (8 * TINYML_1X1_MAX_IN_C bytes and constants).
+// unpacked weights of six channels for 256 input channels (or of four and the accumulators of 64
+// pixels) 3,448 B, and 48 B its assembly pushes.
 #define TINYML_KERNELS_SCRATCH_BYTES 0
 
 #ifdef __cplusplus

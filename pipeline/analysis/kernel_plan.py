@@ -4,7 +4,9 @@ tinyml_conv_smallk_s8_covers and
 the adapter's type checks in firmware/tflm/tinyml_{conv,depthwise}.cc) accept it; every other layer runs
 CMSIS-NN's kernel. This module mirrors those predicates from the .tflite alone (shapes, strides,
 per-channel multipliers as TFLM's QuantizeMultiplier computes them, biases), so the report can say
-which layers used which kernels; tests/test_kernels.py checks both agree on random layers.
+which layers used which kernels; tests/test_kernels.py checks both agree on random layers. The 1x1
+kernel's predicate includes a cost rule (pointwise_wins: models of both kernels' instruction
+counts), and a 1x1 layer it declines runs CMSIS-NN's kernel (tinyml_conv1x1_s8_route).
 
 Scratch: the project kernels need no arena scratch (their buffers live on the stack, at most about
 6 KiB: firmware/kernels/tinyml_kernels.h), and Prepare is CMSIS-NN's, so the arena is the same with
@@ -27,7 +29,6 @@ if TYPE_CHECKING:
 DEPTHWISE_KERNEL = "tinyml_dwconv3x3_s8"
 SMALLK_KERNEL = "tinyml_conv_smallk_s8"
 POINTWISE_KERNEL = "tinyml_conv1x1_s8"
-POINTWISE_MAX_IN_C = 256  # TINYML_1X1_MAX_IN_C
 SMALLK_MAX_TAPS = 64  # TINYML_SMALLK_MAX_TAPS
 SMALLK_MAX_IN_C = 3  # TINYML_SMALLK_MAX_IN_C
 MAX_TAP_PRODUCT = 255 * 128  # |input - zero point| * |int8 weight|
@@ -87,6 +88,51 @@ def pointwise_quant_reason(shifts) -> str:
     return ""
 
 
+def pointwise_tail_pixels(in_c: int, out_c: int, pixels: int) -> int:
+    """Pixels the 1x1 kernel computes in plain C (pw_tail_pixels of firmware/kernels/conv1x1_s8.c)."""
+    tail_c = 0 if in_c % 4 == 0 else 3 if in_c == 1 else 1
+    tail_k = 0 if out_c >= 4 else 3 if out_c == 1 else 1
+    return min(max(tail_c, tail_k), pixels)
+
+
+POINTWISE_CHUNK = 256  # PW_CHUNK: input channels packed at a time
+POINTWISE_SIX_MIN_PIXELS = 8  # PW6_MIN_PIXELS
+
+
+def pointwise_blocks(in_c: int, out_c: int, n_blocked: int) -> tuple[int, int]:
+    """Blocks of six and of four channels the 1x1 kernel takes (pw_blocks)."""
+    if in_c > POINTWISE_CHUNK or n_blocked < POINTWISE_SIX_MIN_PIXELS or out_c < 6:
+        return 0, (out_c + 3) // 4 if n_blocked > 0 else 0
+    six = out_c // 6 - 1 if out_c % 6 == 2 else out_c // 6
+    return six, (0, 1, 2, 1, 1, 2)[out_c % 6]
+
+
+def pointwise_wins(pixels: int, in_c: int, out_c: int) -> bool:
+    """The 1x1 kernel's cost rule (pw_wins of firmware/kernels/conv1x1_s8.c, the same integers):
+    both kernels' modelled instruction counts x100, this kernel's at most 94% of CMSIS-NN's."""
+    c, k, n = int(in_c), int(out_c), int(pixels)  # Python ints: the model's shapes are int32
+    tail = pointwise_tail_pixels(c, k, n)
+    nb, steps, chunks = n - tail, (c + 3) // 4, (c + POINTWISE_CHUNK - 1) // POINTWISE_CHUNK
+    six, four = pointwise_blocks(c, k, nb)
+    ours = (
+        six * (nb * (1801 * steps + 292 * ((steps + 3) // 4) + 5222) + 5359 * steps + 45490)
+        + four * (nb * (1393 * steps + 3806 * chunks) + 2725 * steps + 45460 * chunks)
+        + tail * k * (598 * c + 5008)
+        + 1365 * k
+        + 58536  # with the rule's own 120 instructions
+    )
+    if c % 4 == 0:
+        k2, n2, c16, cr = k // 2, n // 2, c // 16, c % 16
+        theirs = (
+            k2 * (609 * c + 6316 + n2 * (8832 * c16 + 1055 * cr + 15477) + (n % 2) * (5745 * c16 + 683 * cr + 7996))
+            + (k % 2) * n * (601 * c + 4797)
+            + 63919
+        )
+    else:
+        theirs = n * k * (246 * c + 3970) + 400 * k * c + 3042 * k + 170 * n + 65355
+    return 100 * ours <= 94 * theirs
+
+
 def layer_reason(
     op: str, input_shape, filter_shape, output_shape, stride, dilation, dtypes: tuple[str, ...], shifts, bias
 ) -> tuple[str, str]:
@@ -125,10 +171,9 @@ def layer_reason(
             return CMSIS_NN, "grouped convolution"
         pointwise_reason = ""  # the order of firmware/tflm/tinyml_conv.cc: 1x1 first
         if (k_h, k_w) == (1, 1) and tuple(stride) == (1, 1) and tuple(output_shape[1:3]) == tuple(input_shape[1:3]):
-            if in_c > POINTWISE_MAX_IN_C:
-                pointwise_reason = f"1x1 with {in_c} input channels (covered: at most {POINTWISE_MAX_IN_C})"
-            else:
-                pointwise_reason = pointwise_quant_reason(shifts)
+            if not pointwise_wins(output_shape[1] * output_shape[2], in_c, out_c):  # tinyml_conv1x1_s8_route
+                return CMSIS_NN, "CMSIS-NN's 1x1 kernel takes fewer instructions for this shape (cost rule)"
+            pointwise_reason = pointwise_quant_reason(shifts)
             if not pointwise_reason:
                 return POINTWISE_KERNEL, ""
         if in_c > SMALLK_MAX_IN_C or k_h * k_w * in_c > SMALLK_MAX_TAPS:
