@@ -1,0 +1,257 @@
+// Any int8 convolution (see tinyml_kernels.h): the standard KxK convolution, 1xK / Kx1 of 1-D
+// models, strided 1x1, first layers with too many taps for the small-k kernel.
+//
+// Per pair of output pixels the receptive fields (K = k_h * k_w * in_c taps each) are gathered
+// once into int16 with the input offset added (padded taps 0), in the order SXTB16 unpacks a
+// filter word: for each group of four taps, pixel 0's (x0, x2), (x1, x3), then pixel 1's; the
+// last K % 4 taps follow in plain order. Then every pair of output channels reads its int8 filter
+// rows straight from the model and accumulates both pixels: per four taps two filter words, four
+// SXTB16, two LDRD and eight SMLAD (16 MACs in 16 instructions). The gathering costs about one
+// instruction per tap and pixel, shared by all output channels.
+//
+// The int16 buffer is the scratch buffer CMSIS-NN's conv Prepare already requests for
+// arm_convolve_s8 (2 * K int16, arm_convolve_s8_get_buffer_size): the arena is unchanged.
+#include "tinyml_kernels_common.h"
+
+int tinyml_conv_s8_covers(const tinyml_conv_params* p, const int32_t* bias) {
+  (void)bias;  // any bias: channels the fast requantization cannot take requantize exactly
+  if (p->in_c < 1 || p->out_c < 1 || p->k_h < 1 || p->k_w < 1) return 0;
+  if (p->stride_h < 1 || p->stride_w < 1 || p->pad_h < 0 || p->pad_w < 0) return 0;
+  if (p->out_h < 1 || p->out_w < 1 || p->in_h < 1 || p->in_w < 1) return 0;
+  // CMSIS-NN requests no scratch for a stride-1 unpadded 1x1 (arm_convolve_1x1_s8_fast).
+  if (p->k_h == 1 && p->k_w == 1 && p->stride_h == 1 && p->stride_w == 1 && p->pad_h == 0 &&
+      p->pad_w == 0) {
+    return 0;
+  }
+  return tk_quant_exact_covered(p);
+}
+
+// Halfword index of tap t of pixel slot s (0, 1) in the buffer (G groups of four taps, R rest).
+TK_INLINE int32_t cv_index(int32_t t, int32_t s, int32_t G, int32_t R) {
+  if (t < 4 * G) return 2 * (t & ~3) + 4 * s + 2 * (t & 1) + ((t >> 1) & 1);
+  return 8 * G + s * R + (t - 4 * G);
+}
+
+TK_INLINE void cv_put(uint32_t* buf, int32_t index, int32_t value) {
+  const int16_t v = (int16_t)value;
+  memcpy((int16_t*)buf + index, &v, 2);
+}
+
+// Writes the n taps of a run from tap t on (ip: n contiguous input bytes; NULL: padding, zeros);
+// returns the next tap. Whole groups of four take the word path.
+static int32_t cv_run(uint32_t* buf, int32_t s, int32_t G, int32_t R, int32_t t, const int8_t* ip,
+                      int32_t n, int32_t input_offset, uint32_t offset2) {
+  for (; n > 0 && (t & 3); --n, ++t) cv_put(buf, cv_index(t, s, G, R), ip ? *ip++ + input_offset : 0);
+  if (ip) {
+    for (; n >= 4 && t < 4 * G; n -= 4, t += 4, ip += 4) {
+      const uint32_t w = tk_read32(ip);
+      tk_write32(buf + t + 2 * s, tk_sxtab16(offset2, w));  // (x0, x2) + offset
+      tk_write32(buf + t + 2 * s + 1, tk_sxtab16_ror8(offset2, w));  // (x1, x3) + offset
+    }
+  } else {
+    for (; n >= 4 && t < 4 * G; n -= 4, t += 4) {
+      tk_write32(buf + t + 2 * s, 0);
+      tk_write32(buf + t + 2 * s + 1, 0);
+    }
+  }
+  for (; n > 0; --n, ++t) cv_put(buf, cv_index(t, s, G, R), ip ? *ip++ + input_offset : 0);
+  return t;
+}
+
+// The receptive field of output pixel n into slot s.
+static void cv_gather(const tinyml_conv_params* p, const int8_t* input, int32_t n, int32_t s,
+                      uint32_t* buf, int32_t G, int32_t R, uint32_t offset2) {
+  const int32_t C = p->in_c, oy = n / p->out_w, ox = n - oy * p->out_w;
+  const int32_t iy0 = oy * p->stride_h - p->pad_h, ix0 = ox * p->stride_w - p->pad_w;
+  const int cols_in = ix0 >= 0 && ix0 + p->k_w <= p->in_w;
+  int32_t t = 0;
+  for (int32_t ky = 0; ky < p->k_h; ++ky) {
+    const int32_t iy = iy0 + ky;
+    const int row_in = iy >= 0 && iy < p->in_h;
+    const int8_t* row = input + (iy * p->in_w + ix0) * C;
+    if (row_in && cols_in) {  // the whole kernel row: contiguous bytes
+      t = cv_run(buf, s, G, R, t, row, p->k_w * C, p->input_offset, offset2);
+      continue;
+    }
+    for (int32_t kx = 0; kx < p->k_w; ++kx) {
+      const int in = row_in && ix0 + kx >= 0 && ix0 + kx < p->in_w;
+      t = cv_run(buf, s, G, R, t, in ? row + kx * C : 0, C, p->input_offset, offset2);
+    }
+  }
+}
+
+TK_INLINE int32_t cv_half(const uint32_t* buf, int32_t index) {
+  int16_t v;
+  memcpy(&v, (const int16_t*)buf + index, 2);
+  return v;
+}
+
+#ifdef TINYML_KERNELS_DSP
+// One group of four taps, two channels (weights at wp and wp + K), both pixels (xp). In C, GCC
+// spills accumulators; here 14 registers hold everything.
+#define CV_GROUP                              \
+  "ldr %[w1e], [%[wp], %[k]]\n\t"             \
+  "ldr %[w0e], [%[wp]], #4\n\t"               \
+  "ldrd %[xa], %[xb], [%[xp]], #16\n\t"       \
+  "sxtb16 %[w1o], %[w1e], ror #8\n\t"         \
+  "sxtb16 %[w1e], %[w1e]\n\t"                 \
+  "sxtb16 %[w0o], %[w0e], ror #8\n\t"         \
+  "sxtb16 %[w0e], %[w0e]\n\t"                 \
+  "smlad %[a00], %[xa], %[w0e], %[a00]\n\t"   \
+  "smlad %[a00], %[xb], %[w0o], %[a00]\n\t"   \
+  "smlad %[a01], %[xa], %[w1e], %[a01]\n\t"   \
+  "smlad %[a01], %[xb], %[w1o], %[a01]\n\t"   \
+  "ldrd %[xa], %[xb], [%[xp], #-8]\n\t"       \
+  "smlad %[a10], %[xa], %[w0e], %[a10]\n\t"   \
+  "smlad %[a10], %[xb], %[w0o], %[a10]\n\t"   \
+  "smlad %[a11], %[xa], %[w1e], %[a11]\n\t"   \
+  "smlad %[a11], %[xb], %[w1o], %[a11]\n\t"
+#define CV_OPERANDS                                                                          \
+  : [a00] "+r"(a00), [a01] "+r"(a01), [a10] "+r"(a10), [a11] "+r"(a11), [xp] "+r"(xp),      \
+    [wp] "+r"(wp), [w0e] "=&r"(w0e), [w0o] "=&r"(w0o), [w1e] "=&r"(w1e), [w1o] "=&r"(w1o), \
+    [xa] "=&r"(xa), [xb] "=&r"(xb)
+#endif
+
+// Two output channels (filter rows at wp, wp + K) of both pixels: acc[0..3] = (px0 ch0, px0 ch1,
+// px1 ch0, px1 ch1), started by the caller.
+TK_INLINE void cv_two_channels(const uint32_t* buf, const int8_t* wp, int32_t K, int32_t G,
+                               int32_t R, int32_t* acc) {
+  int32_t a00 = acc[0], a01 = acc[1], a10 = acc[2], a11 = acc[3];
+  const uint32_t* xp = buf;
+#ifdef TINYML_KERNELS_DSP
+  uint32_t w0e, w0o, w1e, w1o, xa, xb;
+  if (G & 1) {
+    __asm__(CV_GROUP CV_OPERANDS : [k] "r"(K) : "memory");
+  }
+  if (G >= 2) {
+    const uint32_t* xend = buf + 4 * G;
+    __asm__("1:\n\t" CV_GROUP CV_GROUP
+            "cmp %[xp], %[xend]\n\t"
+            "bne 1b\n\t" CV_OPERANDS
+            : [k] "r"(K), [xend] "r"(xend)
+            : "memory", "cc");
+  }
+#else
+  for (int32_t g = 0; g < G; ++g, wp += 4, xp += 4) {
+    const uint32_t w0 = tk_read32(wp), w1 = tk_read32(wp + K);
+    const uint32_t w0e = tk_sxtb16(w0), w0o = tk_sxtb16_ror8(w0);
+    const uint32_t w1e = tk_sxtb16(w1), w1o = tk_sxtb16_ror8(w1);
+    a00 = tk_smlad(xp[0], w0e, tk_smlad(xp[1], w0o, a00));
+    a01 = tk_smlad(xp[0], w1e, tk_smlad(xp[1], w1o, a01));
+    a10 = tk_smlad(xp[2], w0e, tk_smlad(xp[3], w0o, a10));
+    a11 = tk_smlad(xp[2], w1e, tk_smlad(xp[3], w1o, a11));
+  }
+#endif
+  for (int32_t r = 0; r < R; ++r) {  // the last K % 4 taps (wp now at tap 4 * G)
+    const int32_t x0 = cv_half(buf, 8 * G + r), x1 = cv_half(buf, 8 * G + R + r);
+    const int32_t w0 = wp[r], w1 = wp[K + r];
+    a00 += x0 * w0;
+    a01 += x0 * w1;
+    a10 += x1 * w0;
+    a11 += x1 * w1;
+  }
+  acc[0] = a00, acc[1] = a01, acc[2] = a10, acc[3] = a11;
+}
+
+// One output channel (the last of an odd count) of both pixels.
+TK_INLINE void cv_one_channel(const uint32_t* buf, const int8_t* wp, int32_t G, int32_t R,
+                              int32_t* acc) {
+  int32_t a0 = acc[0], a1 = acc[1];
+  const uint32_t* xp = buf;
+  for (int32_t g = 0; g < G; ++g, wp += 4, xp += 4) {
+    const uint32_t w = tk_read32(wp);
+    const uint32_t we = tk_sxtb16(w), wo = tk_sxtb16_ror8(w);
+    a0 = tk_smlad(xp[0], we, tk_smlad(xp[1], wo, a0));
+    a1 = tk_smlad(xp[2], we, tk_smlad(xp[3], wo, a1));
+  }
+  for (int32_t r = 0; r < R; ++r) {
+    a0 += cv_half(buf, 8 * G + r) * wp[r];
+    a1 += cv_half(buf, 8 * G + R + r) * wp[r];
+  }
+  acc[0] = a0, acc[1] = a1;
+}
+
+// Per output channel, what its outputs need: the accumulator start (bias) and the requantization
+// (fast: multiplier, k = tk_k_offset, rs - 1; exact: multiplier, shift).
+typedef struct {
+  int32_t start, multiplier, k_or_shift, rs1;
+} cv_channel;
+
+// Output channels whose constants are on the stack at a time (1 KiB); a layer with more gathers
+// its receptive fields once per chunk.
+#define CV_CHUNK 64
+
+enum { CV_FAST_FULL, CV_FAST, CV_EXACT };
+
+TK_INLINE int8_t cv_output(int32_t acc, const cv_channel* q, const tinyml_conv_params* p,
+                           int32_t lo, int32_t hi, int mode) {
+  if (mode == CV_EXACT) return tk_output_exact(acc, q->multiplier, q->k_or_shift, p->output_offset, lo, hi);
+  int32_t v = tk_output_k(2 * acc, q->multiplier, q->k_or_shift, q->rs1);
+  if (mode == CV_FAST) {
+    v = v < lo ? lo : v;
+    v = v > hi ? hi : v;
+  }
+  return (int8_t)v;
+}
+
+// mode: CV_FAST(_FULL) where every channel takes the fast requantization in its k form (right
+// shifts of 1..23, accumulators below 2^30), _FULL without activation clamp; else CV_EXACT, TFLite's
+// 64-bit arithmetic for every channel.
+TK_INLINE void cv_run_layer(const tinyml_conv_params* p, const int8_t* input, const int8_t* filter,
+                            const int32_t* bias, int8_t* output, uint32_t* buf, int mode) {
+  cv_channel ch[CV_CHUNK];
+  const int32_t K = p->k_h * p->k_w * p->in_c, G = K / 4, R = K % 4;
+  const int32_t N = p->out_h * p->out_w, M = p->out_c;
+  const int32_t o2 = 2 * p->output_offset + 1, lo = p->act_min, hi = p->act_max;
+  const uint32_t offset2 = tk_half(p->input_offset) * 0x00010001u;
+  for (int32_t c0 = 0; c0 < M; c0 += CV_CHUNK) {
+    const int32_t chunk = M - c0 < CV_CHUNK ? M - c0 : CV_CHUNK;
+    for (int32_t i = 0; i < chunk; ++i) {
+      const int32_t c = c0 + i;
+      ch[i].start = bias ? bias[c] : 0;
+      ch[i].multiplier = p->multiplier[c];
+      ch[i].rs1 = ~p->shift[c];
+      ch[i].k_or_shift = mode == CV_EXACT ? p->shift[c] : tk_k_offset(o2, ~p->shift[c]);
+    }
+    const int8_t* filter0 = filter + c0 * K;
+    for (int32_t n = 0; n < N; n += 2) {
+      const int pair = n + 1 < N;  // an odd last pixel is gathered twice, written once
+      cv_gather(p, input, n, 0, buf, G, R, offset2);
+      cv_gather(p, input, pair ? n + 1 : n, 1, buf, G, R, offset2);
+      int8_t* out0 = output + n * M + c0;
+      int8_t* out1 = out0 + M;
+      const cv_channel* q = ch;
+      const cv_channel* q_end = ch + (chunk & ~1);
+      const int8_t* wp = filter0;
+      for (; q != q_end; q += 2, wp += 2 * K, out0 += 2, out1 += 2) {
+        int32_t acc[4] = {q[0].start, q[1].start, q[0].start, q[1].start};
+        cv_two_channels(buf, wp, K, G, R, acc);
+        out0[0] = cv_output(acc[0], q, p, lo, hi, mode);
+        out0[1] = cv_output(acc[1], q + 1, p, lo, hi, mode);
+        if (pair) {
+          out1[0] = cv_output(acc[2], q, p, lo, hi, mode);
+          out1[1] = cv_output(acc[3], q + 1, p, lo, hi, mode);
+        }
+      }
+      if (chunk & 1) {
+        int32_t acc[2] = {q->start, q->start};
+        cv_one_channel(buf, wp, G, R, acc);
+        out0[0] = cv_output(acc[0], q, p, lo, hi, mode);
+        if (pair) out1[0] = cv_output(acc[1], q, p, lo, hi, mode);
+      }
+    }
+  }
+}
+
+void tinyml_conv_s8(const tinyml_conv_params* p, const int8_t* input, const int8_t* filter,
+                    const int32_t* bias, int8_t* output, void* scratch) {
+  const int32_t K = p->k_h * p->k_w * p->in_c;
+  uint32_t* buf = (uint32_t*)scratch;
+  if (!tk_quant_covered(p, bias, K) || !tk_k_form_covered(p)) {
+    cv_run_layer(p, input, filter, bias, output, buf, CV_EXACT);
+  } else if (p->act_min == -128 && p->act_max == 127) {
+    cv_run_layer(p, input, filter, bias, output, buf, CV_FAST_FULL);
+  } else {
+    cv_run_layer(p, input, filter, bias, output, buf, CV_FAST);
+  }
+}
