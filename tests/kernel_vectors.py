@@ -235,6 +235,12 @@ def conv_any_fixed_cases() -> list[Case]:
                     (-128, 127), multiplier, shift, True)
         case.fit_shifts(rng)
         cases.append(case)
+    # Refused for its shape alone: a stride-1 1x1 (CMSIS-NN gives it no scratch buffer).
+    x = rng.integers(-128, 128, size=(4, 4, 8), dtype=np.int64).astype(np.int8)
+    filt = rng.integers(-127, 128, size=(8, 1, 1, 8), dtype=np.int64).astype(np.int8)
+    multiplier, shift = _quant(rng, 8, True)
+    cases.append(Case(CONV_ANY, x, filt, None, (1, 1), (0, 0), (4, 4), 0, 0, (-128, 127),
+                      multiplier, shift, False))
     return cases
 
 
