@@ -42,17 +42,18 @@ TK_INLINE void cv_put(uint32_t* buf, int32_t index, int32_t value) {
 static int32_t cv_run(uint32_t* buf, int32_t s, int32_t G, int32_t R, int32_t t, const int8_t* ip,
                       int32_t n, int32_t input_offset, uint32_t offset2) {
   for (; n > 0 && (t & 3); --n, ++t) cv_put(buf, cv_index(t, s, G, R), ip ? *ip++ + input_offset : 0);
+  int32_t words = t < 4 * G ? (4 * G - t) / 4 : 0;  // whole groups left before the tail
+  if (words > n / 4) words = n / 4;
+  uint32_t* d = buf + t + 2 * s;
+  t += 4 * words, n -= 4 * words;
   if (ip) {
-    for (; n >= 4 && t < 4 * G; n -= 4, t += 4, ip += 4) {
+    for (; words > 0; --words, ip += 4, d += 4) {
       const uint32_t w = tk_read32(ip);
-      tk_write32(buf + t + 2 * s, tk_sxtab16(offset2, w));  // (x0, x2) + offset
-      tk_write32(buf + t + 2 * s + 1, tk_sxtab16_ror8(offset2, w));  // (x1, x3) + offset
+      d[0] = tk_sxtab16(offset2, w);       // (x0, x2) + offset
+      d[1] = tk_sxtab16_ror8(offset2, w);  // (x1, x3) + offset
     }
   } else {
-    for (; n >= 4 && t < 4 * G; n -= 4, t += 4) {
-      tk_write32(buf + t + 2 * s, 0);
-      tk_write32(buf + t + 2 * s + 1, 0);
-    }
+    for (; words > 0; --words, d += 4) d[0] = d[1] = 0;
   }
   for (; n > 0; --n, ++t) cv_put(buf, cv_index(t, s, G, R), ip ? *ip++ + input_offset : 0);
   return t;
@@ -78,6 +79,53 @@ static void cv_gather(const tinyml_conv_params* p, const int8_t* input, int32_t 
       t = cv_run(buf, s, G, R, t, in ? row + kx * C : 0, C, p->input_offset, offset2);
     }
   }
+}
+
+// Both pixels of a pair whose whole receptive fields lie inside the input, in_c % 4 == 0 (every
+// kernel row is whole groups): ip0, ip1 their first kernel rows, k_h rows of `row_words` words,
+// `pitch` bytes apart.
+static void cv_gather_pair_inner(const int8_t* ip0, const int8_t* ip1, int32_t k_h,
+                                 int32_t row_words, int32_t pitch, uint32_t* d, uint32_t offset2) {
+  for (int32_t ky = 0; ky < k_h; ++ky, ip0 += pitch, ip1 += pitch) {
+    const int8_t* a = ip0;
+    const int8_t* b = ip1;
+#ifdef TINYML_KERNELS_DSP
+    const int8_t* a_end = a + 4 * row_words;
+    uint32_t w0, w1, e0, e1;
+    __asm__ volatile(
+        "1:\n\t"
+        "ldr %[w0], [%[a]], #4\n\t"
+        "ldr %[w1], [%[b]], #4\n\t"
+        "sxtab16 %[e0], %[o], %[w0]\n\t"
+        "sxtab16 %[w0], %[o], %[w0], ror #8\n\t"
+        "sxtab16 %[e1], %[o], %[w1]\n\t"
+        "sxtab16 %[w1], %[o], %[w1], ror #8\n\t"
+        "strd %[e1], %[w1], [%[d], #8]\n\t"
+        "strd %[e0], %[w0], [%[d]], #16\n\t"
+        "cmp %[a], %[end]\n\t"
+        "bne 1b\n\t"
+        : [a] "+r"(a), [b] "+r"(b), [d] "+r"(d), [w0] "=&r"(w0), [w1] "=&r"(w1), [e0] "=&r"(e0),
+          [e1] "=&r"(e1)
+        : [o] "r"(offset2), [end] "r"(a_end)
+        : "memory", "cc");
+#else
+    for (int32_t i = 0; i < row_words; ++i, a += 4, b += 4, d += 4) {
+      const uint32_t w0 = tk_read32(a), w1 = tk_read32(b);
+      d[0] = tk_sxtab16(offset2, w0);
+      d[1] = tk_sxtab16_ror8(offset2, w0);
+      d[2] = tk_sxtab16(offset2, w1);
+      d[3] = tk_sxtab16_ror8(offset2, w1);
+    }
+#endif
+  }
+}
+
+// Where output pixel n's receptive field starts in the input, and whether it lies wholly inside.
+TK_INLINE const int8_t* cv_inner_start(const tinyml_conv_params* p, const int8_t* input, int32_t n) {
+  const int32_t oy = n / p->out_w, ox = n - oy * p->out_w;
+  const int32_t iy0 = oy * p->stride_h - p->pad_h, ix0 = ox * p->stride_w - p->pad_w;
+  if (iy0 < 0 || iy0 + p->k_h > p->in_h || ix0 < 0 || ix0 + p->k_w > p->in_w) return 0;
+  return input + (iy0 * p->in_w + ix0) * p->in_c;
 }
 
 TK_INLINE int32_t cv_half(const uint32_t* buf, int32_t index) {
@@ -171,75 +219,168 @@ TK_INLINE void cv_one_channel(const uint32_t* buf, const int8_t* wp, int32_t G, 
   acc[0] = a0, acc[1] = a1;
 }
 
-// Per output channel, what its outputs need: the accumulator start (bias) and the requantization
-// (fast: multiplier, k = tk_k_offset, rs - 1; exact: multiplier, shift).
+// The constants of a pair of output channels, in the order the assembly loads them: accumulator
+// starts (bias), then per channel multiplier, k (tk_k_offset; exact mode: the shift) and rs - 1.
 typedef struct {
-  int32_t start, multiplier, k_or_shift, rs1;
-} cv_channel;
+  int32_t start[2];
+  int32_t multiplier0, k0, rs1_0;
+  int32_t multiplier1, k1, rs1_1;
+} cv_pair;
 
 // Output channels whose constants are on the stack at a time (1 KiB); a layer with more gathers
 // its receptive fields once per chunk.
 #define CV_CHUNK 64
 
-enum { CV_FAST_FULL, CV_FAST, CV_EXACT };
+// CV_FAST: every channel takes the fast requantization in its k form (right shifts of 1..23,
+// accumulators below 2^30), outputs saturated to int8 and the activation range clamped in a pass
+// at the end; CV_EXACT: TFLite's 64-bit arithmetic for every channel, clamped as it goes.
+enum { CV_FAST, CV_EXACT };
 
-TK_INLINE int8_t cv_output(int32_t acc, const cv_channel* q, const tinyml_conv_params* p,
-                           int32_t lo, int32_t hi, int mode) {
-  if (mode == CV_EXACT) return tk_output_exact(acc, q->multiplier, q->k_or_shift, p->output_offset, lo, hi);
-  int32_t v = tk_output_k(2 * acc, q->multiplier, q->k_or_shift, q->rs1);
-  if (mode == CV_FAST) {
-    v = v < lo ? lo : v;
-    v = v > hi ? hi : v;
+TK_INLINE int8_t cv_output(int32_t acc, int32_t multiplier, int32_t k_or_shift, int32_t rs1,
+                           const tinyml_conv_params* p, int mode) {
+  if (mode == CV_EXACT) {
+    return tk_output_exact(acc, multiplier, k_or_shift, p->output_offset, p->act_min, p->act_max);
   }
-  return (int8_t)v;
+  return (int8_t)tk_output_k(2 * acc, multiplier, k_or_shift, rs1);
 }
 
-// mode: CV_FAST(_FULL) where every channel takes the fast requantization in its k form (right
-// shifts of 1..23, accumulators below 2^30), _FULL without activation clamp; else CV_EXACT, TFLite's
-// 64-bit arithmetic for every channel.
+#ifdef TINYML_KERNELS_DSP
+// What the assembly of one pixel pair reloads between channel pairs (it has no register left).
+typedef struct {
+  const cv_pair* q;       // the channel pair's constants
+  const cv_pair* q_end;
+  int8_t* out;            // pixel 0's output of the pair's first channel
+  int32_t out_step;       // M: pixel 1's output is out + M
+  const uint32_t* buf;
+  int32_t odd_groups;     // G odd: the first loop pass runs one group
+  int32_t w_step;         // 2K - 4G: from the end of one filter row to the next pair's row
+} cv_state;
+
+// Every channel pair of one pixel pair in the fast mode, for K % 4 == 0 (no tail taps): per pair
+// the two filter rows against both pixels (CV_GROUP), then the four outputs in the k form.
+static void cv_pairs_asm(cv_state* st, const int8_t* wp, int32_t K, const uint32_t* xend) {
+  int32_t a00, a01, a10, a11;
+  uint32_t w0e, w0o, w1e, w1o, xa, xb;
+  const uint32_t* xp;
+  __asm__ volatile(
+      "2:\n\t"
+      "ldr %[xa], %[q]\n\t"
+      "ldrd %[a00], %[a01], [%[xa]]\n\t"
+      "mov %[a10], %[a00]\n\t"
+      "mov %[a11], %[a01]\n\t"
+      "ldr %[xp], %[buf]\n\t"
+      "ldr %[xb], %[odd]\n\t"
+      "cmp %[xb], #0\n\t"
+      "bne 3f\n\t"
+      "1:\n\t" CV_GROUP
+      "3:\n\t" CV_GROUP
+      "cmp %[xp], %[xend]\n\t"
+      "bne 1b\n\t"
+      // outputs: channel 0 of both pixels, then channel 1
+      "ldr %[xa], %[q]\n\t"
+      "ldr %[xb], %[out]\n\t"
+      "ldr %[xp], %[step]\n\t"
+      "ldrd %[w0e], %[w0o], [%[xa], #8]\n\t"
+      "ldr %[w1e], [%[xa], #16]\n\t"
+      "add %[a00], %[a00], %[a00]\n\t"
+      TK_OUTPUT_K_ASM("w1o", "a00", "w0e", "w0o", "w1e")
+      "strb %[w1o], [%[xb]]\n\t"
+      "add %[a10], %[a10], %[a10]\n\t"
+      TK_OUTPUT_K_ASM("w1o", "a10", "w0e", "w0o", "w1e")
+      "strb %[w1o], [%[xb], %[xp]]\n\t"
+      "ldrd %[w0e], %[w0o], [%[xa], #20]\n\t"
+      "ldr %[w1e], [%[xa], #28]\n\t"
+      "add %[xb], %[xb], #1\n\t"
+      "add %[a01], %[a01], %[a01]\n\t"
+      TK_OUTPUT_K_ASM("w1o", "a01", "w0e", "w0o", "w1e")
+      "strb %[w1o], [%[xb]]\n\t"
+      "add %[a11], %[a11], %[a11]\n\t"
+      TK_OUTPUT_K_ASM("w1o", "a11", "w0e", "w0o", "w1e")
+      "strb %[w1o], [%[xb], %[xp]]\n\t"
+      "add %[xb], %[xb], #1\n\t"
+      "str %[xb], %[out]\n\t"
+      "add %[xa], %[xa], #32\n\t"
+      "str %[xa], %[q]\n\t"
+      "ldr %[xp], %[wstep]\n\t"
+      "add %[wp], %[wp], %[xp]\n\t"
+      "ldr %[xp], %[qend]\n\t"
+      "cmp %[xa], %[xp]\n\t"
+      "bne 2b\n\t"
+      : [a00] "=&r"(a00), [a01] "=&r"(a01), [a10] "=&r"(a10), [a11] "=&r"(a11), [xp] "=&r"(xp),
+        [wp] "+r"(wp), [w0e] "=&r"(w0e), [w0o] "=&r"(w0o), [w1e] "=&r"(w1e), [w1o] "=&r"(w1o),
+        [xa] "=&r"(xa), [xb] "=&r"(xb), [q] "+m"(st->q), [out] "+m"(st->out)
+      : [k] "r"(K), [xend] "r"(xend), [qend] "m"(st->q_end), [step] "m"(st->out_step),
+        [buf] "m"(st->buf), [odd] "m"(st->odd_groups), [wstep] "m"(st->w_step)
+      : "memory", "cc");
+}
+#endif
+
 TK_INLINE void cv_run_layer(const tinyml_conv_params* p, const int8_t* input, const int8_t* filter,
                             const int32_t* bias, int8_t* output, uint32_t* buf, int mode) {
-  cv_channel ch[CV_CHUNK];
+  cv_pair ch[CV_CHUNK / 2];
   const int32_t K = p->k_h * p->k_w * p->in_c, G = K / 4, R = K % 4;
   const int32_t N = p->out_h * p->out_w, M = p->out_c;
-  const int32_t o2 = 2 * p->output_offset + 1, lo = p->act_min, hi = p->act_max;
+  const int32_t o2 = 2 * p->output_offset + 1;
   const uint32_t offset2 = tk_half(p->input_offset) * 0x00010001u;
+  const int rows_whole = p->in_c % 4 == 0;  // kernel rows of whole groups: the paired gather
   for (int32_t c0 = 0; c0 < M; c0 += CV_CHUNK) {
     const int32_t chunk = M - c0 < CV_CHUNK ? M - c0 : CV_CHUNK;
     for (int32_t i = 0; i < chunk; ++i) {
       const int32_t c = c0 + i;
-      ch[i].start = bias ? bias[c] : 0;
-      ch[i].multiplier = p->multiplier[c];
-      ch[i].rs1 = ~p->shift[c];
-      ch[i].k_or_shift = mode == CV_EXACT ? p->shift[c] : tk_k_offset(o2, ~p->shift[c]);
+      cv_pair* e = ch + i / 2;
+      const int32_t k = mode == CV_EXACT ? p->shift[c] : tk_k_offset(o2, ~p->shift[c]);
+      e->start[i & 1] = bias ? bias[c] : 0;
+      if (i & 1) {
+        e->multiplier1 = p->multiplier[c], e->k1 = k, e->rs1_1 = ~p->shift[c];
+      } else {
+        e->multiplier0 = p->multiplier[c], e->k0 = k, e->rs1_0 = ~p->shift[c];
+      }
     }
+    const cv_pair* q_end = ch + chunk / 2;
     const int8_t* filter0 = filter + c0 * K;
     for (int32_t n = 0; n < N; n += 2) {
       const int pair = n + 1 < N;  // an odd last pixel is gathered twice, written once
-      cv_gather(p, input, n, 0, buf, G, R, offset2);
-      cv_gather(p, input, pair ? n + 1 : n, 1, buf, G, R, offset2);
+      const int8_t* ip0 = rows_whole ? cv_inner_start(p, input, n) : 0;
+      const int8_t* ip1 = ip0 && pair ? cv_inner_start(p, input, n + 1) : 0;
+      if (ip1) {
+        cv_gather_pair_inner(ip0, ip1, p->k_h, p->k_w * p->in_c / 4, p->in_w * p->in_c, buf,
+                             offset2);
+      } else {
+        cv_gather(p, input, n, 0, buf, G, R, offset2);
+        cv_gather(p, input, pair ? n + 1 : n, 1, buf, G, R, offset2);
+      }
       int8_t* out0 = output + n * M + c0;
-      int8_t* out1 = out0 + M;
-      const cv_channel* q = ch;
-      const cv_channel* q_end = ch + (chunk & ~1);
+      const cv_pair* q = ch;
       const int8_t* wp = filter0;
-      for (; q != q_end; q += 2, wp += 2 * K, out0 += 2, out1 += 2) {
-        int32_t acc[4] = {q[0].start, q[1].start, q[0].start, q[1].start};
+#ifdef TINYML_KERNELS_DSP
+      if (mode == CV_FAST && R == 0 && G > 0 && pair && q != q_end) {
+        cv_state st = {q, q_end, out0, M, buf, G & 1, 2 * K - 4 * G};
+        cv_pairs_asm(&st, wp, K, buf + 4 * G);
+        wp += (q_end - q) * 2 * K;
+        out0 += (q_end - q) * 2;
+        q = q_end;
+      }
+#endif
+      for (; q != q_end; ++q, wp += 2 * K, out0 += 2) {
+        int32_t acc[4] = {q->start[0], q->start[1], q->start[0], q->start[1]};
         cv_two_channels(buf, wp, K, G, R, acc);
-        out0[0] = cv_output(acc[0], q, p, lo, hi, mode);
-        out0[1] = cv_output(acc[1], q + 1, p, lo, hi, mode);
+        out0[0] = cv_output(acc[0], q->multiplier0, q->k0, q->rs1_0, p, mode);
+        out0[1] = cv_output(acc[1], q->multiplier1, q->k1, q->rs1_1, p, mode);
         if (pair) {
-          out1[0] = cv_output(acc[2], q, p, lo, hi, mode);
-          out1[1] = cv_output(acc[3], q + 1, p, lo, hi, mode);
+          out0[M] = cv_output(acc[2], q->multiplier0, q->k0, q->rs1_0, p, mode);
+          out0[M + 1] = cv_output(acc[3], q->multiplier1, q->k1, q->rs1_1, p, mode);
         }
       }
       if (chunk & 1) {
-        int32_t acc[2] = {q->start, q->start};
+        int32_t acc[2] = {q->start[0], q->start[0]};
         cv_one_channel(buf, wp, G, R, acc);
-        out0[0] = cv_output(acc[0], q, p, lo, hi, mode);
-        if (pair) out1[0] = cv_output(acc[1], q, p, lo, hi, mode);
+        out0[0] = cv_output(acc[0], q->multiplier0, q->k0, q->rs1_0, p, mode);
+        if (pair) out0[M] = cv_output(acc[1], q->multiplier0, q->k0, q->rs1_0, p, mode);
       }
     }
+  }
+  if (mode == CV_FAST && (p->act_min > -128 || p->act_max < 127)) {
+    tk_clamp_outputs(output, N * M, p->act_min, p->act_max);
   }
 }
 
@@ -247,11 +388,9 @@ void tinyml_conv_s8(const tinyml_conv_params* p, const int8_t* input, const int8
                     const int32_t* bias, int8_t* output, void* scratch) {
   const int32_t K = p->k_h * p->k_w * p->in_c;
   uint32_t* buf = (uint32_t*)scratch;
-  if (!tk_quant_covered(p, bias, K) || !tk_k_form_covered(p)) {
-    cv_run_layer(p, input, filter, bias, output, buf, CV_EXACT);
-  } else if (p->act_min == -128 && p->act_max == 127) {
-    cv_run_layer(p, input, filter, bias, output, buf, CV_FAST_FULL);
-  } else {
+  if (tk_quant_covered(p, bias, K) && tk_k_form_covered(p)) {
     cv_run_layer(p, input, filter, bias, output, buf, CV_FAST);
+  } else {
+    cv_run_layer(p, input, filter, bias, output, buf, CV_EXACT);
   }
 }
