@@ -120,6 +120,45 @@ static void cv_gather_pair_inner(const int8_t* ip0, const int8_t* ip1, int32_t k
   }
 }
 
+// Receptive fields up to this many taps whose kernel rows are not whole groups (in_c % 4 != 0: a
+// first layer of 3 channels) are first copied as int8, padded with the zero point, into two
+// stack buffers (1 KiB), then expanded like inner pixels; longer ones go tap by tap.
+#define CV_PATCH_MAX 512
+
+// n bytes from ip (NULL: n bytes of the zero point zp4, replicated) to d: words, then bytes.
+TK_INLINE int8_t* cv_copy(int8_t* d, const int8_t* ip, int32_t n, uint32_t zp4) {
+  int32_t i = 0;
+  if (ip) {
+    for (; i + 4 <= n; i += 4) tk_write32(d + i, tk_read32(ip + i));
+    for (; i < n; ++i) d[i] = ip[i];
+  } else {
+    for (; i + 4 <= n; i += 4) tk_write32(d + i, zp4);
+    for (; i < n; ++i) d[i] = (int8_t)zp4;
+  }
+  return d + n;
+}
+
+// Output pixel n's receptive field as int8, the zero point in padded taps (the offset makes them 0).
+static void cv_patch(const tinyml_conv_params* p, const int8_t* input, int32_t n, int8_t* d) {
+  const int32_t C = p->in_c, oy = n / p->out_w, ox = n - oy * p->out_w;
+  const int32_t iy0 = oy * p->stride_h - p->pad_h, ix0 = ox * p->stride_w - p->pad_w;
+  const uint32_t zp4 = (uint32_t)(uint8_t)(-p->input_offset) * 0x01010101u;
+  const int cols_in = ix0 >= 0 && ix0 + p->k_w <= p->in_w;
+  for (int32_t ky = 0; ky < p->k_h; ++ky) {
+    const int32_t iy = iy0 + ky;
+    const int row_in = iy >= 0 && iy < p->in_h;
+    const int8_t* row = input + (iy * p->in_w + ix0) * C;
+    if (!row_in || cols_in) {
+      d = cv_copy(d, row_in ? row : 0, p->k_w * C, zp4);
+      continue;
+    }
+    for (int32_t kx = 0; kx < p->k_w; ++kx) {
+      const int in = ix0 + kx >= 0 && ix0 + kx < p->in_w;
+      d = cv_copy(d, in ? row + kx * C : 0, C, zp4);
+    }
+  }
+}
+
 // Where output pixel n's receptive field starts in the input, and whether it lies wholly inside.
 TK_INLINE const int8_t* cv_inner_start(const tinyml_conv_params* p, const int8_t* input, int32_t n) {
   const int32_t oy = n / p->out_w, ox = n - oy * p->out_w;
@@ -323,6 +362,8 @@ TK_INLINE void cv_run_layer(const tinyml_conv_params* p, const int8_t* input, co
   const int32_t o2 = 2 * p->output_offset + 1;
   const uint32_t offset2 = tk_half(p->input_offset) * 0x00010001u;
   const int rows_whole = p->in_c % 4 == 0;  // kernel rows of whole groups: the paired gather
+  const int patched = !rows_whole && K <= CV_PATCH_MAX;
+  uint32_t patch[2][CV_PATCH_MAX / 4];  // words: the expansion reads them aligned
   for (int32_t c0 = 0; c0 < M; c0 += CV_CHUNK) {
     const int32_t chunk = M - c0 < CV_CHUNK ? M - c0 : CV_CHUNK;
     for (int32_t i = 0; i < chunk; ++i) {
@@ -342,7 +383,18 @@ TK_INLINE void cv_run_layer(const tinyml_conv_params* p, const int8_t* input, co
       const int pair = n + 1 < N;  // an odd last pixel is gathered twice, written once
       const int8_t* ip0 = rows_whole ? cv_inner_start(p, input, n) : 0;
       const int8_t* ip1 = ip0 && pair ? cv_inner_start(p, input, n + 1) : 0;
-      if (ip1) {
+      if (patched) {
+        cv_patch(p, input, n, (int8_t*)patch[0]);
+        cv_patch(p, input, pair ? n + 1 : n, (int8_t*)patch[1]);
+        if (G > 0) {
+          cv_gather_pair_inner((const int8_t*)patch[0], (const int8_t*)patch[1], 1, G, 0, buf,
+                               offset2);
+        }
+        for (int32_t r = 0; r < R; ++r) {
+          cv_put(buf, 8 * G + r, ((const int8_t*)patch[0])[4 * G + r] + p->input_offset);
+          cv_put(buf, 8 * G + R + r, ((const int8_t*)patch[1])[4 * G + r] + p->input_offset);
+        }
+      } else if (ip1) {
         cv_gather_pair_inner(ip0, ip1, p->k_h, p->k_w * p->in_c / 4, p->in_w * p->in_c, buf,
                              offset2);
       } else {
