@@ -11,6 +11,8 @@
 //
 // The int16 buffer is the scratch buffer CMSIS-NN's conv Prepare already requests for
 // arm_convolve_s8 (2 * K int16, arm_convolve_s8_get_buffer_size): the arena is unchanged.
+#include <stddef.h>
+
 #include "tinyml_kernels_common.h"
 
 int tinyml_conv_s8_covers(const tinyml_conv_params* p, const int32_t* bias) {
@@ -284,7 +286,8 @@ TK_INLINE int8_t cv_output(int32_t acc, int32_t multiplier, int32_t k_or_shift, 
 }
 
 #ifdef TINYML_KERNELS_DSP
-// What the assembly of one pixel pair reloads between channel pairs (it has no register left).
+// What the assembly of one pixel pair reloads between channel pairs (it has no register left: its
+// pointer waits on the stack).
 typedef struct {
   const cv_pair* q;       // the channel pair's constants
   const cv_pair* q_end;
@@ -294,21 +297,33 @@ typedef struct {
   int32_t odd_groups;     // G odd: the first loop pass runs one group
   int32_t w_step;         // 2K - 4G: from the end of one filter row to the next pair's row
 } cv_state;
+// The assembly's literal offsets into cv_state and cv_pair: the compiler checks they agree.
+_Static_assert(offsetof(cv_state, q) == 0 && offsetof(cv_state, q_end) == 4, "q #0, q_end #4");
+_Static_assert(offsetof(cv_state, out) == 8 && offsetof(cv_state, out_step) == 12, "#8, #12");
+_Static_assert(offsetof(cv_state, buf) == 16 && offsetof(cv_state, odd_groups) == 20, "#16, #20");
+_Static_assert(offsetof(cv_state, w_step) == 24, "w_step #24");
+_Static_assert(offsetof(cv_pair, multiplier0) == 8 && offsetof(cv_pair, rs1_0) == 16, "#8, #16");
+_Static_assert(offsetof(cv_pair, multiplier1) == 20 && offsetof(cv_pair, rs1_1) == 28, "#20");
+_Static_assert(sizeof(cv_pair) == 32, "next pair #32");
 
 // Every channel pair of one pixel pair in the fast mode, for K % 4 == 0 (no tail taps): per pair
-// the two filter rows against both pixels (CV_GROUP), then the four outputs in the k form.
-static void cv_pairs_asm(cv_state* st, const int8_t* wp, int32_t K, const uint32_t* xend) {
+// the two filter rows against both pixels (CV_GROUP), then the four outputs in the k form. The
+// state pointer is pushed so that its register serves as a temporary (xb).
+static __attribute__((noinline)) void cv_pairs_asm(cv_state* st, const int8_t* wp, int32_t K,
+                                                   const uint32_t* xend) {
   int32_t a00, a01, a10, a11;
-  uint32_t w0e, w0o, w1e, w1o, xa, xb;
+  uint32_t w0e, w0o, w1e, w1o, xa;
   const uint32_t* xp;
   __asm__ volatile(
+      "str %[xb], [sp, #-8]!\n\t"  // the state pointer (8-byte aligned stack)
       "2:\n\t"
-      "ldr %[xa], %[q]\n\t"
+      "ldr %[xb], [sp]\n\t"
+      "ldr %[xa], [%[xb]]\n\t"      // q
       "ldrd %[a00], %[a01], [%[xa]]\n\t"
       "mov %[a10], %[a00]\n\t"
       "mov %[a11], %[a01]\n\t"
-      "ldr %[xp], %[buf]\n\t"
-      "ldr %[xb], %[odd]\n\t"
+      "ldr %[xp], [%[xb], #16]\n\t"  // buf
+      "ldr %[xb], [%[xb], #20]\n\t"  // odd_groups
       "cmp %[xb], #0\n\t"
       "bne 3f\n\t"
       "1:\n\t" CV_GROUP
@@ -316,9 +331,10 @@ static void cv_pairs_asm(cv_state* st, const int8_t* wp, int32_t K, const uint32
       "cmp %[xp], %[xend]\n\t"
       "bne 1b\n\t"
       // outputs: channel 0 of both pixels, then channel 1
-      "ldr %[xa], %[q]\n\t"
-      "ldr %[xb], %[out]\n\t"
-      "ldr %[xp], %[step]\n\t"
+      "ldr %[xp], [sp]\n\t"
+      "ldr %[xa], [%[xp]]\n\t"       // q
+      "ldr %[xb], [%[xp], #8]\n\t"   // out
+      "ldr %[xp], [%[xp], #12]\n\t"  // out_step
       "ldrd %[w0e], %[w0o], [%[xa], #8]\n\t"
       "ldr %[w1e], [%[xa], #16]\n\t"
       "add %[a00], %[a00], %[a00]\n\t"
@@ -337,19 +353,20 @@ static void cv_pairs_asm(cv_state* st, const int8_t* wp, int32_t K, const uint32
       TK_OUTPUT_K_ASM("w1o", "a11", "w0e", "w0o", "w1e")
       "strb %[w1o], [%[xb], %[xp]]\n\t"
       "add %[xb], %[xb], #1\n\t"
-      "str %[xb], %[out]\n\t"
+      "ldr %[xp], [sp]\n\t"
+      "str %[xb], [%[xp], #8]\n\t"   // out
       "add %[xa], %[xa], #32\n\t"
-      "str %[xa], %[q]\n\t"
-      "ldr %[xp], %[wstep]\n\t"
-      "add %[wp], %[wp], %[xp]\n\t"
-      "ldr %[xp], %[qend]\n\t"
-      "cmp %[xa], %[xp]\n\t"
+      "str %[xa], [%[xp]]\n\t"       // q
+      "ldr %[w0e], [%[xp], #24]\n\t" // w_step
+      "add %[wp], %[wp], %[w0e]\n\t"
+      "ldr %[w0e], [%[xp], #4]\n\t"  // q_end
+      "cmp %[xa], %[w0e]\n\t"
       "bne 2b\n\t"
+      "add sp, sp, #8\n\t"
       : [a00] "=&r"(a00), [a01] "=&r"(a01), [a10] "=&r"(a10), [a11] "=&r"(a11), [xp] "=&r"(xp),
         [wp] "+r"(wp), [w0e] "=&r"(w0e), [w0o] "=&r"(w0o), [w1e] "=&r"(w1e), [w1o] "=&r"(w1o),
-        [xa] "=&r"(xa), [xb] "=&r"(xb), [q] "+m"(st->q), [out] "+m"(st->out)
-      : [k] "r"(K), [xend] "r"(xend), [qend] "m"(st->q_end), [step] "m"(st->out_step),
-        [buf] "m"(st->buf), [odd] "m"(st->odd_groups), [wstep] "m"(st->w_step)
+        [xa] "=&r"(xa), [xb] "+r"(st)
+      : [k] "r"(K), [xend] "r"(xend)
       : "memory", "cc");
 }
 #endif
@@ -407,7 +424,7 @@ TK_INLINE void cv_run_layer(const tinyml_conv_params* p, const int8_t* input, co
 #ifdef TINYML_KERNELS_DSP
       if (mode == CV_FAST && R == 0 && G > 0 && pair && q != q_end) {
         cv_state st = {q, q_end, out0, M, buf, G & 1, 2 * K - 4 * G};
-        cv_pairs_asm(&st, wp, K, buf + 4 * G);
+        cv_pairs_asm(&st, wp, K, buf + 4 * G);  // advances st: read no more of it
         wp += (q_end - q) * 2 * K;
         out0 += (q_end - q) * 2;
         q = q_end;
