@@ -6,8 +6,15 @@
 // filter word: for each group of four taps, pixel 0's (x0, x2), (x1, x3), then pixel 1's; the
 // last K % 4 taps follow in plain order. Then every pair of output channels reads its int8 filter
 // rows straight from the model and accumulates both pixels: per four taps two filter words, four
-// SXTB16, two LDRD and eight SMLAD (16 MACs in 16 instructions). The gathering costs about one
-// instruction per tap and pixel, shared by all output channels.
+// SXTB16, two LDRD and eight SMLAD (16 MACs in 16 instructions, 17 with the loop).
+//
+// Gathering: a pair whose fields lie inside the input with whole groups per kernel row
+// (in_c % 4 == 0) in one assembly loop (about 1.25 instructions per tap and pixel, shared by all
+// output channels); fields with in_c % 4 != 0 are first copied as int8 with the zero point in
+// padded taps; border pixels run by run. In the fast requantization (right shifts of 1..23) one
+// assembly block does all channel pairs of a pixel pair, outputs in the k form
+// (tinyml_kernels_common.h) and the activation clamp in a pass at the end; K % 4 != 0, an odd last
+// pixel or channel, and the exact requantization take the C loop.
 //
 // The int16 buffer is the scratch buffer CMSIS-NN's conv Prepare already requests for
 // arm_convolve_s8 (2 * K int16, arm_convolve_s8_get_buffer_size): the arena is unchanged.
