@@ -215,7 +215,8 @@ def fixed_cases() -> list[Case]:
 def conv_any_fixed_cases() -> list[Case]:
     """tinyml_conv_s8 on the shapes it is for: ResNet-8's and the standard MobileNets' 3x3 convs
     (stride 1 and 2), a 1-D model's 1xK and Kx1 convs, a strided 1x1 shortcut, a 5x5 first conv of
-    three channels (75 taps), and a 1-pixel map whose taps are all padding but the centre."""
+    three channels (75 taps), a 1-pixel map whose taps are all padding but the centre, and the
+    kernel's internal limits."""
     rng = np.random.default_rng(21)
     cases = []
     for h, w, c, out_c, kh, kw, stride, padding in (
@@ -223,7 +224,10 @@ def conv_any_fixed_cases() -> list[Case]:
             (6, 6, 64, 64, 3, 3, 1, "same"), (1, 49, 40, 32, 1, 10, 2, "same"),
             (1, 25, 64, 63, 1, 3, 1, "valid"), (25, 1, 16, 16, 3, 1, 1, "same"),
             (16, 16, 16, 32, 1, 1, 2, "valid"), (32, 32, 3, 16, 5, 5, 2, "same"),
-            (1, 1, 64, 9, 3, 3, 1, "same")):
+            (1, 1, 64, 9, 3, 3, 1, "same"),
+            # over one chunk of channel constants (64) with an odd rest; a receptive field of
+            # in_c % 4 != 0 over the int8 patch limit (512 taps): gathered tap by tap
+            (4, 5, 16, 67, 3, 3, 1, "same"), (5, 4, 61, 6, 3, 3, 2, "same")):
         x = rng.integers(-128, 128, size=(h, w, c), dtype=np.int64).astype(np.int8)
         filt = rng.integers(-127, 128, size=(out_c, kh, kw, c), dtype=np.int64).astype(np.int8)
         fn = ref.same_padding if padding == "same" else ref.valid_padding
