@@ -13,7 +13,7 @@
 // output channels); fields with in_c % 4 != 0 are first copied as int8 with the zero point in
 // padded taps; border pixels run by run. In the fast requantization (right shifts of 1..23) one
 // assembly block does all channel pairs of a pixel pair, outputs in the k form
-// (tinyml_kernels_common.h) and the activation clamp in a pass at the end; K % 4 != 0, an odd last
+// (tinyml_kernels_common.h) and the activation clamp in a pass at the end; K < 4, an odd last
 // pixel or channel, and the exact requantization take the C loop.
 //
 // The int16 buffer is the scratch buffer CMSIS-NN's conv Prepare already requests for
@@ -302,85 +302,110 @@ typedef struct {
   int32_t out_step;       // M: pixel 1's output is out + M
   const uint32_t* buf;
   int32_t skip;           // (-G) % 4: the loop runs four groups a pass, the first 4 - skip
-  int32_t w_step;         // 2K - 4G: from the end of one filter row to the next pair's row
+  int32_t w_step;         // 2K - 4G - R: from where one filter row's taps end to the next pair's
+  int32_t tail;           // R = K % 4
 } cv_state;
 // The assembly's literal offsets into cv_state and cv_pair: the compiler checks they agree.
 _Static_assert(offsetof(cv_state, q) == 0 && offsetof(cv_state, q_end) == 4, "q #0, q_end #4");
 _Static_assert(offsetof(cv_state, out) == 8 && offsetof(cv_state, out_step) == 12, "#8, #12");
 _Static_assert(offsetof(cv_state, buf) == 16 && offsetof(cv_state, skip) == 20, "#16, #20");
-_Static_assert(offsetof(cv_state, w_step) == 24, "w_step #24");
+_Static_assert(offsetof(cv_state, w_step) == 24 && offsetof(cv_state, tail) == 28, "#24, #28");
 _Static_assert(offsetof(cv_pair, multiplier0) == 8 && offsetof(cv_pair, rs1_0) == 16, "#8, #16");
 _Static_assert(offsetof(cv_pair, multiplier1) == 20 && offsetof(cv_pair, rs1_1) == 28, "#20");
 _Static_assert(sizeof(cv_pair) == 32, "next pair #32");
 
-// Every channel pair of one pixel pair in the fast mode, for K % 4 == 0 (no tail taps): per pair
-// the two filter rows against both pixels (CV_GROUP), then the four outputs in the k form. The
-// state pointer is pushed so that its register serves as a temporary (xb).
-static __attribute__((noinline)) void cv_pairs_asm(cv_state* st, const int8_t* wp, int32_t K,
-                                                   const uint32_t* xend) {
-  int32_t a00, a01, a10, a11;
-  uint32_t w0e, w0o, w1e, w1o, xa;
-  const uint32_t* xp;
-  __asm__ volatile(
-      "str %[xb], [sp, #-8]!\n\t"  // the state pointer (8-byte aligned stack)
-      "2:\n\t"
-      "ldr %[xb], [sp]\n\t"
-      "ldr %[xa], [%[xb]]\n\t"      // q
-      "ldrd %[a00], %[a01], [%[xa]]\n\t"
-      "mov %[a10], %[a00]\n\t"
-      "mov %[a11], %[a01]\n\t"
-      "ldr %[xp], [%[xb], #16]\n\t"  // buf
-      "ldr %[xb], [%[xb], #20]\n\t"  // skip: the first pass runs 4 - skip groups
-      "cmp %[xb], #2\n\t"
-      "beq 5f\n\t"
-      "bhi 6f\n\t"
-      "cmp %[xb], #1\n\t"
-      "beq 4f\n\t"
-      "1:\n\t" CV_GROUP
-      "4:\n\t" CV_GROUP
-      "5:\n\t" CV_GROUP
-      "6:\n\t" CV_GROUP
-      "cmp %[xp], %[xend]\n\t"
+// Every channel pair of one pixel pair in the fast mode (at least one group of four taps): per
+// pair the two filter rows against both pixels (CV_GROUP; with CV_TAIL the K % 4 last taps one by
+// one), then the four outputs in the k form. The state pointer is pushed so that its register
+// serves as a temporary (xb).
+#define CV_PAIRS_LOOP \
+      "str %[xb], [sp, #-8]!\n\t" /* the state pointer (8-byte aligned stack) */ \
+      "2:\n\t" \
+      "ldr %[xb], [sp]\n\t" \
+      "ldr %[xa], [%[xb]]\n\t" /* q */ \
+      "ldrd %[a00], %[a01], [%[xa]]\n\t" \
+      "mov %[a10], %[a00]\n\t" \
+      "mov %[a11], %[a01]\n\t" \
+      "ldr %[xp], [%[xb], #16]\n\t" /* buf */ \
+      "ldr %[xb], [%[xb], #20]\n\t" /* skip: the first pass runs 4 - skip groups */ \
+      "cmp %[xb], #2\n\t" \
+      "beq 5f\n\t" \
+      "bhi 6f\n\t" \
+      "cmp %[xb], #1\n\t" \
+      "beq 4f\n\t" \
+      "1:\n\t" CV_GROUP \
+      "4:\n\t" CV_GROUP \
+      "5:\n\t" CV_GROUP \
+      "6:\n\t" CV_GROUP \
+      "cmp %[xp], %[xend]\n\t" \
       "bne 1b\n\t"
-      // outputs: channel 0 of both pixels, then channel 1
-      "ldr %[xp], [sp]\n\t"
-      "ldr %[xa], [%[xp]]\n\t"       // q
-      "ldr %[xb], [%[xp], #8]\n\t"   // out
-      "ldr %[xp], [%[xp], #12]\n\t"  // out_step
-      "ldrd %[w0e], %[w0o], [%[xa], #8]\n\t"
-      "ldr %[w1e], [%[xa], #16]\n\t"
-      "add %[a00], %[a00], %[a00]\n\t"
-      TK_OUTPUT_K_ASM("w1o", "a00", "w0e", "w0o", "w1e")
-      "strb %[w1o], [%[xb]]\n\t"
-      "add %[a10], %[a10], %[a10]\n\t"
-      TK_OUTPUT_K_ASM("w1o", "a10", "w0e", "w0o", "w1e")
-      "strb %[w1o], [%[xb], %[xp]]\n\t"
-      "ldrd %[w0e], %[w0o], [%[xa], #20]\n\t"
-      "ldr %[w1e], [%[xa], #28]\n\t"
-      "add %[xb], %[xb], #1\n\t"
-      "add %[a01], %[a01], %[a01]\n\t"
-      TK_OUTPUT_K_ASM("w1o", "a01", "w0e", "w0o", "w1e")
-      "strb %[w1o], [%[xb]]\n\t"
-      "add %[a11], %[a11], %[a11]\n\t"
-      TK_OUTPUT_K_ASM("w1o", "a11", "w0e", "w0o", "w1e")
-      "strb %[w1o], [%[xb], %[xp]]\n\t"
-      "add %[xb], %[xb], #1\n\t"
-      "ldr %[xp], [sp]\n\t"
-      "str %[xb], [%[xp], #8]\n\t"   // out
-      "add %[xa], %[xa], #32\n\t"
-      "str %[xa], [%[xp]]\n\t"       // q
-      "ldr %[w0e], [%[xp], #24]\n\t" // w_step
-      "add %[wp], %[wp], %[w0e]\n\t"
-      "ldr %[w0e], [%[xp], #4]\n\t"  // q_end
-      "cmp %[xa], %[w0e]\n\t"
-      "bne 2b\n\t"
+#define CV_TAIL \
+      /* the last K % 4 taps, one at a time: pixel 0's after the groups (xp), then pixel 1's */ \
+      "ldr %[xb], [sp]\n\t" \
+      "ldr %[xb], [%[xb], #28]\n\t" /* tail: R > 0 */ \
+      "add %[xa], %[xp], %[xb], lsl #1\n\t" \
+      "8:\n\t" \
+      "ldrsh %[w0e], [%[xp]], #2\n\t" \
+      "ldrsh %[w0o], [%[xa]], #2\n\t" \
+      "ldrsb %[w1e], [%[wp], %[k]]\n\t" \
+      "ldrsb %[w1o], [%[wp]], #1\n\t" \
+      "mla %[a00], %[w0e], %[w1o], %[a00]\n\t" \
+      "mla %[a01], %[w0e], %[w1e], %[a01]\n\t" \
+      "mla %[a10], %[w0o], %[w1o], %[a10]\n\t" \
+      "mla %[a11], %[w0o], %[w1e], %[a11]\n\t" \
+      "subs %[xb], %[xb], #1\n\t" \
+      "bne 8b\n\t"
+#define CV_PAIRS_OUTPUTS \
+      /* outputs: channel 0 of both pixels, then channel 1 */ \
+      "ldr %[xp], [sp]\n\t" \
+      "ldr %[xa], [%[xp]]\n\t" /* q */ \
+      "ldr %[xb], [%[xp], #8]\n\t" /* out */ \
+      "ldr %[xp], [%[xp], #12]\n\t" /* out_step */ \
+      "ldrd %[w0e], %[w0o], [%[xa], #8]\n\t" \
+      "ldr %[w1e], [%[xa], #16]\n\t" \
+      "add %[a00], %[a00], %[a00]\n\t" \
+      TK_OUTPUT_K_ASM("w1o", "a00", "w0e", "w0o", "w1e") \
+      "strb %[w1o], [%[xb]]\n\t" \
+      "add %[a10], %[a10], %[a10]\n\t" \
+      TK_OUTPUT_K_ASM("w1o", "a10", "w0e", "w0o", "w1e") \
+      "strb %[w1o], [%[xb], %[xp]]\n\t" \
+      "ldrd %[w0e], %[w0o], [%[xa], #20]\n\t" \
+      "ldr %[w1e], [%[xa], #28]\n\t" \
+      "add %[xb], %[xb], #1\n\t" \
+      "add %[a01], %[a01], %[a01]\n\t" \
+      TK_OUTPUT_K_ASM("w1o", "a01", "w0e", "w0o", "w1e") \
+      "strb %[w1o], [%[xb]]\n\t" \
+      "add %[a11], %[a11], %[a11]\n\t" \
+      TK_OUTPUT_K_ASM("w1o", "a11", "w0e", "w0o", "w1e") \
+      "strb %[w1o], [%[xb], %[xp]]\n\t" \
+      "add %[xb], %[xb], #1\n\t" \
+      "ldr %[xp], [sp]\n\t" \
+      "str %[xb], [%[xp], #8]\n\t" /* out */ \
+      "add %[xa], %[xa], #32\n\t" \
+      "str %[xa], [%[xp]]\n\t" /* q */ \
+      "ldr %[w0e], [%[xp], #24]\n\t" /* w_step */ \
+      "add %[wp], %[wp], %[w0e]\n\t" \
+      "ldr %[w0e], [%[xp], #4]\n\t" /* q_end */ \
+      "cmp %[xa], %[w0e]\n\t" \
+      "bne 2b\n\t" \
       "add sp, sp, #8\n\t"
-      : [a00] "=&r"(a00), [a01] "=&r"(a01), [a10] "=&r"(a10), [a11] "=&r"(a11), [xp] "=&r"(xp),
-        [wp] "+r"(wp), [w0e] "=&r"(w0e), [w0o] "=&r"(w0o), [w1e] "=&r"(w1e), [w1o] "=&r"(w1o),
-        [xa] "=&r"(xa), [xb] "+r"(st)
-      : [k] "r"(K), [xend] "r"(xend)
-      : "memory", "cc");
-}
+#define CV_PAIRS_OPERANDS \
+      : [a00] "=&r"(a00), [a01] "=&r"(a01), [a10] "=&r"(a10), [a11] "=&r"(a11), [xp] "=&r"(xp), \
+        [wp] "+r"(wp), [w0e] "=&r"(w0e), [w0o] "=&r"(w0o), [w1e] "=&r"(w1e), [w1o] "=&r"(w1o), \
+        [xa] "=&r"(xa), [xb] "+r"(st) \
+      : [k] "r"(K), [xend] "r"(xend) \
+      : "memory", "cc"
+
+#define CV_PAIRS_FUNCTION(NAME, TAIL)                                                     \
+  static __attribute__((noinline)) void NAME(cv_state* st, const int8_t* wp, int32_t K,   \
+                                             const uint32_t* xend) {                      \
+    int32_t a00, a01, a10, a11;                                                           \
+    uint32_t w0e, w0o, w1e, w1o, xa;                                                      \
+    const uint32_t* xp;                                                                   \
+    __asm__ volatile(CV_PAIRS_LOOP TAIL CV_PAIRS_OUTPUTS CV_PAIRS_OPERANDS);              \
+  }
+CV_PAIRS_FUNCTION(cv_pairs_asm, "")
+CV_PAIRS_FUNCTION(cv_pairs_tail_asm, CV_TAIL)
 #endif
 
 TK_INLINE void cv_run_layer(const tinyml_conv_params* p, const int8_t* input, const int8_t* filter,
@@ -434,9 +459,13 @@ TK_INLINE void cv_run_layer(const tinyml_conv_params* p, const int8_t* input, co
       const cv_pair* q = ch;
       const int8_t* wp = filter0;
 #ifdef TINYML_KERNELS_DSP
-      if (mode == CV_FAST && R == 0 && G > 0 && pair && q != q_end) {
-        cv_state st = {q, q_end, out0, M, buf, (4 - G % 4) % 4, 2 * K - 4 * G};
-        cv_pairs_asm(&st, wp, K, buf + 4 * G);  // advances st: read no more of it
+      if (mode == CV_FAST && G > 0 && pair && q != q_end) {
+        cv_state st = {q, q_end, out0, M, buf, (4 - G % 4) % 4, 2 * K - 4 * G - R, R};
+        if (R) {  // advances st: read no more of it
+          cv_pairs_tail_asm(&st, wp, K, buf + 4 * G);
+        } else {
+          cv_pairs_asm(&st, wp, K, buf + 4 * G);
+        }
         wp += (q_end - q) * 2 * K;
         out0 += (q_end - q) * 2;
         q = q_end;
