@@ -12,6 +12,7 @@ import kernel_reference as ref
 from pipeline.analysis import kernel_plan
 
 DEPTHWISE, SMALLK, POINTWISE = 0, 1, 2
+CONV_ANY = 20  # tinyml_conv_s8: any other convolution (issue 21)
 
 
 @dataclass
@@ -87,10 +88,11 @@ def _quant(rng, channels: int, covered: bool, kind: int = DEPTHWISE):
     multiplier[rng.random(channels) < 0.3] = 1 << 30
     shift = rng.integers(-12, -5, size=channels, dtype=np.int64)
     shift[rng.random(channels) < 0.1] = -1  # outputs mostly saturated: still exact
-    if kind == POINTWISE and covered and rng.random() < 0.3:
+    if kind in (POINTWISE, CONV_ANY) and covered and rng.random() < 0.3:
         shift[rng.random(channels) < 0.3] = 0  # no right shift: the exact requantization
-    if not covered:  # outside the kernels: a left shift, or (except 1x1) no shift
-        shift[int(rng.integers(0, channels))] = 1 if kind == POINTWISE else int(rng.choice([0, 1]))
+    if not covered:  # outside the kernels: a left shift, or (except 1x1 and any-conv) no shift
+        exact_ok = kind in (POINTWISE, CONV_ANY)
+        shift[int(rng.integers(0, channels))] = 1 if exact_ok else int(rng.choice([0, 1]))
     return multiplier, shift
 
 
@@ -123,6 +125,14 @@ def random_case(rng, kind: int, covered: bool = True) -> Case:
         kh = kw = 3
         filt = _weights(rng, (3, 3, c))
         out_c = c
+    elif kind == CONV_ANY:
+        c = int(rng.choice([1, 2, 3, 4, 5, 7, 8, 12, 16, 17, 32]))
+        kh, kw = [(3, 3), (3, 3), (1, 3), (3, 1), (1, 5), (5, 1), (5, 5), (1, 1), (2, 2), (1, 7)][
+            int(rng.integers(0, 10))]
+        if kh == 1 and rng.random() < 0.5:
+            h = 1  # a 1-D model's map
+        out_c = int(rng.choice([1, 2, 3, 4, 5, 7, 8, 16]))
+        filt = _weights(rng, (out_c, kh, kw, c))
     elif kind == POINTWISE:
         c = int(rng.choice([1, 3, 4, 5, 7, 8, 13, 16, 31, 64]))
         kh = kw = 1
@@ -140,12 +150,18 @@ def random_case(rng, kind: int, covered: bool = True) -> Case:
         stride, pad, out_hw = (1, 1), (0, 0), (h, w)
     else:
         stride, pad, out_hw = _geometry(rng, h, w, kh, kw)
+    refuse_shape = False  # refused for its shape alone (its quantization is coverable)
+    if kind == CONV_ANY and (kh, kw, *stride) == (1, 1, 1, 1):
+        if covered:  # the stride-1 1x1 is not this kernel's (CMSIS-NN gives it no scratch)
+            stride, pad, out_hw = (2, 2), (0, 0), ((h + 1) // 2, (w + 1) // 2)
+        else:
+            refuse_shape = rng.random() < 0.5
     output_zp = _zero_point(rng)
-    multiplier, shift = _quant(rng, out_c, covered, kind)
+    multiplier, shift = _quant(rng, out_c, covered or refuse_shape, kind)
     bias = _bias(rng, out_c)
     # An accumulator that may reach 2^30: outside the fast requantization (the 1x1 kernel takes it
     # exactly, the others leave it to CMSIS-NN).
-    big_bias = (kind == POINTWISE) == covered and bias is not None and \
+    big_bias = (kind in (POINTWISE, CONV_ANY)) == covered and bias is not None and \
         rng.random() < (0.25 if covered else 0.5)
     if big_bias:
         shift[:] = -8
@@ -248,6 +264,51 @@ def pointwise_boundary_cases(rng) -> list[Case]:
     return cases
 
 
+def conv_any_fixed_cases() -> list[Case]:
+    """tinyml_conv_s8 on the shapes it is for: ResNet-8's and the standard MobileNets' 3x3 convs
+    (stride 1 and 2), a 1-D model's 1xK and Kx1 convs, a strided 1x1 shortcut, a 5x5 first conv of
+    three channels (75 taps), a 1-pixel map whose taps are all padding but the centre, and the
+    kernel's internal limits."""
+    rng = np.random.default_rng(21)
+    cases = []
+    for h, w, c, out_c, kh, kw, stride, padding in (
+            (16, 16, 16, 16, 3, 3, 1, "same"), (12, 12, 32, 64, 3, 3, 2, "same"),
+            (6, 6, 64, 64, 3, 3, 1, "same"), (1, 49, 40, 32, 1, 10, 2, "same"),
+            (1, 25, 64, 63, 1, 3, 1, "valid"), (25, 1, 16, 16, 3, 1, 1, "same"),
+            (16, 16, 16, 32, 1, 1, 2, "valid"), (32, 32, 3, 16, 5, 5, 2, "same"),
+            (1, 1, 64, 9, 3, 3, 1, "same"),
+            # over one chunk of channel constants (64) with an odd rest; a receptive field of
+            # in_c % 4 != 0 over the int8 patch limit (512 taps): gathered tap by tap
+            (4, 5, 16, 67, 3, 3, 1, "same"), (5, 4, 61, 6, 3, 3, 2, "same")):
+        x = rng.integers(-128, 128, size=(h, w, c), dtype=np.int64).astype(np.int8)
+        filt = rng.integers(-127, 128, size=(out_c, kh, kw, c), dtype=np.int64).astype(np.int8)
+        fn = ref.same_padding if padding == "same" else ref.valid_padding
+        oh, ph = fn(h, kh, stride)
+        ow, pw = fn(w, kw, stride)
+        multiplier, shift = _quant(rng, out_c, True)
+        case = Case(CONV_ANY, x, filt, rng.integers(-5000, 5000, out_c).astype(np.int32),
+                    (stride, stride), (ph, pw), (oh, ow), int(rng.choice([-128, 3])), -128,
+                    (-128, 127), multiplier, shift, True)
+        case.fit_shifts(rng)
+        cases.append(case)
+    # Refused for its shape alone: a stride-1 1x1 (CMSIS-NN gives it no scratch buffer).
+    x = rng.integers(-128, 128, size=(4, 4, 8), dtype=np.int64).astype(np.int8)
+    filt = rng.integers(-127, 128, size=(8, 1, 1, 8), dtype=np.int64).astype(np.int8)
+    multiplier, shift = _quant(rng, 8, True)
+    cases.append(Case(CONV_ANY, x, filt, None, (1, 1), (0, 0), (4, 4), 0, 0, (-128, 127),
+                      multiplier, shift, False))
+    return cases
+
+
+def conv_any_cases(seed: int = 21, count: int = 60) -> list[Case]:
+    """Fixed and random tinyml_conv_s8 cases (a tenth refused: a left shift, or a stride-1 1x1)."""
+    rng = np.random.default_rng(seed)
+    cases = conv_any_fixed_cases()
+    for i in range(count):
+        cases.append(random_case(rng, CONV_ANY, covered=(i % 10 != 9)))
+    return cases
+
+
 def make_cases(seed: int = 11, count: int = 60, pointwise: int = 40) -> list[Case]:
     rng = np.random.default_rng(seed)
     cases = fixed_cases()
@@ -257,6 +318,7 @@ def make_cases(seed: int = 11, count: int = 60, pointwise: int = 40) -> list[Cas
     rng = np.random.default_rng(seed + 1)
     for i in range(pointwise):
         cases.append(random_case(rng, POINTWISE, covered=(i % 10 != 9)))
+    cases += conv_any_cases()
     return cases
 
 
@@ -295,6 +357,8 @@ def write_header(cases: list[Case], folder: Path) -> Path:
                        f"{case.macs}, {int(case.supported)}}},\n")
     parts.append("static const tk_case kCases[] = {\n" + "".join(entries) + "};\n")
     parts.append(f"enum {{ kCaseCount = {len(cases)}, kOutputMax = {out_max} }};\n")
+    scratch = max([4 * int(np.prod(c.filt.shape[1:])) for c in cases if c.kind == CONV_ANY] or [4])
+    parts.append(f"enum {{ kConvScratchMax = {scratch} }};  // bytes, tinyml_conv_s8\n")
     folder.mkdir(parents=True, exist_ok=True)
     path = folder / "kernel_vectors.h"
     path.write_text("".join(parts))

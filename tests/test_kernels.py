@@ -101,6 +101,18 @@ def test_vectors_cover_the_awkward_cases(cases):
     assert {(-128, 127), (-128, 40), (-90, 60)} <= {c.act for c in six}
     assert {(c.x.shape[2] + 3) // 4 % 4 for c in six if c.x.shape[2] <= 256} == {0, 1, 2, 3}
     assert any(not c.covered for c in cases)
+    # tinyml_conv_s8: odd tap counts (K % 4), odd channel counts, 1-D maps, strided 1x1, both
+    # requantizations, refused stride-1 1x1 and left shifts
+    conv = [c for c in covered if c.kind == kv.CONV_ANY]
+    taps = {int(np.prod(c.filt.shape[1:])) % 4 for c in conv}
+    assert taps == {0, 1, 2, 3} and any(c.out_c % 2 for c in conv)
+    assert any(c.x.shape[0] == 1 and c.filt.shape[1] == 1 for c in conv)
+    assert any(c.filt.shape[1:3] == (1, 1) and c.stride != (1, 1) for c in conv)
+    assert any((c.out_hw[0] * c.out_hw[1]) % 2 for c in conv)
+    assert any((c.shift == 0).any() for c in conv) and any((c.shift < -1).all() for c in conv)
+    refused = [c for c in cases if c.kind == kv.CONV_ANY and not c.covered]
+    assert any(c.filt.shape[1:3] == (1, 1) and c.stride == (1, 1) for c in refused)
+    assert any((c.shift > 0).any() for c in refused)
     # outputs spread over the int8 range: rounding decisions are visible
     spread = np.median([len(np.unique(c.expected())) for c in covered])
     assert spread > 8
@@ -119,7 +131,20 @@ def test_kernel_plan_mirrors_the_c_predicates(cases):
             ("int8", "int8", "int8", "int32"), case.shift.tolist(), case.bias)
         if case.kind == kv.POINTWISE and case.supported and not case.covered:  # the cost rule
             assert kernel == kernel_sets.CMSIS_NN and "cost rule" in reason, reason
-        assert (kernel != kernel_sets.CMSIS_NN) == case.covered, (case.shift, reason)
+        if case.covered:
+            assert kernel != kernel_sets.CMSIS_NN, (case.shift, reason)
+        elif case.kind != kv.CONV_ANY:  # tinyml_conv_s8, tried last, may take what others refuse
+            assert kernel != KIND_KERNELS[case.kind], (case.shift, reason)
+        if case.kind == kv.CONV_ANY:  # its own predicate, whatever the kernels before it say
+            reason = kernel_plan.conv_reason(case.filt.shape, case.stride, case.shift.tolist())
+            assert (reason == "") == case.covered, (case.filt.shape, case.stride, case.shift, reason)
+            earlier = (kernel_plan.SMALLK_KERNEL, kernel_plan.POINTWISE_KERNEL)
+            assert kernel in ((kernel_plan.CONV_KERNEL, *earlier) if case.covered else
+                              (kernel_sets.CMSIS_NN, *earlier)), kernel
+
+
+KIND_KERNELS = {kv.DEPTHWISE: kernel_plan.DEPTHWISE_KERNEL, kv.SMALLK: kernel_plan.SMALLK_KERNEL,
+                kv.POINTWISE: kernel_plan.POINTWISE_KERNEL, kv.CONV_ANY: kernel_plan.CONV_KERNEL}
 
 
 # --- the kernels: portable C on the host, DSP path in QEMU -----------------------------------------
@@ -169,6 +194,14 @@ def test_dsp_kernels_use_the_dsp_extension(qemu_kernel_run, cases):
     index = next(i for i, case in enumerate(cases) if case.kind == kv.POINTWISE)
     fields = dict(f.split("=") for f in qemu_kernel_run[index].split() if "=" in f)
     assert int(fields["ticks"]) < 1.0 * int(fields["macs"]), qemu_kernel_run[index]
+    # tinyml_conv_s8's fixed cases (kernel_vectors.conv_any_fixed_cases, in order) well under what
+    # CMSIS-NN takes for such layers in whole models (benchmarks/kernels.py, instructions per MAC):
+    # 3x3, 1xK and Kx1 convs 1.9-3.0, strided 1x1 shortcuts 3.3-5.0, a 5x5 first conv 3.6-4.7
+    first = next(i for i, case in enumerate(cases) if case.kind == kv.CONV_ANY)
+    for offset, bound in enumerate((1.6, 1.6, 1.6, 1.6, 1.6, 2.5, 3.0, 3.0)):
+        line = qemu_kernel_run[first + offset]
+        fields = dict(f.split("=") for f in line.split() if "=" in f)
+        assert int(fields["ticks"]) < bound * int(fields["macs"]), (offset, line)
 
 
 # --- code generation --------------------------------------------------------------------------------
@@ -206,7 +239,7 @@ MODELS = [Path(p) for p in (os.environ.get("TINYML_KERNEL_CHECK_MODELS") or "").
 @pytest.fixture(scope="module")
 def every_kernel_path_model(tmp_path_factory) -> Path:
     """A small int8 MobileNet-like net built here, whose layers each project kernel covers: a
-    one-channel 3x3 first conv, depthwise 3x3 at strides 1 and 2, pointwise 1x1."""
+    one-channel 3x3 first conv, depthwise 3x3 at strides 1 and 2, pointwise 1x1, a standard 3x3."""
     import suite_models
 
     keras = suite_models._keras()
@@ -215,6 +248,7 @@ def every_kernel_path_model(tmp_path_factory) -> Path:
     for stride, channels in ((1, 16), (2, 24)):
         x = keras.layers.ReLU(6.0)(keras.layers.DepthwiseConv2D(3, strides=stride, padding="same")(x))
         x = keras.layers.ReLU(6.0)(keras.layers.Conv2D(channels, 1)(x))
+    x = keras.layers.ReLU(6.0)(keras.layers.Conv2D(16, 3, padding="same")(x))  # tinyml_conv_s8
     x = keras.layers.Flatten()(keras.layers.AveragePooling2D(6)(x))
     model = keras.Model(inputs, keras.layers.Dense(10)(x))  # logits: a softmax of a random net saturates
     path = tmp_path_factory.mktemp("kernels") / "every_kernel_path.tflite"
@@ -249,7 +283,8 @@ def test_both_kernel_sets_give_identical_outputs_and_arena(every_kernel_path_mod
                    for k in ("cmsis-nn", "tinyml"))
     assert ours.arena_used_bytes == cmsis.arena_used_bytes
     conv_kernels = {layer.kernel for layer in ours.layers if layer.op in ("CONV_2D", "DEPTHWISE_CONV_2D")}
-    assert conv_kernels == {"tinyml_conv_smallk_s8", "tinyml_dwconv3x3_s8", "tinyml_conv1x1_s8"}
+    assert conv_kernels == {"tinyml_conv_smallk_s8", "tinyml_dwconv3x3_s8", "tinyml_conv1x1_s8",
+                            "tinyml_conv_s8"}
     # Linking the project's kernels moves no other layer's code (they link last: mps2_an386.ld), so
     # the layers CMSIS-NN runs in both builds get the same fetch timing (cache off: equal cycles);
     # with the cache on they differ at most by what the previous layer left in it (one refill).

@@ -48,6 +48,17 @@ int tinyml_conv1x1_s8_route(const tinyml_conv_params* p, const int32_t* bias);
 void tinyml_conv1x1_s8(const tinyml_conv_params* p, const int8_t* input, const int8_t* filter,
                        const int32_t* bias, int8_t* output);
 
+// Any other convolution (issue 21): KxK, 1xK / Kx1, strided 1x1, first layers beyond the small-k
+// kernel; any stride and padding, dilation 1, any right shift and bias. Not a stride-1 unpadded
+// 1x1: CMSIS-NN requests no scratch buffer for it. Filter [out_c][k_h][k_w][in_c]. `scratch`:
+// TINYML_CONV_SCRATCH_BYTES(p), word-aligned: the buffer CMSIS-NN's conv Prepare requests for
+// arm_convolve_s8 (2 * k_h * k_w * in_c int16), so the arena is unchanged. Its stack frame (GCC 12
+// -O2 -fstack-usage): 2,296 B, channel constants and two int8 receptive fields.
+int tinyml_conv_s8_covers(const tinyml_conv_params* p, const int32_t* bias);
+void tinyml_conv_s8(const tinyml_conv_params* p, const int8_t* input, const int8_t* filter,
+                    const int32_t* bias, int8_t* output, void* scratch);
+#define TINYML_CONV_SCRATCH_BYTES(p) (4 * (p)->k_h * (p)->k_w * (p)->in_c)
+
 // Largest receptive field (k_h*k_w*in_c) and input channels tinyml_conv_smallk_s8 takes.
 #define TINYML_SMALLK_MAX_TAPS 64
 #define TINYML_SMALLK_MAX_IN_C 3

@@ -41,6 +41,16 @@ TfLiteStatus conv_invoke(TfLiteContext* context, TfLiteNode* node) {
                             tflite::micro::GetTensorData<int8_t>(output));
       return kTfLiteOk;
     }
+    // The other convolutions, in the scratch buffer CMSIS-NN's Prepare requested for this layer
+    // (2 * k_h * k_w * in_c int16; word-aligned for LDRD).
+    void* scratch = cmsis_conv_scratch(context, node);
+    if (scratch != nullptr && (reinterpret_cast<uintptr_t>(scratch) & 3u) == 0 &&
+        tinyml_conv_s8_covers(&p, bias_data)) {
+      tinyml_conv_s8(&p, tflite::micro::GetTensorData<int8_t>(input),
+                     tflite::micro::GetTensorData<int8_t>(filter), bias_data,
+                     tflite::micro::GetTensorData<int8_t>(output), scratch);
+      return kTfLiteOk;
+    }
   }
   return g_cmsis_conv.invoke(context, node);
 }

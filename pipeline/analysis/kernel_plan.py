@@ -1,6 +1,6 @@
 """Which kernel runs each layer with `--kernels tinyml`: the project's kernels cover a layer when
 the predicates of firmware/kernels (tinyml_dwconv3x3_s8_covers, tinyml_conv1x1_s8_covers,
-tinyml_conv_smallk_s8_covers and
+tinyml_conv_smallk_s8_covers, tinyml_conv_s8_covers and
 the adapter's type checks in firmware/tflm/tinyml_{conv,depthwise}.cc) accept it; every other layer runs
 CMSIS-NN's kernel. This module mirrors those predicates from the .tflite alone (shapes, strides,
 per-channel multipliers as TFLM's QuantizeMultiplier computes them, biases), so the report can say
@@ -8,9 +8,10 @@ which layers used which kernels; tests/test_kernels.py checks both agree on rand
 kernel's predicate includes a cost rule (pointwise_wins: models of both kernels' instruction
 counts), and a 1x1 layer it declines runs CMSIS-NN's kernel (tinyml_conv1x1_s8_route).
 
-Scratch: the project kernels need no arena scratch (their buffers live on the stack, at most about
-6 KiB: firmware/kernels/tinyml_kernels.h), and Prepare is CMSIS-NN's, so the arena is the same with
-both kernel sets (tests/test_kernels.py compares the emulated arenas)."""
+Scratch: the project kernels need no arena scratch of their own (their buffers live on the stack, at
+most about 6 KiB: firmware/kernels/tinyml_kernels.h; tinyml_conv_s8 uses the buffer CMSIS-NN's conv
+Prepare requests anyway), and Prepare is CMSIS-NN's, so the arena is the same with both kernel sets
+(tests/test_kernels.py compares the emulated arenas)."""
 
 from __future__ import annotations
 
@@ -29,6 +30,7 @@ if TYPE_CHECKING:
 DEPTHWISE_KERNEL = "tinyml_dwconv3x3_s8"
 SMALLK_KERNEL = "tinyml_conv_smallk_s8"
 POINTWISE_KERNEL = "tinyml_conv1x1_s8"
+CONV_KERNEL = "tinyml_conv_s8"
 SMALLK_MAX_TAPS = 64  # TINYML_SMALLK_MAX_TAPS
 SMALLK_MAX_IN_C = 3  # TINYML_SMALLK_MAX_IN_C
 MAX_TAP_PRODUCT = 255 * 128  # |input - zero point| * |int8 weight|
@@ -176,15 +178,22 @@ def layer_reason(
             pointwise_reason = pointwise_quant_reason(shifts)
             if not pointwise_reason:
                 return POINTWISE_KERNEL, ""
-        if in_c > SMALLK_MAX_IN_C or k_h * k_w * in_c > SMALLK_MAX_TAPS:
-            return (
-                CMSIS_NN,
-                pointwise_reason
-                or f"{in_c} input channels, {k_h}x{k_w} (covered: 1-3 channels, at most {SMALLK_MAX_TAPS} taps)",
-            )
-        reason = quant_reason(shifts, bias, k_h * k_w * in_c)
-        return (CMSIS_NN, reason) if reason else (SMALLK_KERNEL, "")
+        if in_c <= SMALLK_MAX_IN_C and k_h * k_w * in_c <= SMALLK_MAX_TAPS:
+            if not quant_reason(shifts, bias, k_h * k_w * in_c):
+                return SMALLK_KERNEL, ""
+        reason = conv_reason(filter_shape, stride, shifts)  # then tinyml_conv_s8
+        return (CMSIS_NN, pointwise_reason or reason) if reason else (CONV_KERNEL, "")
     return CMSIS_NN, ""
+
+
+def conv_reason(filter_shape, stride, shifts) -> str:
+    """'' when tinyml_conv_s8_covers accepts a CONV_2D that passed the adapter's checks, else why
+    not. It runs in the scratch buffer CMSIS-NN's Prepare requests for arm_convolve_s8, which a
+    stride-1 1x1 does not get (TFLite pads a stride-1 1x1 by 0)."""
+    _, k_h, k_w, _ = filter_shape
+    if (k_h, k_w) == (1, 1) and tuple(stride) == (1, 1):
+        return "stride-1 1x1 (CMSIS-NN requests no scratch buffer for it)"
+    return pointwise_quant_reason(shifts)
 
 
 def plan_kernels(model: "schema.ModelT | bytes", kernels: str, source: str = "model") -> tuple[LayerKernel, ...]:
