@@ -100,6 +100,18 @@ def test_kernel_plan_mirrors_the_c_predicates(cases):
     """The C driver checks each case's `covered` flag against the kernels' predicates; here the
     same flag must come out of pipeline.analysis.kernel_plan's mirror."""
     for case in cases:
+        if case.kind == kv.DEPTHWISE_ANY:  # the adapter may try the 3x3 or small-k kernel first
+            reason = kernel_plan.any_depthwise_reason(
+                (1, *case.x.shape), (1, *case.filt.shape), (1, *case.out_hw, case.out_c), case.stride,
+                case.shift.tolist(), case.bias)
+            assert (reason == "") == case.covered, (case.x.shape, case.filt.shape, case.stride, reason)
+            if case.covered:
+                kernel, _ = kernel_plan.layer_reason(
+                    "DEPTHWISE_CONV_2D", (1, *case.x.shape), (1, *case.filt.shape),
+                    (1, *case.out_hw, case.out_c), case.stride, (1, 1), ("int8",) * 3 + ("int32",),
+                    case.shift.tolist(), case.bias)
+                assert kernel != kernel_sets.CMSIS_NN
+            continue
         if case.kind == kv.DEPTHWISE:
             op, filt = "DEPTHWISE_CONV_2D", (1, 3, 3, case.x.shape[2])
         else:
@@ -313,7 +325,30 @@ def test_one_channel_depthwise_with_a_multiplier_is_the_small_k_convolution():
     assert kernel == kernel_plan.SMALLK_KERNEL
     kernel, reason = kernel_plan.layer_reason("DEPTHWISE_CONV_2D", (1, 96, 96, 1), (1, 3, 3, 200),
                                               (1, 48, 48, 200), **{**args, "shifts": [-8] * 200})
-    assert kernel == kernel_sets.CMSIS_NN and "1024 B" in reason
+    assert kernel == kernel_sets.CMSIS_NN and "1024 B" in reason and "multiplier 200" in reason
+    # Two or more input channels with a multiplier: the any-size depthwise kernel.
     kernel, reason = kernel_plan.layer_reason("DEPTHWISE_CONV_2D", (1, 96, 96, 2), (1, 3, 3, 8),
                                               (1, 48, 48, 8), **args)
-    assert kernel == kernel_sets.CMSIS_NN and "multiplier" in reason
+    assert kernel == kernel_plan.ANY_DEPTHWISE_KERNEL, reason
+
+
+def test_any_depthwise_kernel_takes_other_sizes_strides_and_multipliers():
+    args = dict(dilation=(1, 1), dtypes=("int8", "int8", "int8", "int32"), bias=None)
+    for shape, filt, out, stride in (
+            ((1, 24, 24, 48), (1, 5, 5, 48), (1, 24, 24, 48), (1, 1)),
+            ((1, 12, 12, 32), (1, 7, 7, 32), (1, 6, 6, 32), (2, 2)),
+            ((1, 12, 12, 16), (1, 3, 3, 32), (1, 12, 12, 32), (1, 1)),
+            ((1, 98, 1, 64), (1, 9, 1, 64), (1, 98, 1, 64), (1, 1)),  # T x 1: taken as 1 x T
+            ((1, 9, 9, 8), (1, 3, 3, 8), (1, 3, 3, 8), (3, 3))):
+        kernel, reason = kernel_plan.layer_reason("DEPTHWISE_CONV_2D", shape, filt, out, stride,
+                                                  shifts=[-8] * filt[3], **args)
+        assert kernel == kernel_plan.ANY_DEPTHWISE_KERNEL, (shape, filt, reason)
+    for shape, filt, out, shifts, why in (
+            ((1, 1, 2100, 4), (1, 1, 3, 4), (1, 1, 2100, 4), [-8] * 4, "stack buffers"),
+            ((1, 20, 20, 4), (1, 17, 17, 4), (1, 20, 20, 4), [-8] * 4, "17x17"),
+            ((1, 98, 2, 64), (1, 9, 1, 64), (1, 98, 2, 64), [-8] * 64, ""),  # 9x1 on 2 columns
+            ((1, 8, 8, 4), (1, 5, 5, 4), (1, 8, 8, 4), [-24] * 4, "over 23"),
+            ((1, 8, 8, 4), (1, 5, 5, 4), (1, 8, 8, 4), [0] * 4, "no right shift")):
+        kernel, reason = kernel_plan.layer_reason("DEPTHWISE_CONV_2D", shape, filt, out, (1, 1),
+                                                  shifts=shifts, **args)
+        assert (kernel == kernel_sets.CMSIS_NN) == bool(why) and why in reason, (shape, filt, reason)

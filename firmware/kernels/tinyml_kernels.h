@@ -30,6 +30,13 @@ int tinyml_dwconv3x3_s8_covers(const tinyml_conv_params* p, const int32_t* bias)
 void tinyml_dwconv3x3_s8(const tinyml_conv_params* p, const int8_t* input, const int8_t* filter,
                          const int32_t* bias, int8_t* output);
 
+// Depthwise convolution of any kernel size (k_h <= 16, k_w <= 15), any stride, padding and
+// channel multiplier (out_c = in_c * m), dilation 1: the layers tinyml_dwconv3x3_s8 does not take.
+// Filter [k_h][k_w][out_c]. Refuses rows longer than its row pool (about 2,000 columns over k_h).
+int tinyml_dwconv_s8_covers(const tinyml_conv_params* p, const int32_t* bias);
+void tinyml_dwconv_s8(const tinyml_conv_params* p, const int8_t* input, const int8_t* filter,
+                      const int32_t* bias, int8_t* output);
+
 // Convolution whose receptive field k_h*k_w*in_c is small (the first layer: 1-3 input channels),
 // any kernel size, stride and padding, dilation 1. Filter layout [out_c][k_h][k_w][in_c].
 int tinyml_conv_smallk_s8_covers(const tinyml_conv_params* p, const int32_t* bias);
