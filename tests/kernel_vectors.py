@@ -229,6 +229,16 @@ def any_depthwise_case(rng, h: int, w: int, c: int, multiplier: int, kh: int, kw
     return case
 
 
+def any_depthwise_shape_covered(w: int, kh: int, kw: int, stride: tuple[int, int],
+                                out_hw: tuple[int, int]) -> bool:
+    """The kernel's shape rule: a k_h x 1 filter on one column runs as 1 x k_h; then k_w >= 2, a
+    column stride of 1 or 2, at least two output columns and four output pixels."""
+    out_h, out_w = out_hw
+    if kw == 1 and kh > 1 and w == 1 and out_w == 1:
+        kw, stride, out_w = kh, (stride[1], stride[0]), out_h
+    return kw >= 2 and stride[1] <= 2 and out_w >= 2 and out_h * out_hw[1] >= 4
+
+
 def random_any_depthwise_case(rng, covered: bool = True) -> Case:
     """Any kernel size (1-D ones too), strides 1-3, multipliers 1-4, odd channel counts."""
     shape = rng.choice(["square", "rect", "row", "column"])
@@ -244,7 +254,9 @@ def random_any_depthwise_case(rng, covered: bool = True) -> Case:
     multiplier = int(rng.choice([1, 1, 1, 2, 3, 4]))
     stride = (int(rng.choice([1, 1, 2, 2, 3])), int(rng.choice([1, 1, 2, 2, 3])))
     padding = "valid" if h >= kh and w >= kw and rng.random() < 0.3 else "same"
-    return any_depthwise_case(rng, h, w, c, multiplier, kh, kw, stride, padding, covered)
+    case = any_depthwise_case(rng, h, w, c, multiplier, kh, kw, stride, padding, covered)
+    case.covered = covered and any_depthwise_shape_covered(w, kh, kw, stride, case.out_hw)
+    return case
 
 
 def any_depthwise_fixed_cases() -> list[Case]:
@@ -259,13 +271,15 @@ def any_depthwise_fixed_cases() -> list[Case]:
         (9, 11, 5, 3, 5, 3, 1, "valid"), (1, 49, 64, 1, 1, 10, 1, "same"),
         (49, 1, 12, 1, 10, 1, 2, "same"), (1, 400, 8, 1, 1, 3, 1, "same"),
         (1, 1100, 1, 1, 1, 3, 1, "same"), (1, 2100, 1, 1, 1, 3, 1, "same"),
-        (7, 7, 16, 1, 17, 1, 1, "same"),
+        (7, 7, 16, 1, 17, 1, 1, "same"), (8, 15, 12, 1, 4, 4, 3, "same"),
+        (6, 6, 8, 1, 3, 1, 1, "same"), (30, 1, 8, 2, 4, 1, 3, "valid"),
     )
     cases = []
     for h, w, c, m, kh, kw, s, padding in shapes:
         case = any_depthwise_case(rng, h, w, c, m, kh, kw, (s, s), padding)
         # Rows of 2,100 columns do not fit the row pool, k_h = 17 is over the limit.
-        case.covered = w < 2000 and kh <= 16
+        case.covered = w < 2000 and kh <= 16 and any_depthwise_shape_covered(
+            w, kh, kw, (s, s), case.out_hw)
         cases.append(case)
     return cases
 

@@ -339,16 +339,19 @@ def test_any_depthwise_kernel_takes_other_sizes_strides_and_multipliers():
             ((1, 12, 12, 32), (1, 7, 7, 32), (1, 6, 6, 32), (2, 2)),
             ((1, 12, 12, 16), (1, 3, 3, 32), (1, 12, 12, 32), (1, 1)),
             ((1, 98, 1, 64), (1, 9, 1, 64), (1, 98, 1, 64), (1, 1)),  # T x 1: taken as 1 x T
-            ((1, 9, 9, 8), (1, 3, 3, 8), (1, 3, 3, 8), (3, 3))):
+            ((1, 98, 1, 64), (1, 9, 1, 64), (1, 49, 1, 64), (2, 1)),
+            ((1, 9, 9, 8), (1, 5, 5, 8), (1, 3, 9, 8), (3, 1))):  # row stride 3: any
         kernel, reason = kernel_plan.layer_reason("DEPTHWISE_CONV_2D", shape, filt, out, stride,
                                                   shifts=[-8] * filt[3], **args)
         assert kernel == kernel_plan.ANY_DEPTHWISE_KERNEL, (shape, filt, reason)
     for shape, filt, out, shifts, why in (
             ((1, 1, 2100, 4), (1, 1, 3, 4), (1, 1, 2100, 4), [-8] * 4, "stack buffers"),
             ((1, 20, 20, 4), (1, 17, 17, 4), (1, 20, 20, 4), [-8] * 4, "17x17"),
-            ((1, 98, 2, 64), (1, 9, 1, 64), (1, 98, 2, 64), [-8] * 64, ""),  # 9x1 on 2 columns
+            ((1, 98, 2, 64), (1, 9, 1, 64), (1, 98, 2, 64), [-8] * 64, "k_w >= 2"),  # 9x1, 2 columns
+            ((1, 9, 9, 8), (1, 3, 3, 8), (1, 9, 3, 8), [-8] * 8, "column stride 3"),
             ((1, 8, 8, 4), (1, 5, 5, 4), (1, 8, 8, 4), [-24] * 4, "over 23"),
             ((1, 8, 8, 4), (1, 5, 5, 4), (1, 8, 8, 4), [0] * 4, "no right shift")):
-        kernel, reason = kernel_plan.layer_reason("DEPTHWISE_CONV_2D", shape, filt, out, (1, 1),
+        stride = (1, 3) if "stride" in why else (1, 1)
+        kernel, reason = kernel_plan.layer_reason("DEPTHWISE_CONV_2D", shape, filt, out, stride,
                                                   shifts=shifts, **args)
         assert (kernel == kernel_sets.CMSIS_NN) == bool(why) and why in reason, (shape, filt, reason)

@@ -1,7 +1,7 @@
-// Depthwise convolution of any kernel size k_h x k_w, any stride, channel multiplier m >= 1, int8
-// (see tinyml_kernels.h): the layers the 3x3 kernel does not take. CMSIS-NN's pinned
-// arm_depthwise_conv_s8_opt (multiplier 1) takes about 4.3 instructions per MAC and its generic
-// arm_depthwise_conv_s8 (multiplier > 1) about 10.
+// Depthwise convolution of any kernel size k_h x k_w, column stride 1 or 2 (any row stride),
+// channel multiplier m >= 1, int8 (see tinyml_kernels.h): the layers the 3x3 kernel does not take.
+// CMSIS-NN's pinned kernels take 8.2-9.9 instructions per MAC on 5x5 and 7x7 layers and 17-30
+// with a channel multiplier (QEMU, benchmarks/kernels.py).
 //
 // Channel rows, as the 3x3 kernel's strides 1 and 2: the input rows of a group of up to four input
 // channels are transposed once into int16 rows per channel (input offset added; padding columns
@@ -11,12 +11,11 @@
 //   stride 1: outputs at columns j, j+1, j+2, j+3 take, from the words X_i = (x[j+2i], x[j+2i+1]),
 //             X_i.E_i, X_i.O_i, X_{i+1}.E_i, X_{i+1}.O_i: one load of input and one LDRD of filter
 //             per four SMLADs;
-//   stride 2: outputs at columns 2j .. 2j+6 take X_{i+t}.E_i (t = 0..3);
-//   stride 3 and more: one output at a time, E from an even column, O from the word before an
-//             odd one.
+//   stride 2: outputs at columns 2j .. 2j+6 take X_{i+t}.E_i (t = 0..3).
 // Each output channel of the group reads its input channel's rows (channel multiplier: m output
 // channels read the same rows). Requantization: the SMMLAR form (tk_output_k), which saturates to
-// int8; a narrower activation range is a pass over the output.
+// int8; a narrower activation range is a pass over the output. A k_h x 1 filter over a one-column
+// map runs as 1 x k_h over a one-row map (the same memory).
 #include "tinyml_kernels_common.h"
 
 // int16 of transposed rows, and words of per-output-channel constants, on the stack.
@@ -53,8 +52,7 @@ static int32_t dwa_last_column(const tinyml_conv_params* q) {
   const int32_t S = q->stride_w, nw = dwa_words(q->k_w);
   const int32_t blocks = (q->out_w + 3) & ~3;  // outputs the blocks of four compute
   if (S == 1) return blocks - 4 + 2 * nw + 1;
-  if (S == 2) return 2 * (blocks - 1) + 2 * ((q->k_w + 1) / 2) - 1;
-  return ((S * (q->out_w - 1)) & ~1) + 2 * nw - 1;
+  return 2 * (blocks - 1) + 2 * ((q->k_w + 1) / 2) - 1;  // stride 2
 }
 
 // int16 from one channel's row to the next: even, so rows stay word aligned.
@@ -81,6 +79,11 @@ int tinyml_dwconv_s8_covers(const tinyml_conv_params* p, const int32_t* bias) {
   tinyml_conv_params q;
   dwa_oriented(p, &q);
   if (q.k_h > DWA_MAX_KH || dwa_words(q.k_w) > DWA_MAX_WORDS) return 0;
+  // Where blocks of four outputs along a row waste most of their work, or the per-channel
+  // constants outweigh the MACs, CMSIS-NN is faster: one output column or fewer than four output
+  // pixels (measured: 5x5 at 1x1, 19.5 against 7.9 instructions per MAC; at 2x2, 7.3 against
+  // 8.4), a k_w of 1, or strides of 3 and more (4x4 stride 3, 14.0 against 12.8).
+  if (q.k_w < 2 || q.stride_w > 2 || q.out_w < 2 || q.out_h * q.out_w < 4) return 0;
   if (dwa_group(&q, p->out_c / p->in_c) < 1) return 0;
   return tk_quant_covered(p, bias, p->k_h * p->k_w) && tk_k_form_covered(p);
 }
@@ -192,83 +195,48 @@ typedef struct {
 #define DWA_S2_W4 DWA_S2_W3 DWA_S2_ASM("24", "24", "xd", "xa", "xb", "xc")
 #define DWA_S2_W5 DWA_S2_W4 DWA_S2_ASM("28", "32", "xa", "xb", "xc", "xd")
 
-// n >= 1 window rows into a0..a3; f: the first row's filter words (2 NW per row).
-#define DWA_DEFINE_S1(NW)                                                                      \
-  TK_INLINE void dwa_asm_s1_##NW(const int16_t* x, const uint32_t* f, int32_t n, int32_t step, \
-                                 int32_t* acc) {                                               \
-    int32_t a0 = acc[0], a1 = acc[1], a2 = acc[2], a3 = acc[3];                                \
-    uint32_t xa, xb, e, o;                                                                     \
-    __asm__("1:\n\t"                                                                           \
-            "ldr %[xa], [%[x]]\n\t" DWA_S1_W##NW                                               \
-            "add %[x], %[x], %[step]\n\t"                                                      \
-            "subs %[n], %[n], #1\n\t"                                                          \
-            "bne 1b\n\t"                                                                       \
-            : [a0] "+r"(a0), [a1] "+r"(a1), [a2] "+r"(a2), [a3] "+r"(a3), [x] "+r"(x),         \
-              [f] "+r"(f), [n] "+r"(n), [xa] "=&r"(xa), [xb] "=&r"(xb), [e] "=&r"(e),          \
-              [o] "=&r"(o)                                                                     \
-            : [step] "r"(step)                                                                 \
-            : "cc", "memory");                                                                 \
-    acc[0] = a0;                                                                               \
-    acc[1] = a1;                                                                               \
-    acc[2] = a2;                                                                               \
-    acc[3] = a3;                                                                               \
-  }
-#define DWA_DEFINE_S2(NE, NW)                                                                  \
-  TK_INLINE void dwa_asm_s2_##NE(const int16_t* x, const uint32_t* f, int32_t n, int32_t step, \
-                                 int32_t* acc) {                                               \
-    int32_t a0 = acc[0], a1 = acc[1], a2 = acc[2], a3 = acc[3];                                \
-    uint32_t xa, xb, xc, xd, e;                                                                \
-    __asm__("1:\n\t"                                                                           \
-            "ldr %[xa], [%[x]]\n\t"                                                            \
-            "ldr %[xb], [%[x], #4]\n\t"                                                        \
-            "ldr %[xc], [%[x], #8]\n\t" DWA_S2_W##NE                                           \
-            "add %[x], %[x], %[step]\n\t"                                                      \
-            "add %[f], %[f], #8*" #NW "\n\t"                                                   \
-            "subs %[n], %[n], #1\n\t"                                                          \
-            "bne 1b\n\t"                                                                       \
-            : [a0] "+r"(a0), [a1] "+r"(a1), [a2] "+r"(a2), [a3] "+r"(a3), [x] "+r"(x),         \
-              [f] "+r"(f), [n] "+r"(n), [xa] "=&r"(xa), [xb] "=&r"(xb), [xc] "=&r"(xc),        \
-              [xd] "=&r"(xd), [e] "=&r"(e)                                                     \
-            : [step] "r"(step)                                                                 \
-            : "cc", "memory");                                                                 \
-    acc[0] = a0;                                                                               \
-    acc[1] = a1;                                                                               \
-    acc[2] = a2;                                                                               \
-    acc[3] = a3;                                                                               \
-  }
-DWA_DEFINE_S1(1)
-DWA_DEFINE_S1(2)
-DWA_DEFINE_S1(3)
-DWA_DEFINE_S1(4)
-DWA_DEFINE_S1(5)
-// NW words per filter row for the NE = ceil(k_w / 2) of stride 2 (k_w = 2 NE - 1 or 2 NE: the
-// layout's NW = k_w / 2 + 1 differs, so each (NE, NW) pair is its own copy).
-DWA_DEFINE_S2(1, 1)
-DWA_DEFINE_S2(2, 2)
-DWA_DEFINE_S2(3, 3)
-DWA_DEFINE_S2(4, 4)
-DWA_DEFINE_S2(5, 5)
 #endif
 
 #ifdef TINYML_KERNELS_DSP
-// The full blocks of one channel's output row in one assembly loop (the C loop around a block
-// spills: measured about 15 instructions a block more), with the requantization (tk_output_k)
-// and stores. Its state lives in a dwa_job, read through one register.
+// One output row of every channel of a group in one assembly loop (the C loops around a block
+// spill: measured 40-80 instructions per channel row more), blocks of four outputs with the
+// requantization (tk_output_k) and stores; the last block of a row stores out_w % 4 outputs when
+// that is not 0 (it reads columns the pitch holds). The loop's state lives in a dwa_job, read
+// through one register: asm takes at most 30 operands and the M4 has 13 free registers.
 typedef struct {
-  const int16_t* x;    // the block's first input column (first window row)   [job, #0]
-  const uint32_t* f;   // the first window row's filter words                  #4
-  int32_t n_rows;      // >= 1                                                 #8
-  int32_t row_step;    // bytes from a window row to the next                  #12
-  int8_t* out;         // the block's first output                             #16
-  int32_t C;           // output pixel stride                                  #20
-  int32_t blocks;      // >= 1                                                 #24
-  const int32_t* q;    // the channel's start, multiplier, k, rs - 1           #28
+  const int16_t* x;        // the block's first input column (first window row)   [job, #0]
+  const uint32_t* f;       // the channel's filter words of its first window row  #4
+  int32_t n_rows;          // >= 1                                                #8
+  int32_t row_step;        // bytes from a window row to the next                 #12
+  int8_t* out;             // the block's first output                            #16
+  int32_t C;               // output pixel stride                                 #20
+  int32_t blocks_left;     // of this channel, the current one included           #24
+  const int32_t* q;        // the channel's start, multiplier, k, rs - 1          #28
+  int32_t blocks;          // per row: ceil(out_w / 4)                            #32
+  int32_t rem;             // out_w % 4                                           #36
+  const int16_t* x_chan;   // the channel's row (first column)                    #40
+  int8_t* out_chan;        // the channel's first output                          #44
+  int32_t channels_left;   // >= 1                                                #48
+  int32_t words_bytes;     // constants of one channel                            #52
+  int32_t pitch_bytes;     // from one input channel's rows to the next           #56
+  int32_t m;               // channel multiplier                                  #60
+  int32_t m_left;          // output channels left on this input channel          #64
 } dwa_job;
-_Static_assert(sizeof(dwa_job) == 32, "the assembly reads dwa_job at fixed offsets");
+_Static_assert(sizeof(dwa_job) == 68, "the assembly reads dwa_job at fixed offsets");
 _Static_assert(DWA_START == 0 && DWA_MULT == 1 && DWA_K == 2 && DWA_RS1 == 3,
                "the assembly reads the constants at [q], [q, #4] (LDRD with k), [q, #12]");
 
+// Per channel: its first block; per block: accumulators from the start, the window rows' pointers.
+#define DWA_JOB_CHANNEL                                 \
+  "3:\n\t"                                              \
+  "ldr %[n], [%[job], #32]\n\t"                         \
+  "str %[n], [%[job], #24]\n\t"                         \
+  "ldr %[x], [%[job], #40]\n\t"                         \
+  "str %[x], [%[job]]\n\t"                              \
+  "ldr %[x], [%[job], #44]\n\t"                         \
+  "str %[x], [%[job], #16]\n\t"
 #define DWA_JOB_START                                   \
+  "2:\n\t"                                              \
   "ldr %[e], [%[job], #28]\n\t"                         \
   "ldr %[a0], [%[e]]\n\t"                               \
   "mov %[a1], %[a0]\n\t"                                \
@@ -277,18 +245,35 @@ _Static_assert(DWA_START == 0 && DWA_MULT == 1 && DWA_K == 2 && DWA_RS1 == 3,
   "ldr %[x], [%[job]]\n\t"                              \
   "ldr %[f], [%[job], #4]\n\t"                          \
   "ldr %[n], [%[job], #8]\n\t"
-#define DWA_JOB_OUT(A)                                  \
+// The output byte of A to [f], then f one pixel on (C in CR).
+#define DWA_JOB_OUT(A, CR)                              \
   TK_OUTPUT_K_ASM("x", A, "xa", "xb", "e")              \
   "strb %[x], [%[f]]\n\t"                               \
-  "add %[f], %[f], %[n]\n\t"
+  "add %[f], %[f], %[" CR "]\n\t"
+// Requantize and store the block (CR: a free register), then the next block, the next channel.
 // XSTEP: bytes from a block's first input column to the next block's.
-#define DWA_JOB_END(XSTEP)                              \
+#define DWA_JOB_END(XSTEP, CR)                          \
   "ldr %[e], [%[job], #28]\n\t"                         \
   "ldrd %[xa], %[xb], [%[e], #4]\n\t"                   \
   "ldr %[e], [%[e], #12]\n\t"                           \
   "ldr %[f], [%[job], #16]\n\t"                         \
-  "ldr %[n], [%[job], #20]\n\t"                         \
-  DWA_JOB_OUT("a0") DWA_JOB_OUT("a1") DWA_JOB_OUT("a2") DWA_JOB_OUT("a3") \
+  "ldr %[" CR "], [%[job], #20]\n\t"                    \
+  "ldr %[n], [%[job], #24]\n\t"                         \
+  "cmp %[n], #1\n\t"                                    \
+  "bne 7f\n\t"                                          \
+  "ldr %[n], [%[job], #36]\n\t"                         \
+  "cmp %[n], #0\n\t"                                    \
+  "beq 7f\n\t"                                          \
+  DWA_JOB_OUT("a0", CR)                                 \
+  "cmp %[n], #2\n\t"                                    \
+  "blt 5f\n\t"                                          \
+  DWA_JOB_OUT("a1", CR)                                 \
+  "cmp %[n], #3\n\t"                                    \
+  "blt 5f\n\t"                                          \
+  DWA_JOB_OUT("a2", CR)                                 \
+  "b 5f\n\t"                                            \
+  "7:\n\t"                                              \
+  DWA_JOB_OUT("a0", CR) DWA_JOB_OUT("a1", CR) DWA_JOB_OUT("a2", CR) DWA_JOB_OUT("a3", CR) \
   "str %[f], [%[job], #16]\n\t"                         \
   "ldr %[x], [%[job]]\n\t"                              \
   "add %[x], %[x], #" XSTEP "\n\t"                      \
@@ -296,7 +281,32 @@ _Static_assert(DWA_START == 0 && DWA_MULT == 1 && DWA_K == 2 && DWA_RS1 == 3,
   "ldr %[n], [%[job], #24]\n\t"                         \
   "subs %[n], %[n], #1\n\t"                             \
   "str %[n], [%[job], #24]\n\t"                         \
-  "bne 2b\n\t"
+  "bne 2b\n\t"                                          \
+  "5:\n\t"                                              \
+  "ldr %[e], [%[job], #52]\n\t"                         \
+  "ldr %[f], [%[job], #4]\n\t"                          \
+  "add %[f], %[f], %[e]\n\t"                            \
+  "str %[f], [%[job], #4]\n\t"                          \
+  "ldr %[f], [%[job], #28]\n\t"                         \
+  "add %[f], %[f], %[e]\n\t"                            \
+  "str %[f], [%[job], #28]\n\t"                         \
+  "ldr %[f], [%[job], #44]\n\t"                         \
+  "add %[f], %[f], #1\n\t"                              \
+  "str %[f], [%[job], #44]\n\t"                         \
+  "ldr %[n], [%[job], #64]\n\t"                         \
+  "subs %[n], %[n], #1\n\t"                             \
+  "bne 6f\n\t"                                          \
+  "ldr %[x], [%[job], #40]\n\t"                         \
+  "ldr %[e], [%[job], #56]\n\t"                         \
+  "add %[x], %[x], %[e]\n\t"                            \
+  "str %[x], [%[job], #40]\n\t"                         \
+  "ldr %[n], [%[job], #60]\n\t"                         \
+  "6:\n\t"                                              \
+  "str %[n], [%[job], #64]\n\t"                         \
+  "ldr %[n], [%[job], #48]\n\t"                         \
+  "subs %[n], %[n], #1\n\t"                             \
+  "str %[n], [%[job], #48]\n\t"                         \
+  "bne 3b\n\t"
 
 #define DWA_DEFINE_ROW_S1(NW)                                                                  \
   TK_INLINE void dwa_row_asm_s1_##NW(dwa_job* job) {                                           \
@@ -304,13 +314,13 @@ _Static_assert(DWA_START == 0 && DWA_MULT == 1 && DWA_K == 2 && DWA_RS1 == 3,
     const int16_t* x;                                                                          \
     const uint32_t* f;                                                                         \
     uint32_t xa, xb, e, o;                                                                     \
-    __asm__ volatile("2:\n\t" DWA_JOB_START                                                    \
+    __asm__ volatile(DWA_JOB_CHANNEL DWA_JOB_START                                             \
                      "1:\n\t"                                                                  \
                      "ldr %[xa], [%[x]]\n\t" DWA_S1_W##NW                                      \
                      "ldr %[e], [%[job], #12]\n\t"                                             \
                      "add %[x], %[x], %[e]\n\t"                                                \
                      "subs %[n], %[n], #1\n\t"                                                 \
-                     "bne 1b\n\t" DWA_JOB_END("8")                                             \
+                     "bne 1b\n\t" DWA_JOB_END("8", "o")                                        \
                      : [a0] "=&r"(a0), [a1] "=&r"(a1), [a2] "=&r"(a2), [a3] "=&r"(a3),         \
                        [x] "=&r"(x), [f] "=&r"(f), [n] "=&r"(n), [xa] "=&r"(xa),               \
                        [xb] "=&r"(xb), [e] "=&r"(e), [o] "=&r"(o)                              \
@@ -323,7 +333,7 @@ _Static_assert(DWA_START == 0 && DWA_MULT == 1 && DWA_K == 2 && DWA_RS1 == 3,
     const int16_t* x;                                                                          \
     const uint32_t* f;                                                                         \
     uint32_t xa, xb, xc, xd, e;                                                                \
-    __asm__ volatile("2:\n\t" DWA_JOB_START                                                    \
+    __asm__ volatile(DWA_JOB_CHANNEL DWA_JOB_START                                             \
                      "1:\n\t"                                                                  \
                      "ldr %[xa], [%[x]]\n\t"                                                   \
                      "ldr %[xb], [%[x], #4]\n\t"                                               \
@@ -332,7 +342,7 @@ _Static_assert(DWA_START == 0 && DWA_MULT == 1 && DWA_K == 2 && DWA_RS1 == 3,
                      "ldr %[e], [%[job], #12]\n\t"                                             \
                      "add %[x], %[x], %[e]\n\t"                                                \
                      "subs %[n], %[n], #1\n\t"                                                 \
-                     "bne 1b\n\t" DWA_JOB_END("16")                                            \
+                     "bne 1b\n\t" DWA_JOB_END("16", "xc")                                      \
                      : [a0] "=&r"(a0), [a1] "=&r"(a1), [a2] "=&r"(a2), [a3] "=&r"(a3),         \
                        [x] "=&r"(x), [f] "=&r"(f), [n] "=&r"(n), [xa] "=&r"(xa),               \
                        [xb] "=&r"(xb), [xc] "=&r"(xc), [xd] "=&r"(xd), [e] "=&r"(e)            \
@@ -350,7 +360,7 @@ DWA_DEFINE_ROW_S2(3, 3)
 DWA_DEFINE_ROW_S2(4, 4)
 DWA_DEFINE_ROW_S2(5, 5)
 
-// Whether the assembly takes the full blocks of these rows (a constant in the copies).
+// Whether the assembly takes these rows (a constant in the copies).
 #define DWA_ROW_ASM(S, NW, NE) \
   (((S) == 1 && (NW) <= DWA_ASM_MAX_WORDS) || ((S) == 2 && (NE) == (NW) && (NE) <= DWA_ASM_MAX_WORDS))
 
@@ -378,27 +388,6 @@ TK_INLINE void dwa_row_asm(dwa_job* job, int32_t S, int32_t NW, int32_t NE) {
 // first row; f: its filter words), into acc (holding the start).
 TK_INLINE void dwa_block4(const int16_t* x, const uint32_t* f, int32_t n_rows, int32_t row_step,
                           int32_t* acc, int32_t S, int32_t NW, int32_t NE) {
-#ifdef TINYML_KERNELS_DSP
-  const int32_t step = row_step * (int32_t)sizeof(int16_t);
-  if (S == 1 && NW <= DWA_ASM_MAX_WORDS) {
-    switch (NW) {
-      case 1: dwa_asm_s1_1(x, f, n_rows, step, acc); return;
-      case 2: dwa_asm_s1_2(x, f, n_rows, step, acc); return;
-      case 3: dwa_asm_s1_3(x, f, n_rows, step, acc); return;
-      case 4: dwa_asm_s1_4(x, f, n_rows, step, acc); return;
-      default: dwa_asm_s1_5(x, f, n_rows, step, acc); return;
-    }
-  }
-  if (S == 2 && NE == NW && NE <= DWA_ASM_MAX_WORDS) {  // odd k_w
-    switch (NE) {
-      case 1: dwa_asm_s2_1(x, f, n_rows, step, acc); return;
-      case 2: dwa_asm_s2_2(x, f, n_rows, step, acc); return;
-      case 3: dwa_asm_s2_3(x, f, n_rows, step, acc); return;
-      case 4: dwa_asm_s2_4(x, f, n_rows, step, acc); return;
-      default: dwa_asm_s2_5(x, f, n_rows, step, acc); return;
-    }
-  }
-#endif
   int32_t a0 = acc[0], a1 = acc[1], a2 = acc[2], a3 = acc[3];
   const uint32_t* fr = f;
   for (int32_t r = 0; r < n_rows; ++r, fr += 2 * NW, x += row_step) {
@@ -424,27 +413,32 @@ TK_INLINE void dwa_rows_s12(const dwa_window* win, const int32_t* cst, int32_t w
                             int32_t out_w, int32_t S, int32_t NW, int32_t NE) {
   const int32_t n_rows = win->n_rows, f_skip = win->first_filter_row * 2 * NW;
   const int32_t row_step = win->row_step;
+#ifdef TINYML_KERNELS_DSP
+  if (DWA_ROW_ASM(S, NW, NE) && n_rows > 0) {
+    dwa_job job;
+    job.f = (const uint32_t*)cst + f_skip;
+    job.n_rows = n_rows;
+    job.row_step = row_step * (int32_t)sizeof(int16_t);
+    job.C = C;
+    job.q = cst + words - DWA_QWORDS;
+    job.blocks = (out_w + 3) / 4;
+    job.rem = out_w % 4;
+    job.x_chan = win->row0;
+    job.out_chan = out;
+    job.channels_left = n_oc;
+    job.words_bytes = words * (int32_t)sizeof(int32_t);
+    job.pitch_bytes = pitch * (int32_t)sizeof(int16_t);
+    job.m = m;
+    job.m_left = m;
+    dwa_row_asm(&job, S, NW, NE);
+    return;
+  }
+#endif
   for (int32_t oc = 0, mi = 0, ch_off = 0; oc < n_oc; ++oc, cst += words, ++out) {
     const int32_t* q = cst + words - DWA_QWORDS;
     const uint32_t* f = (const uint32_t*)cst + f_skip;
     int8_t* o = out;
     int32_t j = 0;
-#ifdef TINYML_KERNELS_DSP
-    if (DWA_ROW_ASM(S, NW, NE) && n_rows > 0 && out_w >= 4) {
-      dwa_job job;
-      job.x = win->row0 + ch_off;
-      job.f = f;
-      job.n_rows = n_rows;
-      job.row_step = row_step * (int32_t)sizeof(int16_t);
-      job.out = o;
-      job.C = C;
-      job.blocks = out_w / 4;
-      job.q = q;
-      dwa_row_asm(&job, S, NW, NE);
-      j = out_w & ~3;
-      o = job.out;
-    }
-#endif
     for (; j + 4 <= out_w; j += 4, o += 4 * C) {
       int32_t acc[4] = {q[DWA_START], q[DWA_START], q[DWA_START], q[DWA_START]};
       if (n_rows > 0) dwa_block4(win->row0 + ch_off + S * j, f, n_rows, row_step, acc, S, NW, NE);
@@ -458,28 +452,6 @@ TK_INLINE void dwa_rows_s12(const dwa_window* win, const int32_t* cst, int32_t w
     if (++mi == m) {
       mi = 0;
       ch_off += pitch;
-    }
-  }
-}
-
-// Stride 3 and more: one output at a time, E from an even column, O from the word before an odd
-// one.
-static void dwa_rows_any(const dwa_window* win, const int32_t* cst, int32_t words, int32_t n_oc,
-                         int32_t m, int32_t pitch, int8_t* out, int32_t C, int32_t out_w,
-                         int32_t S, int32_t NW) {
-  const int32_t f_skip = win->first_filter_row * 2 * NW;
-  for (int32_t oc = 0; oc < n_oc; ++oc, cst += words, ++out) {
-    const int32_t* q = cst + words - DWA_QWORDS;
-    const int32_t ch_off = (oc / m) * pitch;
-    for (int32_t j = 0; j < out_w; ++j) {
-      const int32_t col = S * j, odd = col & 1;
-      int32_t a = q[DWA_START];
-      const uint32_t* fr = (const uint32_t*)cst + f_skip + odd;
-      const int16_t* x = win->row0 + ch_off + col - odd;
-      for (int32_t r = 0; r < win->n_rows; ++r, fr += 2 * NW, x += win->row_step) {
-        for (int32_t i = 0; i < NW; ++i) a = tk_smlad(tk_read32(x + 2 * i), fr[2 * i], a);
-      }
-      out[j * C] = (int8_t)tk_output_k(a, q[DWA_MULT], q[DWA_K], q[DWA_RS1]);
     }
   }
 }
@@ -500,21 +472,18 @@ static void dwa_rows(const tinyml_conv_params* p, const dwa_window* win, const i
       default: DWA_S1(NW); return;
     }
   }
-  if (p->stride_w == 2) {
-    switch (p->k_w) {
-      case 1: DWA_S2(1, 1); return;
-      case 2: DWA_S2(2, 1); return;
-      case 3: DWA_S2(2, 2); return;
-      case 4: DWA_S2(3, 2); return;
-      case 5: DWA_S2(3, 3); return;
-      case 6: DWA_S2(4, 3); return;
-      case 7: DWA_S2(4, 4); return;
-      default: DWA_S2(NW, NE); return;
-    }
+  // Stride 2 (the only other one covered).
+  switch (p->k_w) {
+    case 2: DWA_S2(2, 1); return;
+    case 3: DWA_S2(2, 2); return;
+    case 4: DWA_S2(3, 2); return;
+    case 5: DWA_S2(3, 3); return;
+    case 6: DWA_S2(4, 3); return;
+    case 7: DWA_S2(4, 4); return;
+    default: DWA_S2(NW, NE); return;
   }
 #undef DWA_S1
 #undef DWA_S2
-  dwa_rows_any(win, cst, words, n_oc, m, pitch, out, C, W, p->stride_w, NW);
 }
 
 // Input row src (channels c..c+3 of its first pixel) into the rows d (channel c; the next channel

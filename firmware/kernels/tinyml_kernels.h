@@ -30,9 +30,11 @@ int tinyml_dwconv3x3_s8_covers(const tinyml_conv_params* p, const int32_t* bias)
 void tinyml_dwconv3x3_s8(const tinyml_conv_params* p, const int8_t* input, const int8_t* filter,
                          const int32_t* bias, int8_t* output);
 
-// Depthwise convolution of any kernel size (k_h <= 16, k_w <= 15), any stride, padding and
-// channel multiplier (out_c = in_c * m), dilation 1: the layers tinyml_dwconv3x3_s8 does not take.
-// Filter [k_h][k_w][out_c]. Refuses rows longer than its row pool (about 2,000 columns over k_h).
+// Depthwise convolution of any kernel size (k_h <= 16, 2 <= k_w <= 15; k_h x 1 on a one-column
+// map as 1 x k_h), column stride 1 or 2, any row stride, padding and channel multiplier
+// (out_c = in_c * m), dilation 1: the layers tinyml_dwconv3x3_s8 does not take. Filter
+// [k_h][k_w][out_c]. Refuses rows longer than its row pool (2,048 int16 over 2 k_h rows of one
+// channel) and multipliers whose filter constants overflow its stack buffer.
 int tinyml_dwconv_s8_covers(const tinyml_conv_params* p, const int32_t* bias);
 void tinyml_dwconv_s8(const tinyml_conv_params* p, const int8_t* input, const int8_t* filter,
                       const int32_t* bias, int8_t* output);

@@ -108,17 +108,21 @@ def any_depthwise_reason(input_shape, filter_shape, output_shape, stride, shifts
     if min(k_h, k_w, s_h, s_w, out_h, out_w) < 1:
         return "an empty kernel, stride or output"
     if k_w == 1 and k_h > 1 and in_w == 1 and out_w == 1:  # dwa_oriented: k_h x 1 on a column
-        k_h, k_w, in_w, out_w, s_w = k_w, k_h, in_h, out_h, s_h
+        k_h, k_w, in_w, out_h, out_w, s_w = k_w, k_h, in_h, out_w, out_h, s_h
     words = k_w // 2 + 1
     if k_h > ANY_DW_MAX_KH or words > ANY_DW_MAX_WORDS:
         return f"{k_h}x{k_w} depthwise kernel (covered: k_h <= {ANY_DW_MAX_KH}, k_w <= {2 * ANY_DW_MAX_WORDS - 1})"
+    if k_w < 2:  # slower than CMSIS-NN
+        return f"{k_h}x{k_w} depthwise kernel over {in_w} columns (covered: k_w >= 2)"
+    if s_w > 2:
+        return f"column stride {s_w} (covered: 1 and 2)"
+    if out_w < 2 or out_h * out_w < 4:  # the kernel orients a one-column map as one row
+        return f"{out_h}x{out_w} output pixels (covered: 2 or more columns, 4 or more pixels)"
     blocks = (out_w + 3) & ~3  # dwa_last_column
     if s_w == 1:
         last = blocks - 4 + 2 * words + 1
-    elif s_w == 2:
-        last = 2 * (blocks - 1) + 2 * ((k_w + 1) // 2) - 1
     else:
-        last = ((s_w * (out_w - 1)) & ~1) + 2 * words - 1
+        last = 2 * (blocks - 1) + 2 * ((k_w + 1) // 2) - 1
     pitch = (last + 2) & ~1
     slots = 1 if k_h == 1 else 2 * k_h
     multiplier = out_c // in_c
