@@ -212,7 +212,7 @@ typedef struct {
   int32_t C;               // output pixel stride                                 #20
   int32_t blocks_left;     // of this channel, the current one included           #24
   const int32_t* q;        // the channel's start, multiplier, k, rs - 1          #28
-  int32_t blocks;          // per row: ceil(out_w / 4)                            #32
+  int32_t blocks;          // full blocks per row: out_w / 4                      #32
   int32_t rem;             // out_w % 4                                           #36
   const int16_t* x_chan;   // the channel's row (first column)                    #40
   int8_t* out_chan;        // the channel's first output                          #44
@@ -226,17 +226,21 @@ _Static_assert(sizeof(dwa_job) == 68, "the assembly reads dwa_job at fixed offse
 _Static_assert(DWA_START == 0 && DWA_MULT == 1 && DWA_K == 2 && DWA_RS1 == 3,
                "the assembly reads the constants at [q], [q, #4] (LDRD with k), [q, #12]");
 
-// Per channel: its first block; per block: accumulators from the start, the window rows' pointers.
+// The loop: per channel (3), its full blocks of four outputs (2), then the rest of the row (10):
+// three outputs as a block of four with three stores (11), one or two as a block of two (8);
+// then the next channel (5). 4 ends the assembly.
 #define DWA_JOB_CHANNEL                                 \
   "3:\n\t"                                              \
-  "ldr %[n], [%[job], #32]\n\t"                         \
-  "str %[n], [%[job], #24]\n\t"                         \
   "ldr %[x], [%[job], #40]\n\t"                         \
   "str %[x], [%[job]]\n\t"                              \
   "ldr %[x], [%[job], #44]\n\t"                         \
-  "str %[x], [%[job], #16]\n\t"
-#define DWA_JOB_START                                   \
-  "2:\n\t"                                              \
+  "str %[x], [%[job], #16]\n\t"                         \
+  "ldr %[n], [%[job], #32]\n\t"                         \
+  "cmp %[n], #0\n\t"                                    \
+  "beq 10f\n\t"                                         \
+  "str %[n], [%[job], #24]\n\t"
+// Accumulators from the start, the first window row.
+#define DWA_JOB_START4                                  \
   "ldr %[e], [%[job], #28]\n\t"                         \
   "ldr %[a0], [%[e]]\n\t"                               \
   "mov %[a1], %[a0]\n\t"                                \
@@ -245,34 +249,31 @@ _Static_assert(DWA_START == 0 && DWA_MULT == 1 && DWA_K == 2 && DWA_RS1 == 3,
   "ldr %[x], [%[job]]\n\t"                              \
   "ldr %[f], [%[job], #4]\n\t"                          \
   "ldr %[n], [%[job], #8]\n\t"
+// The window rows: ROW is one row's words; then x steps to the next row.
+#define DWA_JOB_ROWS(ROW)                               \
+  "1:\n\t" ROW                                          \
+  "ldr %[e], [%[job], #12]\n\t"                         \
+  "add %[x], %[x], %[e]\n\t"                            \
+  "subs %[n], %[n], #1\n\t"                             \
+  "bne 1b\n\t"
+// The requantization constants (multiplier, k, rs - 1), the output pointer in f, C in CR.
+#define DWA_JOB_CONSTANTS(CR)                           \
+  "ldr %[e], [%[job], #28]\n\t"                         \
+  "ldrd %[xa], %[xb], [%[e], #4]\n\t"                   \
+  "ldr %[e], [%[e], #12]\n\t"                           \
+  "ldr %[f], [%[job], #16]\n\t"                         \
+  "ldr %[" CR "], [%[job], #20]\n\t"
 // The output byte of A to [f], then f one pixel on (C in CR).
 #define DWA_JOB_OUT(A, CR)                              \
   TK_OUTPUT_K_ASM("x", A, "xa", "xb", "e")              \
   "strb %[x], [%[f]]\n\t"                               \
   "add %[f], %[f], %[" CR "]\n\t"
-// Requantize and store the block (CR: a free register), then the next block, the next channel.
-// XSTEP: bytes from a block's first input column to the next block's.
-#define DWA_JOB_END(XSTEP, CR)                          \
-  "ldr %[e], [%[job], #28]\n\t"                         \
-  "ldrd %[xa], %[xb], [%[e], #4]\n\t"                   \
-  "ldr %[e], [%[e], #12]\n\t"                           \
-  "ldr %[f], [%[job], #16]\n\t"                         \
-  "ldr %[" CR "], [%[job], #20]\n\t"                    \
-  "ldr %[n], [%[job], #24]\n\t"                         \
-  "cmp %[n], #1\n\t"                                    \
-  "bne 7f\n\t"                                          \
-  "ldr %[n], [%[job], #36]\n\t"                         \
-  "cmp %[n], #0\n\t"                                    \
-  "beq 7f\n\t"                                          \
-  DWA_JOB_OUT("a0", CR)                                 \
-  "cmp %[n], #2\n\t"                                    \
-  "blt 5f\n\t"                                          \
-  DWA_JOB_OUT("a1", CR)                                 \
-  "cmp %[n], #3\n\t"                                    \
-  "blt 5f\n\t"                                          \
-  DWA_JOB_OUT("a2", CR)                                 \
-  "b 5f\n\t"                                            \
-  "7:\n\t"                                              \
+// The whole loop. ROW4 / ROW2: one window row of a block of four / two outputs; XSTEP: bytes
+// from a block's first input column to the next block's; CR: a register free for C.
+#define DWA_JOB_LOOP(ROW4, ROW2, XSTEP, CR)             \
+  DWA_JOB_CHANNEL                                       \
+  "2:\n\t" DWA_JOB_START4 DWA_JOB_ROWS(ROW4)            \
+  DWA_JOB_CONSTANTS(CR)                                 \
   DWA_JOB_OUT("a0", CR) DWA_JOB_OUT("a1", CR) DWA_JOB_OUT("a2", CR) DWA_JOB_OUT("a3", CR) \
   "str %[f], [%[job], #16]\n\t"                         \
   "ldr %[x], [%[job]]\n\t"                              \
@@ -282,6 +283,12 @@ _Static_assert(DWA_START == 0 && DWA_MULT == 1 && DWA_K == 2 && DWA_RS1 == 3,
   "subs %[n], %[n], #1\n\t"                             \
   "str %[n], [%[job], #24]\n\t"                         \
   "bne 2b\n\t"                                          \
+  "10:\n\t"                                             \
+  "ldr %[n], [%[job], #36]\n\t"                         \
+  "cmp %[n], #3\n\t"                                    \
+  "beq 11f\n\t"                                         \
+  "cmp %[n], #0\n\t"                                    \
+  "bne 8f\n\t"                                          \
   "5:\n\t"                                              \
   "ldr %[e], [%[job], #52]\n\t"                         \
   "ldr %[f], [%[job], #4]\n\t"                          \
@@ -306,7 +313,44 @@ _Static_assert(DWA_START == 0 && DWA_MULT == 1 && DWA_K == 2 && DWA_RS1 == 3,
   "ldr %[n], [%[job], #48]\n\t"                         \
   "subs %[n], %[n], #1\n\t"                             \
   "str %[n], [%[job], #48]\n\t"                         \
-  "bne 3b\n\t"
+  "bne 3b\n\t"                                          \
+  "b 4f\n\t"                                            \
+  "11:\n\t" DWA_JOB_START4 DWA_JOB_ROWS(ROW4)           \
+  DWA_JOB_CONSTANTS(CR)                                 \
+  DWA_JOB_OUT("a0", CR) DWA_JOB_OUT("a1", CR) DWA_JOB_OUT("a2", CR) \
+  "b 5b\n\t"                                            \
+  "8:\n\t" DWA_JOB_START4 DWA_JOB_ROWS(ROW2)            \
+  DWA_JOB_CONSTANTS(CR)                                 \
+  DWA_JOB_OUT("a0", CR)                                 \
+  "ldr %[n], [%[job], #36]\n\t"                         \
+  "cmp %[n], #2\n\t"                                    \
+  "blt 5b\n\t"                                          \
+  DWA_JOB_OUT("a1", CR)                                 \
+  "b 5b\n\t"                                            \
+  "4:\n\t"
+
+// Two-output window rows: stride 1, a0 += X_i.E_i, a1 += X_i.O_i; stride 2, a0 += X_i.E_i,
+// a1 += X_{i+1}.E_i.
+#define DWA_S1_TWO(X_OFF)                               \
+  "ldr %[xa], [%[x], #" X_OFF "]\n\t"                   \
+  "ldrd %[e], %[o], [%[f]], #8\n\t"                     \
+  "smlad %[a0], %[xa], %[e], %[a0]\n\t"                 \
+  "smlad %[a1], %[xa], %[o], %[a1]\n\t"
+#define DWA_S1_TWO1 DWA_S1_TWO("0")
+#define DWA_S1_TWO2 DWA_S1_TWO1 DWA_S1_TWO("4")
+#define DWA_S1_TWO3 DWA_S1_TWO2 DWA_S1_TWO("8")
+#define DWA_S1_TWO4 DWA_S1_TWO3 DWA_S1_TWO("12")
+#define DWA_S1_TWO5 DWA_S1_TWO4 DWA_S1_TWO("16")
+#define DWA_S2_TWO(X_OFF, F_OFF, A, B)                  \
+  "ldr %[" B "], [%[x], #" X_OFF "]\n\t"                \
+  "ldr %[e], [%[f], #" F_OFF "]\n\t"                    \
+  "smlad %[a0], %[" A "], %[e], %[a0]\n\t"              \
+  "smlad %[a1], %[" B "], %[e], %[a1]\n\t"
+#define DWA_S2_TWO1 "ldr %[xa], [%[x]]\n\t" DWA_S2_TWO("4", "0", "xa", "xb")
+#define DWA_S2_TWO2 DWA_S2_TWO1 DWA_S2_TWO("8", "8", "xb", "xa")
+#define DWA_S2_TWO3 DWA_S2_TWO2 DWA_S2_TWO("12", "16", "xa", "xb")
+#define DWA_S2_TWO4 DWA_S2_TWO3 DWA_S2_TWO("16", "24", "xb", "xa")
+#define DWA_S2_TWO5 DWA_S2_TWO4 DWA_S2_TWO("20", "32", "xa", "xb")
 
 #define DWA_DEFINE_ROW_S1(NW)                                                                  \
   TK_INLINE void dwa_row_asm_s1_##NW(dwa_job* job) {                                           \
@@ -314,35 +358,27 @@ _Static_assert(DWA_START == 0 && DWA_MULT == 1 && DWA_K == 2 && DWA_RS1 == 3,
     const int16_t* x;                                                                          \
     const uint32_t* f;                                                                         \
     uint32_t xa, xb, e, o;                                                                     \
-    __asm__ volatile(DWA_JOB_CHANNEL DWA_JOB_START                                             \
-                     "1:\n\t"                                                                  \
-                     "ldr %[xa], [%[x]]\n\t" DWA_S1_W##NW                                      \
-                     "ldr %[e], [%[job], #12]\n\t"                                             \
-                     "add %[x], %[x], %[e]\n\t"                                                \
-                     "subs %[n], %[n], #1\n\t"                                                 \
-                     "bne 1b\n\t" DWA_JOB_END("8", "o")                                        \
+    __asm__ volatile(DWA_JOB_LOOP("ldr %[xa], [%[x]]\n\t" DWA_S1_W##NW, DWA_S1_TWO##NW, "8",   \
+                                  "o")                                                         \
                      : [a0] "=&r"(a0), [a1] "=&r"(a1), [a2] "=&r"(a2), [a3] "=&r"(a3),         \
                        [x] "=&r"(x), [f] "=&r"(f), [n] "=&r"(n), [xa] "=&r"(xa),               \
                        [xb] "=&r"(xb), [e] "=&r"(e), [o] "=&r"(o)                              \
                      : [job] "r"(job)                                                          \
                      : "cc", "memory");                                                        \
   }
+#define DWA_S2_ROW4(NE, NW)                             \
+  "ldr %[xa], [%[x]]\n\t"                               \
+  "ldr %[xb], [%[x], #4]\n\t"                           \
+  "ldr %[xc], [%[x], #8]\n\t" DWA_S2_W##NE              \
+  "add %[f], %[f], #8*" #NW "\n\t"
 #define DWA_DEFINE_ROW_S2(NE, NW)                                                              \
   TK_INLINE void dwa_row_asm_s2_##NE(dwa_job* job) {                                           \
     int32_t a0, a1, a2, a3, n;                                                                 \
     const int16_t* x;                                                                          \
     const uint32_t* f;                                                                         \
     uint32_t xa, xb, xc, xd, e;                                                                \
-    __asm__ volatile(DWA_JOB_CHANNEL DWA_JOB_START                                             \
-                     "1:\n\t"                                                                  \
-                     "ldr %[xa], [%[x]]\n\t"                                                   \
-                     "ldr %[xb], [%[x], #4]\n\t"                                               \
-                     "ldr %[xc], [%[x], #8]\n\t" DWA_S2_W##NE                                  \
-                     "add %[f], %[f], #8*" #NW "\n\t"                                          \
-                     "ldr %[e], [%[job], #12]\n\t"                                             \
-                     "add %[x], %[x], %[e]\n\t"                                                \
-                     "subs %[n], %[n], #1\n\t"                                                 \
-                     "bne 1b\n\t" DWA_JOB_END("16", "xc")                                      \
+    __asm__ volatile(DWA_JOB_LOOP(DWA_S2_ROW4(NE, NW),                                         \
+                                  DWA_S2_TWO##NE "add %[f], %[f], #8*" #NW "\n\t", "16", "xc") \
                      : [a0] "=&r"(a0), [a1] "=&r"(a1), [a2] "=&r"(a2), [a3] "=&r"(a3),         \
                        [x] "=&r"(x), [f] "=&r"(f), [n] "=&r"(n), [xa] "=&r"(xa),               \
                        [xb] "=&r"(xb), [xc] "=&r"(xc), [xd] "=&r"(xd), [e] "=&r"(e)            \
@@ -421,7 +457,7 @@ TK_INLINE void dwa_rows_s12(const dwa_window* win, const int32_t* cst, int32_t w
     job.row_step = row_step * (int32_t)sizeof(int16_t);
     job.C = C;
     job.q = cst + words - DWA_QWORDS;
-    job.blocks = (out_w + 3) / 4;
+    job.blocks = out_w / 4;
     job.rem = out_w % 4;
     job.x_chan = win->row0;
     job.out_chan = out;
@@ -492,6 +528,49 @@ static void dwa_rows(const tinyml_conv_params* p, const dwa_window* win, const i
 TK_INLINE void dwa_transpose4(const int8_t* src, int32_t C, int32_t n, uint32_t ioff2,
                               int32_t input_offset, int16_t* d, int32_t pitch, int32_t copy) {
   int32_t x = 0;
+#ifdef TINYML_KERNELS_DSP
+  // GCC spills the eight row pointers: 25 instructions per two pixels here, about 38 in C.
+  if (n >= 2) {
+    int32_t pairs = n / 2;
+    const int32_t P = pitch * (int32_t)sizeof(int16_t), CP = copy * (int32_t)sizeof(int16_t);
+    uint32_t A, B, t0, t1, t2, t3;
+    __asm__ volatile(
+        "1:\n\t"
+        "ldr %[A], [%[src]]\n\t"
+        "ldr %[B], [%[src], %[C]]\n\t"
+        "add %[src], %[src], %[C], lsl #1\n\t"
+        "sxtab16 %[t0], %[ioff2], %[A]\n\t"
+        "sxtab16 %[t1], %[ioff2], %[A], ror #8\n\t"
+        "sxtab16 %[t2], %[ioff2], %[B]\n\t"
+        "sxtab16 %[t3], %[ioff2], %[B], ror #8\n\t"
+        "pkhbt %[A], %[t0], %[t2], lsl #16\n\t"
+        "pkhtb %[t0], %[t2], %[t0], asr #16\n\t"
+        "pkhbt %[B], %[t1], %[t3], lsl #16\n\t"
+        "pkhtb %[t1], %[t3], %[t1], asr #16\n\t"
+        "str %[A], [%[d]]\n\t"
+        "str %[B], [%[d], %[P]]\n\t"
+        "add %[t2], %[d], %[P], lsl #1\n\t"
+        "str %[t0], [%[t2]]\n\t"
+        "str %[t1], [%[t2], %[P]]\n\t"
+        "cmp %[CP], #0\n\t"
+        "beq 2f\n\t"
+        "add %[t2], %[d], %[CP]\n\t"
+        "str %[A], [%[t2]]\n\t"
+        "str %[B], [%[t2], %[P]]\n\t"
+        "add %[t2], %[t2], %[P], lsl #1\n\t"
+        "str %[t0], [%[t2]]\n\t"
+        "str %[t1], [%[t2], %[P]]\n\t"
+        "2:\n\t"
+        "add %[d], %[d], #4\n\t"
+        "subs %[pairs], %[pairs], #1\n\t"
+        "bne 1b\n\t"
+        : [src] "+r"(src), [d] "+r"(d), [pairs] "+r"(pairs), [A] "=&r"(A), [B] "=&r"(B),
+          [t0] "=&r"(t0), [t1] "=&r"(t1), [t2] "=&r"(t2), [t3] "=&r"(t3)
+        : [C] "r"(C), [ioff2] "r"(ioff2), [P] "r"(P), [CP] "r"(CP)
+        : "cc", "memory");
+    x = n & ~1;
+  }
+#endif
   for (; x + 2 <= n; x += 2, src += 2 * C, d += 2) {
     const uint32_t A = tk_read32(src), B = tk_read32(src + C);
     const uint32_t a02 = tk_sxtab16(ioff2, A), a13 = tk_sxtab16_ror8(ioff2, A);
