@@ -58,6 +58,12 @@ static int32_t dwa_last_column(const tinyml_conv_params* q) {
 // int16 from one channel's row to the next: even, so rows stay word aligned.
 static int32_t dwa_pitch(const tinyml_conv_params* q) { return (dwa_last_column(q) + 2) & ~1; }
 
+// a mod b for any a (b > 0).
+TK_INLINE int32_t dwa_mod(int32_t a, int32_t b) {
+  const int32_t r = a % b;
+  return r < 0 ? r + b : r;
+}
+
 // Row slots: an input row iy sits in slot iy % k_h and again in slot iy % k_h + k_h, so that the
 // rows of every window are consecutive slots (one step from row to row).
 TK_INLINE int32_t dwa_slots(int32_t k_h) { return k_h == 1 ? 1 : 2 * k_h; }
@@ -240,7 +246,8 @@ _Static_assert(DWA_START == 0 && DWA_MULT == 1 && DWA_K == 2 && DWA_RS1 == 3,
   "beq 10f\n\t"                                         \
   "str %[n], [%[job], #24]\n\t"
 // Accumulators from the start, the first window row.
-#define DWA_JOB_START4                                  \
+// n: the row count (NOFF "8") or, for the unrolled rows, the row step (NOFF "12").
+#define DWA_JOB_START4(NOFF)                            \
   "ldr %[e], [%[job], #28]\n\t"                         \
   "ldr %[a0], [%[e]]\n\t"                               \
   "mov %[a1], %[a0]\n\t"                                \
@@ -248,7 +255,7 @@ _Static_assert(DWA_START == 0 && DWA_MULT == 1 && DWA_K == 2 && DWA_RS1 == 3,
   "mov %[a3], %[a0]\n\t"                                \
   "ldr %[x], [%[job]]\n\t"                              \
   "ldr %[f], [%[job], #4]\n\t"                          \
-  "ldr %[n], [%[job], #8]\n\t"
+  "ldr %[n], [%[job], #" NOFF "]\n\t"
 // The window rows: ROW is one row's words; then x steps to the next row.
 #define DWA_JOB_ROWS(ROW)                               \
   "1:\n\t" ROW                                          \
@@ -256,6 +263,9 @@ _Static_assert(DWA_START == 0 && DWA_MULT == 1 && DWA_K == 2 && DWA_RS1 == 3,
   "add %[x], %[x], %[e]\n\t"                            \
   "subs %[n], %[n], #1\n\t"                             \
   "bne 1b\n\t"
+// Three window rows unrolled (windows of three rows, padding rows read as zero rows; n holds
+// the row step).
+#define DWA_JOB_ROWS3(ROW) ROW "add %[x], %[x], %[n]\n\t" ROW "add %[x], %[x], %[n]\n\t" ROW
 // The requantization constants (multiplier, k, rs - 1), the output pointer in f, C in CR.
 #define DWA_JOB_CONSTANTS(CR)                           \
   "ldr %[e], [%[job], #28]\n\t"                         \
@@ -268,11 +278,12 @@ _Static_assert(DWA_START == 0 && DWA_MULT == 1 && DWA_K == 2 && DWA_RS1 == 3,
   TK_OUTPUT_K_ASM("x", A, "xa", "xb", "e")              \
   "strb %[x], [%[f]]\n\t"                               \
   "add %[f], %[f], %[" CR "]\n\t"
-// The whole loop. ROW4 / ROW2: one window row of a block of four / two outputs; XSTEP: bytes
-// from a block's first input column to the next block's; CR: a register free for C.
-#define DWA_JOB_LOOP(ROW4, ROW2, XSTEP, CR)             \
+// The whole loop. ROWS4 / ROWS2: the window rows of a block of four / two outputs (NOFF: what
+// they take in n, see DWA_JOB_START4); XSTEP: bytes from a block's first input column to the
+// next block's; CR: a register free for C.
+#define DWA_JOB_LOOP(ROWS4, ROWS2, NOFF, XSTEP, CR)     \
   DWA_JOB_CHANNEL                                       \
-  "2:\n\t" DWA_JOB_START4 DWA_JOB_ROWS(ROW4)            \
+  "2:\n\t" DWA_JOB_START4(NOFF) ROWS4                   \
   DWA_JOB_CONSTANTS(CR)                                 \
   DWA_JOB_OUT("a0", CR) DWA_JOB_OUT("a1", CR) DWA_JOB_OUT("a2", CR) DWA_JOB_OUT("a3", CR) \
   "str %[f], [%[job], #16]\n\t"                         \
@@ -315,11 +326,11 @@ _Static_assert(DWA_START == 0 && DWA_MULT == 1 && DWA_K == 2 && DWA_RS1 == 3,
   "str %[n], [%[job], #48]\n\t"                         \
   "bne 3b\n\t"                                          \
   "b 4f\n\t"                                            \
-  "11:\n\t" DWA_JOB_START4 DWA_JOB_ROWS(ROW4)           \
+  "11:\n\t" DWA_JOB_START4(NOFF) ROWS4                  \
   DWA_JOB_CONSTANTS(CR)                                 \
   DWA_JOB_OUT("a0", CR) DWA_JOB_OUT("a1", CR) DWA_JOB_OUT("a2", CR) \
   "b 5b\n\t"                                            \
-  "8:\n\t" DWA_JOB_START4 DWA_JOB_ROWS(ROW2)            \
+  "8:\n\t" DWA_JOB_START4(NOFF) ROWS2                   \
   DWA_JOB_CONSTANTS(CR)                                 \
   DWA_JOB_OUT("a0", CR)                                 \
   "ldr %[n], [%[job], #36]\n\t"                         \
@@ -352,14 +363,14 @@ _Static_assert(DWA_START == 0 && DWA_MULT == 1 && DWA_K == 2 && DWA_RS1 == 3,
 #define DWA_S2_TWO4 DWA_S2_TWO3 DWA_S2_TWO("16", "24", "xb", "xa")
 #define DWA_S2_TWO5 DWA_S2_TWO4 DWA_S2_TWO("20", "32", "xa", "xb")
 
-#define DWA_DEFINE_ROW_S1(NW)                                                                  \
-  TK_INLINE void dwa_row_asm_s1_##NW(dwa_job* job) {                                           \
+#define DWA_DEFINE_ROW_S1(NAME, NW, ROWS, NOFF)                                                \
+  TK_INLINE void NAME(dwa_job* job) {                                                          \
     int32_t a0, a1, a2, a3, n;                                                                 \
     const int16_t* x;                                                                          \
     const uint32_t* f;                                                                         \
     uint32_t xa, xb, e, o;                                                                     \
-    __asm__ volatile(DWA_JOB_LOOP("ldr %[xa], [%[x]]\n\t" DWA_S1_W##NW, DWA_S1_TWO##NW, "8",   \
-                                  "o")                                                         \
+    __asm__ volatile(DWA_JOB_LOOP(ROWS("ldr %[xa], [%[x]]\n\t" DWA_S1_W##NW),                  \
+                                  ROWS(DWA_S1_TWO##NW), NOFF, "8", "o")                        \
                      : [a0] "=&r"(a0), [a1] "=&r"(a1), [a2] "=&r"(a2), [a3] "=&r"(a3),         \
                        [x] "=&r"(x), [f] "=&r"(f), [n] "=&r"(n), [xa] "=&r"(xa),               \
                        [xb] "=&r"(xb), [e] "=&r"(e), [o] "=&r"(o)                              \
@@ -371,36 +382,48 @@ _Static_assert(DWA_START == 0 && DWA_MULT == 1 && DWA_K == 2 && DWA_RS1 == 3,
   "ldr %[xb], [%[x], #4]\n\t"                           \
   "ldr %[xc], [%[x], #8]\n\t" DWA_S2_W##NE              \
   "add %[f], %[f], #8*" #NW "\n\t"
-#define DWA_DEFINE_ROW_S2(NE, NW)                                                              \
-  TK_INLINE void dwa_row_asm_s2_##NE(dwa_job* job) {                                           \
+#define DWA_DEFINE_ROW_S2(NAME, NE, NW, ROWS, NOFF)                                            \
+  TK_INLINE void NAME(dwa_job* job) {                                                          \
     int32_t a0, a1, a2, a3, n;                                                                 \
     const int16_t* x;                                                                          \
     const uint32_t* f;                                                                         \
     uint32_t xa, xb, xc, xd, e;                                                                \
-    __asm__ volatile(DWA_JOB_LOOP(DWA_S2_ROW4(NE, NW),                                         \
-                                  DWA_S2_TWO##NE "add %[f], %[f], #8*" #NW "\n\t", "16", "xc") \
+    __asm__ volatile(DWA_JOB_LOOP(ROWS(DWA_S2_ROW4(NE, NW)),                                   \
+                                  ROWS(DWA_S2_TWO##NE "add %[f], %[f], #8*" #NW "\n\t"), NOFF, \
+                                  "16", "xc")                                                  \
                      : [a0] "=&r"(a0), [a1] "=&r"(a1), [a2] "=&r"(a2), [a3] "=&r"(a3),         \
                        [x] "=&r"(x), [f] "=&r"(f), [n] "=&r"(n), [xa] "=&r"(xa),               \
                        [xb] "=&r"(xb), [xc] "=&r"(xc), [xd] "=&r"(xd), [e] "=&r"(e)            \
                      : [job] "r"(job)                                                          \
                      : "cc", "memory");                                                        \
   }
-DWA_DEFINE_ROW_S1(1)
-DWA_DEFINE_ROW_S1(2)
-DWA_DEFINE_ROW_S1(3)
-DWA_DEFINE_ROW_S1(4)
-DWA_DEFINE_ROW_S1(5)
-DWA_DEFINE_ROW_S2(1, 1)
-DWA_DEFINE_ROW_S2(2, 2)
-DWA_DEFINE_ROW_S2(3, 3)
-DWA_DEFINE_ROW_S2(4, 4)
-DWA_DEFINE_ROW_S2(5, 5)
+DWA_DEFINE_ROW_S1(dwa_row_asm_s1_1, 1, DWA_JOB_ROWS, "8")
+DWA_DEFINE_ROW_S1(dwa_row_asm_s1_2, 2, DWA_JOB_ROWS, "8")
+DWA_DEFINE_ROW_S1(dwa_row_asm_s1_3, 3, DWA_JOB_ROWS, "8")
+DWA_DEFINE_ROW_S1(dwa_row_asm_s1_4, 4, DWA_JOB_ROWS, "8")
+DWA_DEFINE_ROW_S1(dwa_row_asm_s1_5, 5, DWA_JOB_ROWS, "8")
+DWA_DEFINE_ROW_S2(dwa_row_asm_s2_1, 1, 1, DWA_JOB_ROWS, "8")
+DWA_DEFINE_ROW_S2(dwa_row_asm_s2_2, 2, 2, DWA_JOB_ROWS, "8")
+DWA_DEFINE_ROW_S2(dwa_row_asm_s2_3, 3, 3, DWA_JOB_ROWS, "8")
+DWA_DEFINE_ROW_S2(dwa_row_asm_s2_4, 4, 4, DWA_JOB_ROWS, "8")
+DWA_DEFINE_ROW_S2(dwa_row_asm_s2_5, 5, 5, DWA_JOB_ROWS, "8")
+// 3x3 (the channel multipliers the 3x3 kernel leaves): three rows unrolled.
+DWA_DEFINE_ROW_S1(dwa_row_asm_s1_2_rows3, 2, DWA_JOB_ROWS3, "12")
+DWA_DEFINE_ROW_S2(dwa_row_asm_s2_2_rows3, 2, 2, DWA_JOB_ROWS3, "12")
 
 // Whether the assembly takes these rows (a constant in the copies).
 #define DWA_ROW_ASM(S, NW, NE) \
   (((S) == 1 && (NW) <= DWA_ASM_MAX_WORDS) || ((S) == 2 && (NE) == (NW) && (NE) <= DWA_ASM_MAX_WORDS))
 
 TK_INLINE void dwa_row_asm(dwa_job* job, int32_t S, int32_t NW, int32_t NE) {
+  if (job->n_rows == 3 && NW == 2 && (S == 1 || NE == 2)) {  // 3x3 windows, all rows
+    if (S == 1) {
+      dwa_row_asm_s1_2_rows3(job);
+    } else {
+      dwa_row_asm_s2_2_rows3(job);
+    }
+    return;
+  }
   if (S == 1) {
     switch (NW) {
       case 1: dwa_row_asm_s1_1(job); return;
@@ -677,6 +700,9 @@ static __attribute__((noinline)) void dwa_run(const tinyml_conv_params* p, const
   const uint32_t ioff2 = (uint32_t)(uint16_t)p->input_offset * 0x00010001u;
   // Padding columns are read and never written: zero them once.
   const int32_t slots = dwa_slots(KH);
+  // Windows of three rows take every row, padding rows as rows of zeros: the assembly unrolls
+  // them (edges cost a few zero rows).
+  const int full = KH == 3;
   for (int32_t r = 0; r < group * slots; ++r) {
     int16_t* row = pool + r * pitch;
     for (int32_t x = 0; x < p->pad_w; ++x) row[x] = 0;
@@ -685,19 +711,23 @@ static __attribute__((noinline)) void dwa_run(const tinyml_conv_params* p, const
   for (int32_t c0 = 0; c0 < IC; c0 += group) {
     const int32_t n = IC - c0 < group ? IC - c0 : group;
     dwa_constants(p, filter, bias, c0 * m, n * m, words, cst);
-    int32_t loaded = 0;  // input rows below it are transposed (for this group)
+    int32_t loaded = -p->pad_h;  // input rows below it are in the ring (for this group)
     for (int32_t oy = 0; oy < p->out_h; ++oy) {
       const int32_t iy0 = oy * p->stride_h - p->pad_h;
-      const int32_t ky_lo = iy0 < 0 ? -iy0 : 0;
-      const int32_t ky_hi = H - iy0 < KH ? H - iy0 : KH;
+      int32_t ky_lo = iy0 < 0 ? -iy0 : 0;
+      int32_t ky_hi = H - iy0 < KH ? H - iy0 : KH;
+      if (full) ky_lo = 0, ky_hi = KH;
       if (loaded < iy0 + ky_lo) loaded = iy0 + ky_lo;
       for (; loaded < iy0 + ky_hi; ++loaded) {
         // Slot of an input row: its index mod k_h (the rows of one window are distinct), and
         // the copy k_h slots on.
-        int16_t* d = pool + (loaded % KH) * n * pitch + p->pad_w;
+        int16_t* d = pool + dwa_mod(loaded, KH) * n * pitch + p->pad_w;
         const int8_t* src = input + (loaded * W) * IC + c0;
         const int32_t copy = slots > KH ? KH * n * pitch : 0;
-        if (n == 4) {
+        if (loaded < 0 || loaded >= H) {  // a padding row of a full window: zeros
+          memset(d - p->pad_w, 0, (size_t)(n * pitch) * sizeof(int16_t));
+          if (copy) memset(d - p->pad_w + copy, 0, (size_t)(n * pitch) * sizeof(int16_t));
+        } else if (n == 4) {
           dwa_transpose4(src, IC, columns, ioff2, p->input_offset, d, pitch, copy);
         } else {
           for (int32_t ch = 0; ch < n; ++ch) {
@@ -712,7 +742,7 @@ static __attribute__((noinline)) void dwa_run(const tinyml_conv_params* p, const
       win.n_rows = ky_hi > ky_lo ? ky_hi - ky_lo : 0;
       win.first_filter_row = ky_lo;
       win.row_step = n * pitch;
-      win.row0 = pool + ((iy0 + ky_lo) % KH) * n * pitch;
+      win.row0 = pool + dwa_mod(iy0 + ky_lo, KH) * n * pitch;
       dwa_rows(p, &win, cst, words, n * m, pitch, output + oy * p->out_w * C + c0 * m);
     }
   }
