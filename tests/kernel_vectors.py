@@ -247,7 +247,7 @@ def random_any_depthwise_case(rng, covered: bool = True) -> Case:
     elif shape == "column":  # written as T x 1: the kernel takes it as 1 x T
         h, w, kh, kw = int(rng.integers(1, 40)), 1, int(rng.choice([2, 3, 5, 8])), 1
     else:
-        h, w = int(rng.integers(1, 16)), int(rng.integers(1, 16))
+        h, w = int(rng.integers(1, 20)), int(rng.integers(2, 20))
         kh = int(rng.choice([1, 2, 3, 4, 5, 5, 7, 7]))
         kw = kh if shape == "square" else int(rng.choice([1, 2, 3, 4, 5, 6, 7, 11]))
     c = int(rng.choice([1, 2, 3, 4, 5, 7, 8, 12, 13, 16]))
@@ -284,7 +284,7 @@ def any_depthwise_fixed_cases() -> list[Case]:
     return cases
 
 
-def make_cases(seed: int = 11, count: int = 60, pointwise: int = 40, any_depthwise: int = 60) -> list[Case]:
+def make_cases(seed: int = 11, count: int = 60, pointwise: int = 40, any_depthwise: int = 100) -> list[Case]:
     rng = np.random.default_rng(seed)
     cases = fixed_cases()
     for i in range(count):

@@ -20,7 +20,7 @@
 
 // int16 of transposed rows, and words of per-output-channel constants, on the stack.
 #define DWA_POOL 2048
-#define DWA_CONST_WORDS 384
+#define DWA_CONST_WORDS 352
 #define DWA_MAX_KH 16
 #define DWA_MAX_WORDS 8  // words per filter row (E, O pairs): k_w <= 15
 // Per output channel: k_h filter rows of DWA words (E_0, O_0, E_1, O_1, ...), then these four.
@@ -114,21 +114,21 @@ typedef struct {
 } dwa_window;
 
 // The word loops below unroll for NW up to 8 when NW is a constant (GCC 7, the board's compiler,
-// has no #pragma GCC unroll); the calls with a variable NW keep them as loops.
-#define DWA_UNROLLED(NW, STEP) \
-  do {                          \
-    if ((NW) > 8) {             \
+// has no #pragma GCC unroll); with a variable NW they stay loops.
+#define DWA_UNROLLED(NW, STEP)                    \
+  do {                                            \
+    if (!__builtin_constant_p(NW) || (NW) > 8) {  \
       for (int32_t i = 0; i < (NW); ++i) STEP(i); \
-    } else {                    \
-      if ((NW) > 0) STEP(0);    \
-      if ((NW) > 1) STEP(1);    \
-      if ((NW) > 2) STEP(2);    \
-      if ((NW) > 3) STEP(3);    \
-      if ((NW) > 4) STEP(4);    \
-      if ((NW) > 5) STEP(5);    \
-      if ((NW) > 6) STEP(6);    \
-      if ((NW) > 7) STEP(7);    \
-    }                           \
+    } else {                                      \
+      if ((NW) > 0) STEP(0);                      \
+      if ((NW) > 1) STEP(1);                      \
+      if ((NW) > 2) STEP(2);                      \
+      if ((NW) > 3) STEP(3);                      \
+      if ((NW) > 4) STEP(4);                      \
+      if ((NW) > 5) STEP(5);                      \
+      if ((NW) > 6) STEP(6);                      \
+      if ((NW) > 7) STEP(7);                      \
+    }                                             \
   } while (0)
 
 // Stride 1: four outputs (columns j..j+3, the words X_i from column j) per step, then two.
@@ -171,11 +171,9 @@ typedef struct {
   } while (0)
 
 #ifdef TINYML_KERNELS_DSP
-// The four-output blocks in assembly for NW (stride 1) or NE (stride 2) up to DWA_ASM_MAX_WORDS:
-// GCC spills around the C loops (measured 0.5-1 instruction per MAC more at 3x3). Per window
-// row, stride 1: NW + 1 input words, NW LDRDs of (E_i, O_i), 4 NW SMLADs; stride 2: NE + 3 input
-// words, NE E words, 4 NE SMLADs; then the next row (x += row_step bytes).
-#define DWA_ASM_MAX_WORDS 5
+// One window row of a block of four outputs in assembly (GCC spills around the C loops:
+// measured 0.5-1 instruction per MAC more at 3x3), stride 1: NW + 1 input words, NW LDRDs of
+// (E_i, O_i), 4 NW SMLADs; stride 2: NE + 3 input words, NE E words, 4 NE SMLADs.
 #define DWA_S1_ASM(XN_OFF, A, B)                    \
   "ldr %[" B "], [%[x], #" XN_OFF "]\n\t"           \
   "ldrd %[e], %[o], [%[f]], #8\n\t"                 \
@@ -397,24 +395,24 @@ _Static_assert(DWA_START == 0 && DWA_MULT == 1 && DWA_K == 2 && DWA_RS1 == 3,
                      : [job] "r"(job)                                                          \
                      : "cc", "memory");                                                        \
   }
-DWA_DEFINE_ROW_S1(dwa_row_asm_s1_1, 1, DWA_JOB_ROWS, "8")
 DWA_DEFINE_ROW_S1(dwa_row_asm_s1_2, 2, DWA_JOB_ROWS, "8")
 DWA_DEFINE_ROW_S1(dwa_row_asm_s1_3, 3, DWA_JOB_ROWS, "8")
 DWA_DEFINE_ROW_S1(dwa_row_asm_s1_4, 4, DWA_JOB_ROWS, "8")
 DWA_DEFINE_ROW_S1(dwa_row_asm_s1_5, 5, DWA_JOB_ROWS, "8")
-DWA_DEFINE_ROW_S2(dwa_row_asm_s2_1, 1, 1, DWA_JOB_ROWS, "8")
-DWA_DEFINE_ROW_S2(dwa_row_asm_s2_2, 2, 2, DWA_JOB_ROWS, "8")
-DWA_DEFINE_ROW_S2(dwa_row_asm_s2_3, 3, 3, DWA_JOB_ROWS, "8")
-DWA_DEFINE_ROW_S2(dwa_row_asm_s2_4, 4, 4, DWA_JOB_ROWS, "8")
-DWA_DEFINE_ROW_S2(dwa_row_asm_s2_5, 5, 5, DWA_JOB_ROWS, "8")
+// Stride 2: NE words of E per row, NW words per filter row (k_w = 2 NE - 1 or 2 NE).
+DWA_DEFINE_ROW_S2(dwa_row_asm_s2_1_2, 1, 2, DWA_JOB_ROWS, "8")
+DWA_DEFINE_ROW_S2(dwa_row_asm_s2_2_2, 2, 2, DWA_JOB_ROWS, "8")
+DWA_DEFINE_ROW_S2(dwa_row_asm_s2_2_3, 2, 3, DWA_JOB_ROWS, "8")
+DWA_DEFINE_ROW_S2(dwa_row_asm_s2_3_3, 3, 3, DWA_JOB_ROWS, "8")
+DWA_DEFINE_ROW_S2(dwa_row_asm_s2_3_4, 3, 4, DWA_JOB_ROWS, "8")
+DWA_DEFINE_ROW_S2(dwa_row_asm_s2_4_4, 4, 4, DWA_JOB_ROWS, "8")
+DWA_DEFINE_ROW_S2(dwa_row_asm_s2_4_5, 4, 5, DWA_JOB_ROWS, "8")
+DWA_DEFINE_ROW_S2(dwa_row_asm_s2_5_5, 5, 5, DWA_JOB_ROWS, "8")
 // 3x3 (the channel multipliers the 3x3 kernel leaves): three rows unrolled.
 DWA_DEFINE_ROW_S1(dwa_row_asm_s1_2_rows3, 2, DWA_JOB_ROWS3, "12")
 DWA_DEFINE_ROW_S2(dwa_row_asm_s2_2_rows3, 2, 2, DWA_JOB_ROWS3, "12")
 
-// Whether the assembly takes these rows (a constant in the copies).
-#define DWA_ROW_ASM(S, NW, NE) \
-  (((S) == 1 && (NW) <= DWA_ASM_MAX_WORDS) || ((S) == 2 && (NE) == (NW) && (NE) <= DWA_ASM_MAX_WORDS))
-
+// The copy for (S, NW, NE), constants in the specialized callers.
 TK_INLINE void dwa_row_asm(dwa_job* job, int32_t S, int32_t NW, int32_t NE) {
   if (job->n_rows == 3 && NW == 2 && (S == 1 || NE == 2)) {  // 3x3 windows, all rows
     if (S == 1) {
@@ -426,19 +424,21 @@ TK_INLINE void dwa_row_asm(dwa_job* job, int32_t S, int32_t NW, int32_t NE) {
   }
   if (S == 1) {
     switch (NW) {
-      case 1: dwa_row_asm_s1_1(job); return;
       case 2: dwa_row_asm_s1_2(job); return;
       case 3: dwa_row_asm_s1_3(job); return;
       case 4: dwa_row_asm_s1_4(job); return;
       default: dwa_row_asm_s1_5(job); return;
     }
   }
-  switch (NE) {
-    case 1: dwa_row_asm_s2_1(job); return;
-    case 2: dwa_row_asm_s2_2(job); return;
-    case 3: dwa_row_asm_s2_3(job); return;
-    case 4: dwa_row_asm_s2_4(job); return;
-    default: dwa_row_asm_s2_5(job); return;
+  switch (NE * 8 + NW) {
+    case 1 * 8 + 2: dwa_row_asm_s2_1_2(job); return;
+    case 2 * 8 + 2: dwa_row_asm_s2_2_2(job); return;
+    case 2 * 8 + 3: dwa_row_asm_s2_2_3(job); return;
+    case 3 * 8 + 3: dwa_row_asm_s2_3_3(job); return;
+    case 3 * 8 + 4: dwa_row_asm_s2_3_4(job); return;
+    case 4 * 8 + 4: dwa_row_asm_s2_4_4(job); return;
+    case 4 * 8 + 5: dwa_row_asm_s2_4_5(job); return;
+    default: dwa_row_asm_s2_5_5(job); return;
   }
 }
 #endif
@@ -469,11 +469,20 @@ TK_INLINE void dwa_block4(const int16_t* x, const uint32_t* f, int32_t n_rows, i
 // NW words per filter row, NE of them E words that stride 2 reads (constants in the copies).
 TK_INLINE void dwa_rows_s12(const dwa_window* win, const int32_t* cst, int32_t words,
                             int32_t n_oc, int32_t m, int32_t pitch, int8_t* out, int32_t C,
-                            int32_t out_w, int32_t S, int32_t NW, int32_t NE) {
+                            int32_t out_w, int32_t S, int32_t NW, int32_t NE, int ASM) {
   const int32_t n_rows = win->n_rows, f_skip = win->first_filter_row * 2 * NW;
   const int32_t row_step = win->row_step;
+  (void)ASM;  // the portable build has no assembly
+  if (n_rows == 0) {  // every tap in padding rows: the start alone
+    for (int32_t oc = 0; oc < n_oc; ++oc, cst += words, ++out) {
+      const int32_t* q = cst + words - DWA_QWORDS;
+      const int8_t v = (int8_t)tk_output_k(q[DWA_START], q[DWA_MULT], q[DWA_K], q[DWA_RS1]);
+      for (int32_t j = 0; j < out_w; ++j) out[j * C] = v;
+    }
+    return;
+  }
 #ifdef TINYML_KERNELS_DSP
-  if (DWA_ROW_ASM(S, NW, NE) && n_rows > 0) {
+  if (ASM) {
     dwa_job job;
     job.f = (const uint32_t*)cst + f_skip;
     job.n_rows = n_rows;
@@ -500,12 +509,12 @@ TK_INLINE void dwa_rows_s12(const dwa_window* win, const int32_t* cst, int32_t w
     int32_t j = 0;
     for (; j + 4 <= out_w; j += 4, o += 4 * C) {
       int32_t acc[4] = {q[DWA_START], q[DWA_START], q[DWA_START], q[DWA_START]};
-      if (n_rows > 0) dwa_block4(win->row0 + ch_off + S * j, f, n_rows, row_step, acc, S, NW, NE);
+      dwa_block4(win->row0 + ch_off + S * j, f, n_rows, row_step, acc, S, NW, NE);
       dwa_store(o, C, 4, q, acc[0], acc[1], acc[2], acc[3]);
     }
     if (j < out_w) {  // computed past the row (the pitch holds its columns), stored in it
       int32_t acc[4] = {q[DWA_START], q[DWA_START], q[DWA_START], q[DWA_START]};
-      if (n_rows > 0) dwa_block4(win->row0 + ch_off + S * j, f, n_rows, row_step, acc, S, NW, NE);
+      dwa_block4(win->row0 + ch_off + S * j, f, n_rows, row_step, acc, S, NW, NE);
       dwa_store(o, C, out_w - j, q, acc[0], acc[1], acc[2], acc[3]);
     }
     if (++mi == m) {
@@ -515,20 +524,20 @@ TK_INLINE void dwa_rows_s12(const dwa_window* win, const int32_t* cst, int32_t w
   }
 }
 
-// The specialized copies: strides 1 and 2 with k_w up to 8, the rest through loops.
+// The specialized copies: the assembly for k_w up to 9, loops in C for the rest.
 static void dwa_rows(const tinyml_conv_params* p, const dwa_window* win, const int32_t* cst,
                      int32_t words, int32_t n_oc, int32_t pitch, int8_t* out) {
   const int32_t C = p->out_c, W = p->out_w, m = p->out_c / p->in_c;
   const int32_t NW = dwa_words(p->k_w), NE = (p->k_w + 1) / 2;
-#define DWA_S1(nw) dwa_rows_s12(win, cst, words, n_oc, m, pitch, out, C, W, 1, nw, 0)
-#define DWA_S2(nw, ne) dwa_rows_s12(win, cst, words, n_oc, m, pitch, out, C, W, 2, nw, ne)
+#define DWA_S1(nw) dwa_rows_s12(win, cst, words, n_oc, m, pitch, out, C, W, 1, nw, 0, 1)
+#define DWA_S2(nw, ne) dwa_rows_s12(win, cst, words, n_oc, m, pitch, out, C, W, 2, nw, ne, 1)
   if (p->stride_w == 1) {
     switch (NW) {
-      case 1: DWA_S1(1); return;
       case 2: DWA_S1(2); return;
       case 3: DWA_S1(3); return;
       case 4: DWA_S1(4); return;
-      default: DWA_S1(NW); return;
+      case 5: DWA_S1(5); return;
+      default: dwa_rows_s12(win, cst, words, n_oc, m, pitch, out, C, W, 1, NW, 0, 0); return;
     }
   }
   // Stride 2 (the only other one covered).
@@ -539,7 +548,9 @@ static void dwa_rows(const tinyml_conv_params* p, const dwa_window* win, const i
     case 5: DWA_S2(3, 3); return;
     case 6: DWA_S2(4, 3); return;
     case 7: DWA_S2(4, 4); return;
-    default: DWA_S2(NW, NE); return;
+    case 8: DWA_S2(5, 4); return;
+    case 9: DWA_S2(5, 5); return;
+    default: dwa_rows_s12(win, cst, words, n_oc, m, pitch, out, C, W, 2, NW, NE, 0); return;
   }
 #undef DWA_S1
 #undef DWA_S2

@@ -36,7 +36,7 @@ MAX_TRANSPOSED_FILTER = 1024  # kMaxTransposedFilter of firmware/tflm/tinyml_dep
 # firmware/kernels/dwconv_s8.c: its row pool (int16), constants (words), limits, and the
 # SMMLAR requantization's largest right shift (TK_K_MAX_RIGHT_SHIFT).
 ANY_DW_POOL = 2048
-ANY_DW_CONST_WORDS = 384
+ANY_DW_CONST_WORDS = 352
 ANY_DW_MAX_KH = 16
 ANY_DW_MAX_WORDS = 8
 ANY_DW_QWORDS = 4
