@@ -273,6 +273,10 @@ def any_depthwise_fixed_cases() -> list[Case]:
         (1, 1100, 1, 1, 1, 3, 1, "same"), (1, 2100, 1, 1, 1, 3, 1, "same"),
         (7, 7, 16, 1, 17, 1, 1, "same"), (8, 15, 12, 1, 4, 4, 3, "same"),
         (6, 6, 8, 1, 3, 1, 1, "same"), (30, 1, 8, 2, 4, 1, 3, "valid"),
+        # every assembly copy of long rows (k_w 10-15) and beyond (loops in C)
+        (3, 20, 4, 1, 1, 13, 1, "same"), (2, 24, 5, 2, 2, 15, 1, "same"),
+        (4, 30, 4, 1, 3, 11, 2, "same"), (1, 40, 8, 1, 1, 12, 2, "same"),
+        (2, 33, 4, 1, 2, 10, 2, "valid"), (3, 17, 3, 2, 2, 12, 1, "same"),
     )
     cases = []
     for h, w, c, m, kh, kw, s, padding in shapes:
@@ -281,6 +285,30 @@ def any_depthwise_fixed_cases() -> list[Case]:
         case.covered = w < 2000 and kh <= 16 and any_depthwise_shape_covered(
             w, kh, kw, (s, s), case.out_hw)
         cases.append(case)
+    return cases
+
+
+def any_depthwise_midpoint_cases() -> list[Case]:
+    """Outputs on rounding midpoints, negative and positive, unsaturated: inputs near the zero
+    point, weights in [-2, 2], power-of-two scales (multiplier 2^30) and right shifts of 1-3, so
+    that about half the outputs sit exactly between two integers (a rounding that ignores the sign
+    fails here)."""
+    rng = np.random.default_rng(7)
+    cases = []
+    for h, w, c, m, kh, kw, s in ((6, 9, 4, 1, 3, 3, 1), (7, 13, 5, 2, 3, 3, 2), (8, 8, 4, 1, 5, 5, 1),
+                                  (9, 10, 3, 2, 5, 5, 2), (6, 12, 4, 1, 7, 7, 1), (5, 11, 8, 1, 1, 5, 1),
+                                  (4, 21, 4, 1, 2, 11, 2), (5, 18, 4, 1, 3, 14, 1)):
+        zp = int(rng.integers(-100, 100))
+        x = (zp + rng.integers(-6, 7, size=(h, w, c))).astype(np.int8)
+        out_c = c * m
+        oh, ph = ref.same_padding(h, kh, s)
+        ow, pw = ref.same_padding(w, kw, s)
+        filt = rng.integers(-2, 3, size=(kh, kw, out_c)).astype(np.int8)
+        bias = rng.integers(-50, 51, size=out_c).astype(np.int32)
+        multiplier = np.full(out_c, 1 << 30, dtype=np.int64)
+        shift = rng.integers(-3, 0, size=out_c).astype(np.int64)
+        cases.append(Case(DEPTHWISE_ANY, x, filt, bias, (s, s), (ph, pw), (oh, ow), zp,
+                          int(rng.integers(-20, 21)), (-128, 127), multiplier, shift, True))
     return cases
 
 
@@ -293,7 +321,7 @@ def make_cases(seed: int = 11, count: int = 60, pointwise: int = 40, any_depthwi
     rng = np.random.default_rng(seed + 1)
     for i in range(pointwise):
         cases.append(random_case(rng, POINTWISE, covered=(i % 10 != 9)))
-    cases += any_depthwise_fixed_cases()
+    cases += any_depthwise_fixed_cases() + any_depthwise_midpoint_cases()
     rng = np.random.default_rng(seed + 2)
     for i in range(any_depthwise):
         cases.append(random_any_depthwise_case(rng, covered=(i % 10 != 9)))

@@ -186,6 +186,9 @@ typedef struct {
 #define DWA_S1_W3 DWA_S1_W2 DWA_S1_ASM("12", "xa", "xb")
 #define DWA_S1_W4 DWA_S1_W3 DWA_S1_ASM("16", "xb", "xa")
 #define DWA_S1_W5 DWA_S1_W4 DWA_S1_ASM("20", "xa", "xb")
+#define DWA_S1_W6 DWA_S1_W5 DWA_S1_ASM("24", "xb", "xa")
+#define DWA_S1_W7 DWA_S1_W6 DWA_S1_ASM("28", "xa", "xb")
+#define DWA_S1_W8 DWA_S1_W7 DWA_S1_ASM("32", "xb", "xa")
 #define DWA_S2_ASM(X3_OFF, F_OFF, R0, R1, R2, R3)   \
   "ldr %[" R3 "], [%[x], #" X3_OFF "]\n\t"          \
   "ldr %[e], [%[f], #" F_OFF "]\n\t"                \
@@ -198,6 +201,7 @@ typedef struct {
 #define DWA_S2_W3 DWA_S2_W2 DWA_S2_ASM("20", "16", "xc", "xd", "xa", "xb")
 #define DWA_S2_W4 DWA_S2_W3 DWA_S2_ASM("24", "24", "xd", "xa", "xb", "xc")
 #define DWA_S2_W5 DWA_S2_W4 DWA_S2_ASM("28", "32", "xa", "xb", "xc", "xd")
+#define DWA_S2_W6 DWA_S2_W5 DWA_S2_ASM("32", "40", "xb", "xc", "xd", "xa")
 
 #endif
 
@@ -276,14 +280,25 @@ _Static_assert(DWA_START == 0 && DWA_MULT == 1 && DWA_K == 2 && DWA_RS1 == 3,
   TK_OUTPUT_K_ASM("x", A, "xa", "xb", "e")              \
   "strb %[x], [%[f]]\n\t"                               \
   "add %[f], %[f], %[" CR "]\n\t"
+// Four outputs: pixels 0 and 1 at [f] and [f, C], f two pixels on, the same for 2 and 3.
+#define DWA_JOB_OUT4(CR)                                \
+  TK_OUTPUT_K_ASM("x", "a0", "xa", "xb", "e")           \
+  "strb %[x], [%[f]]\n\t"                               \
+  TK_OUTPUT_K_ASM("x", "a1", "xa", "xb", "e")           \
+  "strb %[x], [%[f], %[" CR "]]\n\t"                    \
+  "add %[f], %[f], %[" CR "], lsl #1\n\t"               \
+  TK_OUTPUT_K_ASM("x", "a2", "xa", "xb", "e")           \
+  "strb %[x], [%[f]]\n\t"                               \
+  TK_OUTPUT_K_ASM("x", "a3", "xa", "xb", "e")           \
+  "strb %[x], [%[f], %[" CR "]]\n\t"                    \
+  "add %[f], %[f], %[" CR "], lsl #1\n\t"
 // The whole loop. ROWS4 / ROWS2: the window rows of a block of four / two outputs (NOFF: what
 // they take in n, see DWA_JOB_START4); XSTEP: bytes from a block's first input column to the
 // next block's; CR: a register free for C.
 #define DWA_JOB_LOOP(ROWS4, ROWS2, NOFF, XSTEP, CR)     \
   DWA_JOB_CHANNEL                                       \
   "2:\n\t" DWA_JOB_START4(NOFF) ROWS4                   \
-  DWA_JOB_CONSTANTS(CR)                                 \
-  DWA_JOB_OUT("a0", CR) DWA_JOB_OUT("a1", CR) DWA_JOB_OUT("a2", CR) DWA_JOB_OUT("a3", CR) \
+  DWA_JOB_CONSTANTS(CR) DWA_JOB_OUT4(CR)                \
   "str %[f], [%[job], #16]\n\t"                         \
   "ldr %[x], [%[job]]\n\t"                              \
   "add %[x], %[x], #" XSTEP "\n\t"                      \
@@ -350,6 +365,9 @@ _Static_assert(DWA_START == 0 && DWA_MULT == 1 && DWA_K == 2 && DWA_RS1 == 3,
 #define DWA_S1_TWO3 DWA_S1_TWO2 DWA_S1_TWO("8")
 #define DWA_S1_TWO4 DWA_S1_TWO3 DWA_S1_TWO("12")
 #define DWA_S1_TWO5 DWA_S1_TWO4 DWA_S1_TWO("16")
+#define DWA_S1_TWO6 DWA_S1_TWO5 DWA_S1_TWO("20")
+#define DWA_S1_TWO7 DWA_S1_TWO6 DWA_S1_TWO("24")
+#define DWA_S1_TWO8 DWA_S1_TWO7 DWA_S1_TWO("28")
 #define DWA_S2_TWO(X_OFF, F_OFF, A, B)                  \
   "ldr %[" B "], [%[x], #" X_OFF "]\n\t"                \
   "ldr %[e], [%[f], #" F_OFF "]\n\t"                    \
@@ -360,6 +378,7 @@ _Static_assert(DWA_START == 0 && DWA_MULT == 1 && DWA_K == 2 && DWA_RS1 == 3,
 #define DWA_S2_TWO3 DWA_S2_TWO2 DWA_S2_TWO("12", "16", "xa", "xb")
 #define DWA_S2_TWO4 DWA_S2_TWO3 DWA_S2_TWO("16", "24", "xb", "xa")
 #define DWA_S2_TWO5 DWA_S2_TWO4 DWA_S2_TWO("20", "32", "xa", "xb")
+#define DWA_S2_TWO6 DWA_S2_TWO5 DWA_S2_TWO("24", "40", "xb", "xa")
 
 #define DWA_DEFINE_ROW_S1(NAME, NW, ROWS, NOFF)                                                \
   TK_INLINE void NAME(dwa_job* job) {                                                          \
@@ -399,6 +418,9 @@ DWA_DEFINE_ROW_S1(dwa_row_asm_s1_2, 2, DWA_JOB_ROWS, "8")
 DWA_DEFINE_ROW_S1(dwa_row_asm_s1_3, 3, DWA_JOB_ROWS, "8")
 DWA_DEFINE_ROW_S1(dwa_row_asm_s1_4, 4, DWA_JOB_ROWS, "8")
 DWA_DEFINE_ROW_S1(dwa_row_asm_s1_5, 5, DWA_JOB_ROWS, "8")
+DWA_DEFINE_ROW_S1(dwa_row_asm_s1_6, 6, DWA_JOB_ROWS, "8")
+DWA_DEFINE_ROW_S1(dwa_row_asm_s1_7, 7, DWA_JOB_ROWS, "8")
+DWA_DEFINE_ROW_S1(dwa_row_asm_s1_8, 8, DWA_JOB_ROWS, "8")
 // Stride 2: NE words of E per row, NW words per filter row (k_w = 2 NE - 1 or 2 NE).
 DWA_DEFINE_ROW_S2(dwa_row_asm_s2_1_2, 1, 2, DWA_JOB_ROWS, "8")
 DWA_DEFINE_ROW_S2(dwa_row_asm_s2_2_2, 2, 2, DWA_JOB_ROWS, "8")
@@ -408,6 +430,8 @@ DWA_DEFINE_ROW_S2(dwa_row_asm_s2_3_4, 3, 4, DWA_JOB_ROWS, "8")
 DWA_DEFINE_ROW_S2(dwa_row_asm_s2_4_4, 4, 4, DWA_JOB_ROWS, "8")
 DWA_DEFINE_ROW_S2(dwa_row_asm_s2_4_5, 4, 5, DWA_JOB_ROWS, "8")
 DWA_DEFINE_ROW_S2(dwa_row_asm_s2_5_5, 5, 5, DWA_JOB_ROWS, "8")
+DWA_DEFINE_ROW_S2(dwa_row_asm_s2_5_6, 5, 6, DWA_JOB_ROWS, "8")
+DWA_DEFINE_ROW_S2(dwa_row_asm_s2_6_6, 6, 6, DWA_JOB_ROWS, "8")
 // 3x3 (the channel multipliers the 3x3 kernel leaves): three rows unrolled.
 DWA_DEFINE_ROW_S1(dwa_row_asm_s1_2_rows3, 2, DWA_JOB_ROWS3, "12")
 DWA_DEFINE_ROW_S2(dwa_row_asm_s2_2_rows3, 2, 2, DWA_JOB_ROWS3, "12")
@@ -427,7 +451,10 @@ TK_INLINE void dwa_row_asm(dwa_job* job, int32_t S, int32_t NW, int32_t NE) {
       case 2: dwa_row_asm_s1_2(job); return;
       case 3: dwa_row_asm_s1_3(job); return;
       case 4: dwa_row_asm_s1_4(job); return;
-      default: dwa_row_asm_s1_5(job); return;
+      case 5: dwa_row_asm_s1_5(job); return;
+      case 6: dwa_row_asm_s1_6(job); return;
+      case 7: dwa_row_asm_s1_7(job); return;
+      default: dwa_row_asm_s1_8(job); return;
     }
   }
   switch (NE * 8 + NW) {
@@ -438,7 +465,9 @@ TK_INLINE void dwa_row_asm(dwa_job* job, int32_t S, int32_t NW, int32_t NE) {
     case 3 * 8 + 4: dwa_row_asm_s2_3_4(job); return;
     case 4 * 8 + 4: dwa_row_asm_s2_4_4(job); return;
     case 4 * 8 + 5: dwa_row_asm_s2_4_5(job); return;
-    default: dwa_row_asm_s2_5_5(job); return;
+    case 5 * 8 + 5: dwa_row_asm_s2_5_5(job); return;
+    case 5 * 8 + 6: dwa_row_asm_s2_5_6(job); return;
+    default: dwa_row_asm_s2_6_6(job); return;
   }
 }
 #endif
@@ -524,7 +553,8 @@ TK_INLINE void dwa_rows_s12(const dwa_window* win, const int32_t* cst, int32_t w
   }
 }
 
-// The specialized copies: the assembly for k_w up to 9, loops in C for the rest.
+// The specialized copies: the assembly for k_w up to 15 (stride 1) or 11 (stride 2), loops in C
+// for the rest.
 static void dwa_rows(const tinyml_conv_params* p, const dwa_window* win, const int32_t* cst,
                      int32_t words, int32_t n_oc, int32_t pitch, int8_t* out) {
   const int32_t C = p->out_c, W = p->out_w, m = p->out_c / p->in_c;
@@ -537,6 +567,9 @@ static void dwa_rows(const tinyml_conv_params* p, const dwa_window* win, const i
       case 3: DWA_S1(3); return;
       case 4: DWA_S1(4); return;
       case 5: DWA_S1(5); return;
+      case 6: DWA_S1(6); return;
+      case 7: DWA_S1(7); return;
+      case 8: DWA_S1(8); return;
       default: dwa_rows_s12(win, cst, words, n_oc, m, pitch, out, C, W, 1, NW, 0, 0); return;
     }
   }
@@ -550,6 +583,8 @@ static void dwa_rows(const tinyml_conv_params* p, const dwa_window* win, const i
     case 7: DWA_S2(4, 4); return;
     case 8: DWA_S2(5, 4); return;
     case 9: DWA_S2(5, 5); return;
+    case 10: DWA_S2(6, 5); return;
+    case 11: DWA_S2(6, 6); return;
     default: dwa_rows_s12(win, cst, words, n_oc, m, pitch, out, C, W, 2, NW, NE, 0); return;
   }
 #undef DWA_S1
