@@ -277,6 +277,9 @@ def any_depthwise_fixed_cases() -> list[Case]:
         (3, 20, 4, 1, 1, 13, 1, "same"), (2, 24, 5, 2, 2, 15, 1, "same"),
         (4, 30, 4, 1, 3, 11, 2, "same"), (1, 40, 8, 1, 1, 12, 2, "same"),
         (2, 33, 4, 1, 2, 10, 2, "valid"), (3, 17, 3, 2, 2, 12, 1, "same"),
+        # multipliers whose constants take several passes (micro_speech's 10x8 x 8 on one channel)
+        (20, 16, 1, 8, 10, 8, 2, "same"), (9, 9, 1, 40, 3, 3, 1, "same"),
+        (6, 7, 2, 30, 3, 3, 2, "same"),
     )
     cases = []
     for h, w, c, m, kh, kw, s, padding in shapes:

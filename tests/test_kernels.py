@@ -205,7 +205,8 @@ MODELS = [Path(p) for p in (os.environ.get("TINYML_KERNEL_CHECK_MODELS") or "").
 @pytest.fixture(scope="module")
 def every_kernel_path_model(tmp_path_factory) -> Path:
     """A small int8 MobileNet-like net built here, whose layers each project kernel covers: a
-    one-channel 3x3 first conv, depthwise 3x3 at strides 1 and 2, pointwise 1x1."""
+    one-channel 3x3 first conv, depthwise 3x3 at strides 1 and 2, pointwise 1x1, depthwise 5x5
+    and a depthwise 3x3 with a channel multiplier of 2 (the any-size depthwise kernel)."""
     import suite_models
 
     keras = suite_models._keras()
@@ -214,6 +215,8 @@ def every_kernel_path_model(tmp_path_factory) -> Path:
     for stride, channels in ((1, 16), (2, 24)):
         x = keras.layers.ReLU(6.0)(keras.layers.DepthwiseConv2D(3, strides=stride, padding="same")(x))
         x = keras.layers.ReLU(6.0)(keras.layers.Conv2D(channels, 1)(x))
+    x = keras.layers.ReLU(6.0)(keras.layers.DepthwiseConv2D(5, padding="same")(x))
+    x = keras.layers.DepthwiseConv2D(3, padding="same", depth_multiplier=2)(x)
     x = keras.layers.Flatten()(keras.layers.AveragePooling2D(6)(x))
     model = keras.Model(inputs, keras.layers.Dense(10)(x))  # logits: a softmax of a random net saturates
     path = tmp_path_factory.mktemp("kernels") / "every_kernel_path.tflite"
@@ -247,7 +250,8 @@ def test_both_kernel_sets_give_identical_outputs_and_arena(every_kernel_path_mod
                    for k in ("cmsis-nn", "tinyml"))
     assert ours.arena_used_bytes == cmsis.arena_used_bytes
     conv_kernels = {layer.kernel for layer in ours.layers if layer.op in ("CONV_2D", "DEPTHWISE_CONV_2D")}
-    assert conv_kernels == {"tinyml_conv_smallk_s8", "tinyml_dwconv3x3_s8", "tinyml_conv1x1_s8"}
+    assert conv_kernels == {"tinyml_conv_smallk_s8", "tinyml_dwconv3x3_s8", "tinyml_conv1x1_s8",
+                            "tinyml_dwconv_s8"}
 
 
 @pytest.mark.tflm
@@ -323,9 +327,13 @@ def test_one_channel_depthwise_with_a_multiplier_is_the_small_k_convolution():
     kernel, _ = kernel_plan.layer_reason("DEPTHWISE_CONV_2D", (1, 96, 96, 1), (1, 3, 3, 8),
                                          (1, 48, 48, 8), **args)
     assert kernel == kernel_plan.SMALLK_KERNEL
+    # Over the small-k kernel's 1024 B: the any-size depthwise kernel, its output channels in passes.
     kernel, reason = kernel_plan.layer_reason("DEPTHWISE_CONV_2D", (1, 96, 96, 1), (1, 3, 3, 200),
                                               (1, 48, 48, 200), **{**args, "shifts": [-8] * 200})
-    assert kernel == kernel_sets.CMSIS_NN and "1024 B" in reason and "multiplier 200" in reason
+    assert kernel == kernel_plan.ANY_DEPTHWISE_KERNEL, reason
+    kernel, reason = kernel_plan.layer_reason("DEPTHWISE_CONV_2D", (1, 96, 96, 1), (1, 17, 11, 8),
+                                              (1, 48, 48, 8), **args)
+    assert kernel == kernel_sets.CMSIS_NN and "1024 B" in reason and "17x11" in reason
     # Two or more input channels with a multiplier: the any-size depthwise kernel.
     kernel, reason = kernel_plan.layer_reason("DEPTHWISE_CONV_2D", (1, 96, 96, 2), (1, 3, 3, 8),
                                               (1, 48, 48, 8), **args)

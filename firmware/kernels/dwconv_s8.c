@@ -70,9 +70,14 @@ TK_INLINE int32_t dwa_slots(int32_t k_h) { return k_h == 1 ? 1 : 2 * k_h; }
 
 // Input channels per group: up to four (one transposition step), as the row pool and the
 // constants allow; 0 when not even one fits.
+// A multiplier whose output channels' constants do not fit at once (one input channel of a
+// grayscale first layer, e.g. micro_speech's 10x8 x 8) takes its output channels in passes over
+// one input channel at a time, transposing its rows again per pass.
 static int32_t dwa_group(const tinyml_conv_params* q, int32_t m) {
   const int32_t rows = DWA_POOL / (dwa_slots(q->k_h) * dwa_pitch(q));
-  const int32_t consts = DWA_CONST_WORDS / (m * (q->k_h * 2 * dwa_words(q->k_w) + DWA_QWORDS));
+  const int32_t words = q->k_h * 2 * dwa_words(q->k_w) + DWA_QWORDS;  // per output channel
+  int32_t consts = DWA_CONST_WORDS / (m * words);
+  if (consts < 1 && words <= DWA_CONST_WORDS) consts = 1;
   int32_t group = rows < consts ? rows : consts;
   if (group > 4) group = 4;
   return group;
@@ -555,9 +560,10 @@ TK_INLINE void dwa_rows_s12(const dwa_window* win, const int32_t* cst, int32_t w
 
 // The specialized copies: the assembly for k_w up to 15 (stride 1) or 11 (stride 2), loops in C
 // for the rest.
+// m: output channels per input channel of this pass (more than n_oc: one input channel).
 static void dwa_rows(const tinyml_conv_params* p, const dwa_window* win, const int32_t* cst,
-                     int32_t words, int32_t n_oc, int32_t pitch, int8_t* out) {
-  const int32_t C = p->out_c, W = p->out_w, m = p->out_c / p->in_c;
+                     int32_t words, int32_t n_oc, int32_t m, int32_t pitch, int8_t* out) {
+  const int32_t C = p->out_c, W = p->out_w;
   const int32_t NW = dwa_words(p->k_w), NE = (p->k_w + 1) / 2;
 #define DWA_S1(nw) dwa_rows_s12(win, cst, words, n_oc, m, pitch, out, C, W, 1, nw, 0, 1)
 #define DWA_S2(nw, ne) dwa_rows_s12(win, cst, words, n_oc, m, pitch, out, C, W, 2, nw, ne, 1)
@@ -754,10 +760,18 @@ static __attribute__((noinline)) void dwa_run(const tinyml_conv_params* p, const
     for (int32_t x = 0; x < p->pad_w; ++x) row[x] = 0;
     for (int32_t x = p->pad_w + columns; x < pitch; ++x) row[x] = 0;
   }
-  for (int32_t c0 = 0; c0 < IC; c0 += group) {
+  // Output channels per pass: those of the group, or as many constants as fit (then group = 1).
+  const int32_t pass = group * m * words <= DWA_CONST_WORDS ? group * m : DWA_CONST_WORDS / words;
+  for (int32_t c0 = 0, o0 = 0; c0 < IC; o0 += pass) {
     const int32_t n = IC - c0 < group ? IC - c0 : group;
-    dwa_constants(p, filter, bias, c0 * m, n * m, words, cst);
-    int32_t loaded = -p->pad_h;  // input rows below it are in the ring (for this group)
+    if (o0 >= n * m) {  // the group's last pass is done
+      c0 += n;
+      o0 = -pass;
+      continue;
+    }
+    const int32_t n_oc = n * m - o0 < pass ? n * m - o0 : pass;
+    dwa_constants(p, filter, bias, c0 * m + o0, n_oc, words, cst);
+    int32_t loaded = -p->pad_h;  // input rows below it are in the ring (for this pass)
     for (int32_t oy = 0; oy < p->out_h; ++oy) {
       const int32_t iy0 = oy * p->stride_h - p->pad_h;
       int32_t ky_lo = iy0 < 0 ? -iy0 : 0;
@@ -789,7 +803,8 @@ static __attribute__((noinline)) void dwa_run(const tinyml_conv_params* p, const
       win.first_filter_row = ky_lo;
       win.row_step = n * pitch;
       win.row0 = pool + dwa_mod(iy0 + ky_lo, KH) * n * pitch;
-      dwa_rows(p, &win, cst, words, n * m, pitch, output + oy * p->out_w * C + c0 * m);
+      dwa_rows(p, &win, cst, words, n_oc, n_oc < n * m ? n_oc + 1 : m, pitch,
+               output + oy * p->out_w * C + c0 * m + o0);
     }
   }
 }

@@ -126,11 +126,11 @@ def any_depthwise_reason(input_shape, filter_shape, output_shape, stride, shifts
     pitch = (last + 2) & ~1
     slots = 1 if k_h == 1 else 2 * k_h
     multiplier = out_c // in_c
-    group = min(
-        4,
-        ANY_DW_POOL // (slots * pitch),
-        ANY_DW_CONST_WORDS // (multiplier * (k_h * 2 * words + ANY_DW_QWORDS)),
-    )
+    channel_words = k_h * 2 * words + ANY_DW_QWORDS
+    consts = ANY_DW_CONST_WORDS // (multiplier * channel_words)
+    if consts < 1 and channel_words <= ANY_DW_CONST_WORDS:  # output channels in passes
+        consts = 1
+    group = min(4, ANY_DW_POOL // (slots * pitch), consts)
     if group < 1:
         return f"rows of {pitch} columns or channel multiplier {multiplier} over the kernel's stack buffers"
     reason = quant_reason(shifts, bias, filter_shape[1] * filter_shape[2])
