@@ -5,8 +5,8 @@
 //
 // Channel rows, as the 3x3 kernel's strides 1 and 2: the input rows of a group of up to four input
 // channels are transposed once into int16 rows per channel (input offset added; padding columns
-// hold 0 and padding rows are skipped), so that one word holds two neighbouring columns of one
-// channel. With each filter row stored as the words E_i = (w[2i], w[2i+1]) and O_i = (w[2i-1],
+// hold 0; padding rows are skipped, or read as rows of zeros by windows of three rows), so that one
+// word holds two neighbouring columns of one channel. With each filter row stored as the words E_i = (w[2i], w[2i+1]) and O_i = (w[2i-1],
 // w[2i]) (w outside [0, k_w) = 0), doubled for the requantization's SMMLAR,
 //   stride 1: outputs at columns j, j+1, j+2, j+3 take, from the words X_i = (x[j+2i], x[j+2i+1]),
 //             X_i.E_i, X_i.O_i, X_{i+1}.E_i, X_{i+1}.O_i: one load of input and one LDRD of filter
@@ -15,7 +15,8 @@
 // Each output channel of the group reads its input channel's rows (channel multiplier: m output
 // channels read the same rows). Requantization: the SMMLAR form (tk_output_k), which saturates to
 // int8; a narrower activation range is a pass over the output. A k_h x 1 filter over a one-column
-// map runs as 1 x k_h over a one-row map (the same memory).
+// map runs as 1 x k_h over a one-row map (the same memory). The DSP path runs an output row of
+// every channel of a group in one assembly loop; the portable path is the same arithmetic in C.
 #include "tinyml_kernels_common.h"
 
 // int16 of transposed rows, and words of per-output-channel constants, on the stack.
@@ -69,10 +70,10 @@ TK_INLINE int32_t dwa_mod(int32_t a, int32_t b) {
 TK_INLINE int32_t dwa_slots(int32_t k_h) { return k_h == 1 ? 1 : 2 * k_h; }
 
 // Input channels per group: up to four (one transposition step), as the row pool and the
-// constants allow; 0 when not even one fits.
-// A multiplier whose output channels' constants do not fit at once (one input channel of a
-// grayscale first layer, e.g. micro_speech's 10x8 x 8) takes its output channels in passes over
-// one input channel at a time, transposing its rows again per pass.
+// constants allow; 0 when not even one fits. A multiplier whose output channels' constants do not
+// fit at once (one input channel of a grayscale first layer, e.g. micro_speech's 10x8 x 8) takes
+// its output channels in passes over one input channel at a time, transposing its rows again per
+// pass.
 static int32_t dwa_group(const tinyml_conv_params* q, int32_t m) {
   const int32_t rows = DWA_POOL / (dwa_slots(q->k_h) * dwa_pitch(q));
   const int32_t words = q->k_h * 2 * dwa_words(q->k_w) + DWA_QWORDS;  // per output channel
@@ -192,8 +193,7 @@ typedef struct {
 #define DWA_S1_W4 DWA_S1_W3 DWA_S1_ASM("16", "xb", "xa")
 #define DWA_S1_W5 DWA_S1_W4 DWA_S1_ASM("20", "xa", "xb")
 #define DWA_S1_W6 DWA_S1_W5 DWA_S1_ASM("24", "xb", "xa")
-#define DWA_S1_W7 DWA_S1_W6 DWA_S1_ASM("28", "xa", "xb")
-#define DWA_S1_W8 DWA_S1_W7 DWA_S1_ASM("32", "xb", "xa")
+
 #define DWA_S2_ASM(X3_OFF, F_OFF, R0, R1, R2, R3)   \
   "ldr %[" R3 "], [%[x], #" X3_OFF "]\n\t"          \
   "ldr %[e], [%[f], #" F_OFF "]\n\t"                \
@@ -205,8 +205,7 @@ typedef struct {
 #define DWA_S2_W2 DWA_S2_W1 DWA_S2_ASM("16", "8", "xb", "xc", "xd", "xa")
 #define DWA_S2_W3 DWA_S2_W2 DWA_S2_ASM("20", "16", "xc", "xd", "xa", "xb")
 #define DWA_S2_W4 DWA_S2_W3 DWA_S2_ASM("24", "24", "xd", "xa", "xb", "xc")
-#define DWA_S2_W5 DWA_S2_W4 DWA_S2_ASM("28", "32", "xa", "xb", "xc", "xd")
-#define DWA_S2_W6 DWA_S2_W5 DWA_S2_ASM("32", "40", "xb", "xc", "xd", "xa")
+
 
 #endif
 
@@ -371,8 +370,7 @@ _Static_assert(DWA_START == 0 && DWA_MULT == 1 && DWA_K == 2 && DWA_RS1 == 3,
 #define DWA_S1_TWO4 DWA_S1_TWO3 DWA_S1_TWO("12")
 #define DWA_S1_TWO5 DWA_S1_TWO4 DWA_S1_TWO("16")
 #define DWA_S1_TWO6 DWA_S1_TWO5 DWA_S1_TWO("20")
-#define DWA_S1_TWO7 DWA_S1_TWO6 DWA_S1_TWO("24")
-#define DWA_S1_TWO8 DWA_S1_TWO7 DWA_S1_TWO("28")
+
 #define DWA_S2_TWO(X_OFF, F_OFF, A, B)                  \
   "ldr %[" B "], [%[x], #" X_OFF "]\n\t"                \
   "ldr %[e], [%[f], #" F_OFF "]\n\t"                    \
@@ -382,8 +380,7 @@ _Static_assert(DWA_START == 0 && DWA_MULT == 1 && DWA_K == 2 && DWA_RS1 == 3,
 #define DWA_S2_TWO2 DWA_S2_TWO1 DWA_S2_TWO("8", "8", "xb", "xa")
 #define DWA_S2_TWO3 DWA_S2_TWO2 DWA_S2_TWO("12", "16", "xa", "xb")
 #define DWA_S2_TWO4 DWA_S2_TWO3 DWA_S2_TWO("16", "24", "xb", "xa")
-#define DWA_S2_TWO5 DWA_S2_TWO4 DWA_S2_TWO("20", "32", "xa", "xb")
-#define DWA_S2_TWO6 DWA_S2_TWO5 DWA_S2_TWO("24", "40", "xb", "xa")
+
 
 #define DWA_DEFINE_ROW_S1(NAME, NW, ROWS, NOFF)                                                \
   TK_INLINE void NAME(dwa_job* job) {                                                          \
@@ -424,8 +421,6 @@ DWA_DEFINE_ROW_S1(dwa_row_asm_s1_3, 3, DWA_JOB_ROWS, "8")
 DWA_DEFINE_ROW_S1(dwa_row_asm_s1_4, 4, DWA_JOB_ROWS, "8")
 DWA_DEFINE_ROW_S1(dwa_row_asm_s1_5, 5, DWA_JOB_ROWS, "8")
 DWA_DEFINE_ROW_S1(dwa_row_asm_s1_6, 6, DWA_JOB_ROWS, "8")
-DWA_DEFINE_ROW_S1(dwa_row_asm_s1_7, 7, DWA_JOB_ROWS, "8")
-DWA_DEFINE_ROW_S1(dwa_row_asm_s1_8, 8, DWA_JOB_ROWS, "8")
 // Stride 2: NE words of E per row, NW words per filter row (k_w = 2 NE - 1 or 2 NE).
 DWA_DEFINE_ROW_S2(dwa_row_asm_s2_1_2, 1, 2, DWA_JOB_ROWS, "8")
 DWA_DEFINE_ROW_S2(dwa_row_asm_s2_2_2, 2, 2, DWA_JOB_ROWS, "8")
@@ -433,10 +428,6 @@ DWA_DEFINE_ROW_S2(dwa_row_asm_s2_2_3, 2, 3, DWA_JOB_ROWS, "8")
 DWA_DEFINE_ROW_S2(dwa_row_asm_s2_3_3, 3, 3, DWA_JOB_ROWS, "8")
 DWA_DEFINE_ROW_S2(dwa_row_asm_s2_3_4, 3, 4, DWA_JOB_ROWS, "8")
 DWA_DEFINE_ROW_S2(dwa_row_asm_s2_4_4, 4, 4, DWA_JOB_ROWS, "8")
-DWA_DEFINE_ROW_S2(dwa_row_asm_s2_4_5, 4, 5, DWA_JOB_ROWS, "8")
-DWA_DEFINE_ROW_S2(dwa_row_asm_s2_5_5, 5, 5, DWA_JOB_ROWS, "8")
-DWA_DEFINE_ROW_S2(dwa_row_asm_s2_5_6, 5, 6, DWA_JOB_ROWS, "8")
-DWA_DEFINE_ROW_S2(dwa_row_asm_s2_6_6, 6, 6, DWA_JOB_ROWS, "8")
 // 3x3 (the channel multipliers the 3x3 kernel leaves): three rows unrolled.
 DWA_DEFINE_ROW_S1(dwa_row_asm_s1_2_rows3, 2, DWA_JOB_ROWS3, "12")
 DWA_DEFINE_ROW_S2(dwa_row_asm_s2_2_rows3, 2, 2, DWA_JOB_ROWS3, "12")
@@ -457,9 +448,7 @@ TK_INLINE void dwa_row_asm(dwa_job* job, int32_t S, int32_t NW, int32_t NE) {
       case 3: dwa_row_asm_s1_3(job); return;
       case 4: dwa_row_asm_s1_4(job); return;
       case 5: dwa_row_asm_s1_5(job); return;
-      case 6: dwa_row_asm_s1_6(job); return;
-      case 7: dwa_row_asm_s1_7(job); return;
-      default: dwa_row_asm_s1_8(job); return;
+      default: dwa_row_asm_s1_6(job); return;
     }
   }
   switch (NE * 8 + NW) {
@@ -468,11 +457,7 @@ TK_INLINE void dwa_row_asm(dwa_job* job, int32_t S, int32_t NW, int32_t NE) {
     case 2 * 8 + 3: dwa_row_asm_s2_2_3(job); return;
     case 3 * 8 + 3: dwa_row_asm_s2_3_3(job); return;
     case 3 * 8 + 4: dwa_row_asm_s2_3_4(job); return;
-    case 4 * 8 + 4: dwa_row_asm_s2_4_4(job); return;
-    case 4 * 8 + 5: dwa_row_asm_s2_4_5(job); return;
-    case 5 * 8 + 5: dwa_row_asm_s2_5_5(job); return;
-    case 5 * 8 + 6: dwa_row_asm_s2_5_6(job); return;
-    default: dwa_row_asm_s2_6_6(job); return;
+    default: dwa_row_asm_s2_4_4(job); return;
   }
 }
 #endif
@@ -558,8 +543,8 @@ TK_INLINE void dwa_rows_s12(const dwa_window* win, const int32_t* cst, int32_t w
   }
 }
 
-// The specialized copies: the assembly for k_w up to 15 (stride 1) or 11 (stride 2), loops in C
-// for the rest.
+// The specialized copies: the assembly for k_w up to 11 (stride 1) or 7 (stride 2; about 1.1 KB
+// of flash each), loops in C for the rest.
 // m: output channels per input channel of this pass (more than n_oc: one input channel).
 static void dwa_rows(const tinyml_conv_params* p, const dwa_window* win, const int32_t* cst,
                      int32_t words, int32_t n_oc, int32_t m, int32_t pitch, int8_t* out) {
@@ -574,8 +559,6 @@ static void dwa_rows(const tinyml_conv_params* p, const dwa_window* win, const i
       case 4: DWA_S1(4); return;
       case 5: DWA_S1(5); return;
       case 6: DWA_S1(6); return;
-      case 7: DWA_S1(7); return;
-      case 8: DWA_S1(8); return;
       default: dwa_rows_s12(win, cst, words, n_oc, m, pitch, out, C, W, 1, NW, 0, 0); return;
     }
   }
@@ -587,10 +570,6 @@ static void dwa_rows(const tinyml_conv_params* p, const dwa_window* win, const i
     case 5: DWA_S2(3, 3); return;
     case 6: DWA_S2(4, 3); return;
     case 7: DWA_S2(4, 4); return;
-    case 8: DWA_S2(5, 4); return;
-    case 9: DWA_S2(5, 5); return;
-    case 10: DWA_S2(6, 5); return;
-    case 11: DWA_S2(6, 6); return;
     default: dwa_rows_s12(win, cst, words, n_oc, m, pitch, out, C, W, 2, NW, NE, 0); return;
   }
 #undef DWA_S1
