@@ -428,6 +428,7 @@ DWA_DEFINE_ROW_S2(dwa_row_asm_s2_2_3, 2, 3, DWA_JOB_ROWS, "8")
 DWA_DEFINE_ROW_S2(dwa_row_asm_s2_3_3, 3, 3, DWA_JOB_ROWS, "8")
 DWA_DEFINE_ROW_S2(dwa_row_asm_s2_3_4, 3, 4, DWA_JOB_ROWS, "8")
 DWA_DEFINE_ROW_S2(dwa_row_asm_s2_4_4, 4, 4, DWA_JOB_ROWS, "8")
+DWA_DEFINE_ROW_S2(dwa_row_asm_s2_4_5, 4, 5, DWA_JOB_ROWS, "8")  // micro_speech's 10x8
 // 3x3 (the channel multipliers the 3x3 kernel leaves): three rows unrolled.
 DWA_DEFINE_ROW_S1(dwa_row_asm_s1_2_rows3, 2, DWA_JOB_ROWS3, "12")
 DWA_DEFINE_ROW_S2(dwa_row_asm_s2_2_rows3, 2, 2, DWA_JOB_ROWS3, "12")
@@ -457,7 +458,8 @@ TK_INLINE void dwa_row_asm(dwa_job* job, int32_t S, int32_t NW, int32_t NE) {
     case 2 * 8 + 3: dwa_row_asm_s2_2_3(job); return;
     case 3 * 8 + 3: dwa_row_asm_s2_3_3(job); return;
     case 3 * 8 + 4: dwa_row_asm_s2_3_4(job); return;
-    default: dwa_row_asm_s2_4_4(job); return;
+    case 4 * 8 + 4: dwa_row_asm_s2_4_4(job); return;
+    default: dwa_row_asm_s2_4_5(job); return;
   }
 }
 #endif
@@ -543,7 +545,7 @@ TK_INLINE void dwa_rows_s12(const dwa_window* win, const int32_t* cst, int32_t w
   }
 }
 
-// The specialized copies: the assembly for k_w up to 11 (stride 1) or 7 (stride 2; about 1.1 KB
+// The specialized copies: the assembly for k_w up to 11 (stride 1) or 8 (stride 2; about 1.1 KB
 // of flash each), loops in C for the rest.
 // m: output channels per input channel of this pass (more than n_oc: one input channel).
 static void dwa_rows(const tinyml_conv_params* p, const dwa_window* win, const int32_t* cst,
@@ -570,6 +572,7 @@ static void dwa_rows(const tinyml_conv_params* p, const dwa_window* win, const i
     case 5: DWA_S2(3, 3); return;
     case 6: DWA_S2(4, 3); return;
     case 7: DWA_S2(4, 4); return;
+    case 8: DWA_S2(5, 4); return;
     default: dwa_rows_s12(win, cst, words, n_oc, m, pitch, out, C, W, 2, NW, NE, 0); return;
   }
 #undef DWA_S1
