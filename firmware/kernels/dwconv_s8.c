@@ -655,15 +655,18 @@ TK_INLINE void dwa_transpose4(const int8_t* src, int32_t C, int32_t n, uint32_t 
 
 // The filter words of one filter row of output channel oc: E_i, O_i from the doubled weights
 // w[kx] (kx = -1 and k_w.. are 0), at q[2i], q[2i + 1]; `step`: words from one channel's
-// constants to the next (the four-channel form writes four channels).
-TK_INLINE void dwa_filter_row1(const int8_t* k, int32_t C, int32_t k_w, int32_t NW, int32_t* q) {
+// constants to the next (the four-channel form writes four channels). Stride 2 reads E_i only:
+// its O_i are left unwritten.
+// with_o: whether O_i are needed (stride 1; stride 2 reads E_i only).
+TK_INLINE void dwa_filter_row1(const int8_t* k, int32_t C, int32_t k_w, int32_t NW, int32_t* q,
+                               int with_o) {
   uint32_t prev = 0;  // doubled w[2i - 1]
   for (int32_t i = 0; i < NW; ++i) {
     const int32_t kx = 2 * i;
     const uint32_t a = kx < k_w ? tk_half(2 * k[kx * C]) : 0;
     const uint32_t b = kx + 1 < k_w ? tk_half(2 * k[(kx + 1) * C]) : 0;
     q[2 * i] = (int32_t)(a | (b << 16));
-    q[2 * i + 1] = (int32_t)(prev | (a << 16));
+    if (with_o) q[2 * i + 1] = (int32_t)(prev | (a << 16));
     prev = b;
   }
 }
@@ -671,25 +674,26 @@ TK_INLINE void dwa_filter_row1(const int8_t* k, int32_t C, int32_t k_w, int32_t 
 // Four channels at once: one word holds tap kx of the four, SXTB16 splits channels 0/2 and 1/3,
 // SADD16 doubles, PKHBT/PKHTB pair the taps per channel.
 TK_INLINE void dwa_filter_row4(const int8_t* k, int32_t C, int32_t k_w, int32_t NW, int32_t* q,
-                               int32_t step) {
+                               int32_t step, int with_o) {
   uint32_t p02 = 0, p13 = 0;  // doubled w[2i - 1] of channels 0/2 and 1/3
-  for (int32_t i = 0; i < NW; ++i) {
-    const int32_t kx = 2 * i;
-    const uint32_t a = kx < k_w ? tk_read32(k + kx * C) : 0;
-    const uint32_t b = kx + 1 < k_w ? tk_read32(k + (kx + 1) * C) : 0;
+  int32_t* d = q;
+  for (int32_t kx = 0; kx < 2 * NW; kx += 2, k += 2 * C, d += 2) {
+    const uint32_t a = kx < k_w ? tk_read32(k) : 0;
+    const uint32_t b = kx + 1 < k_w ? tk_read32(k + C) : 0;
     const uint32_t a02 = tk_double16(tk_sxtb16(a)), a13 = tk_double16(tk_sxtb16_ror8(a));
     const uint32_t b02 = tk_double16(tk_sxtb16(b)), b13 = tk_double16(tk_sxtb16_ror8(b));
-    int32_t* d = q + 2 * i;
     d[0] = (int32_t)tk_pkhbt16(a02, b02);
-    d[1] = (int32_t)tk_pkhbt16(p02, a02);
     d[step] = (int32_t)tk_pkhbt16(a13, b13);
-    d[step + 1] = (int32_t)tk_pkhbt16(p13, a13);
     d[2 * step] = (int32_t)tk_pkhtb16(b02, a02);
-    d[2 * step + 1] = (int32_t)tk_pkhtb16(a02, p02);
     d[3 * step] = (int32_t)tk_pkhtb16(b13, a13);
-    d[3 * step + 1] = (int32_t)tk_pkhtb16(a13, p13);
-    p02 = b02;
-    p13 = b13;
+    if (with_o) {
+      d[1] = (int32_t)tk_pkhbt16(p02, a02);
+      d[step + 1] = (int32_t)tk_pkhbt16(p13, a13);
+      d[2 * step + 1] = (int32_t)tk_pkhtb16(a02, p02);
+      d[3 * step + 1] = (int32_t)tk_pkhtb16(a13, p13);
+      p02 = b02;
+      p13 = b13;
+    }
   }
 }
 
@@ -698,16 +702,23 @@ TK_INLINE void dwa_filter_row4(const int8_t* k, int32_t C, int32_t k_w, int32_t 
 static void dwa_constants(const tinyml_conv_params* p, const int8_t* filter, const int32_t* bias,
                           int32_t oc0, int32_t n, int32_t words, int32_t* cst) {
   const int32_t NW = dwa_words(p->k_w), C = p->out_c, row = p->k_w * C;
+  const int with_o = p->stride_w == 1;
   int32_t i = 0;
   for (; i + 4 <= n; i += 4) {
     for (int32_t ky = 0; ky < p->k_h; ++ky) {
-      dwa_filter_row4(filter + ky * row + oc0 + i, C, p->k_w, NW, cst + i * words + ky * 2 * NW,
-                      words);
+      int32_t* q = cst + i * words + ky * 2 * NW;
+      const int8_t* k = filter + ky * row + oc0 + i;
+      if (with_o) {  // two copies: the stride-2 one stores half the words
+        dwa_filter_row4(k, C, p->k_w, NW, q, words, 1);
+      } else {
+        dwa_filter_row4(k, C, p->k_w, NW, q, words, 0);
+      }
     }
   }
   for (; i < n; ++i) {
     for (int32_t ky = 0; ky < p->k_h; ++ky) {
-      dwa_filter_row1(filter + ky * row + oc0 + i, C, p->k_w, NW, cst + i * words + ky * 2 * NW);
+      dwa_filter_row1(filter + ky * row + oc0 + i, C, p->k_w, NW, cst + i * words + ky * 2 * NW,
+                      with_o);
     }
   }
   for (i = 0; i < n; ++i) {
