@@ -122,6 +122,18 @@ def test_kernel_plan_mirrors_the_c_predicates(cases):
     """The C driver checks each case's `covered` flag against the kernels' predicates; here the
     same flag must come out of pipeline.analysis.kernel_plan's mirror."""
     for case in cases:
+        if case.kind == kv.DEPTHWISE_ANY:  # the adapter may try the 3x3 or small-k kernel first
+            reason = kernel_plan.any_depthwise_reason(
+                (1, *case.x.shape), (1, *case.filt.shape), (1, *case.out_hw, case.out_c), case.stride,
+                case.shift.tolist(), case.bias)
+            assert (reason == "") == case.covered, (case.x.shape, case.filt.shape, case.stride, reason)
+            if case.covered:
+                kernel, _ = kernel_plan.layer_reason(
+                    "DEPTHWISE_CONV_2D", (1, *case.x.shape), (1, *case.filt.shape),
+                    (1, *case.out_hw, case.out_c), case.stride, (1, 1), ("int8",) * 3 + ("int32",),
+                    case.shift.tolist(), case.bias)
+                assert kernel != kernel_sets.CMSIS_NN
+            continue
         if case.kind == kv.DEPTHWISE:
             op, filt = "DEPTHWISE_CONV_2D", (1, 3, 3, case.x.shape[2])
         else:
@@ -239,7 +251,8 @@ MODELS = [Path(p) for p in (os.environ.get("TINYML_KERNEL_CHECK_MODELS") or "").
 @pytest.fixture(scope="module")
 def every_kernel_path_model(tmp_path_factory) -> Path:
     """A small int8 MobileNet-like net built here, whose layers each project kernel covers: a
-    one-channel 3x3 first conv, depthwise 3x3 at strides 1 and 2, pointwise 1x1, a standard 3x3."""
+    one-channel 3x3 first conv, depthwise 3x3 at strides 1 and 2, pointwise 1x1, a standard 3x3,
+    depthwise 5x5 and a depthwise 3x3 with a channel multiplier of 2 (the any-size depthwise kernel)."""
     import suite_models
 
     keras = suite_models._keras()
@@ -249,6 +262,8 @@ def every_kernel_path_model(tmp_path_factory) -> Path:
         x = keras.layers.ReLU(6.0)(keras.layers.DepthwiseConv2D(3, strides=stride, padding="same")(x))
         x = keras.layers.ReLU(6.0)(keras.layers.Conv2D(channels, 1)(x))
     x = keras.layers.ReLU(6.0)(keras.layers.Conv2D(16, 3, padding="same")(x))  # tinyml_conv_s8
+    x = keras.layers.ReLU(6.0)(keras.layers.DepthwiseConv2D(5, padding="same")(x))
+    x = keras.layers.DepthwiseConv2D(3, padding="same", depth_multiplier=2)(x)
     x = keras.layers.Flatten()(keras.layers.AveragePooling2D(6)(x))
     model = keras.Model(inputs, keras.layers.Dense(10)(x))  # logits: a softmax of a random net saturates
     path = tmp_path_factory.mktemp("kernels") / "every_kernel_path.tflite"
@@ -284,7 +299,7 @@ def test_both_kernel_sets_give_identical_outputs_and_arena(every_kernel_path_mod
     assert ours.arena_used_bytes == cmsis.arena_used_bytes
     conv_kernels = {layer.kernel for layer in ours.layers if layer.op in ("CONV_2D", "DEPTHWISE_CONV_2D")}
     assert conv_kernels == {"tinyml_conv_smallk_s8", "tinyml_dwconv3x3_s8", "tinyml_conv1x1_s8",
-                            "tinyml_conv_s8"}
+                            "tinyml_conv_s8", "tinyml_dwconv_s8"}
     # Linking the project's kernels moves no other layer's code (they link last: mps2_an386.ld), so
     # the layers CMSIS-NN runs in both builds get the same fetch timing (cache off: equal cycles);
     # with the cache on they differ at most by what the previous layer left in it (one refill).
@@ -424,9 +439,39 @@ def test_one_channel_depthwise_with_a_multiplier_is_the_small_k_convolution():
     kernel, _ = kernel_plan.layer_reason("DEPTHWISE_CONV_2D", (1, 96, 96, 1), (1, 3, 3, 8),
                                          (1, 48, 48, 8), **args)
     assert kernel == kernel_plan.SMALLK_KERNEL
+    # Over the small-k kernel's 1024 B: the any-size depthwise kernel, its output channels in passes.
     kernel, reason = kernel_plan.layer_reason("DEPTHWISE_CONV_2D", (1, 96, 96, 1), (1, 3, 3, 200),
                                               (1, 48, 48, 200), **{**args, "shifts": [-8] * 200})
-    assert kernel == kernel_sets.CMSIS_NN and "1024 B" in reason
+    assert kernel == kernel_plan.ANY_DEPTHWISE_KERNEL, reason
+    kernel, reason = kernel_plan.layer_reason("DEPTHWISE_CONV_2D", (1, 96, 96, 1), (1, 17, 11, 8),
+                                              (1, 48, 48, 8), **args)
+    assert kernel == kernel_sets.CMSIS_NN and "1024 B" in reason and "17x11" in reason
+    # Two or more input channels with a multiplier: the any-size depthwise kernel.
     kernel, reason = kernel_plan.layer_reason("DEPTHWISE_CONV_2D", (1, 96, 96, 2), (1, 3, 3, 8),
                                               (1, 48, 48, 8), **args)
-    assert kernel == kernel_sets.CMSIS_NN and "multiplier" in reason
+    assert kernel == kernel_plan.ANY_DEPTHWISE_KERNEL, reason
+
+
+def test_any_depthwise_kernel_takes_other_sizes_strides_and_multipliers():
+    args = dict(dilation=(1, 1), dtypes=("int8", "int8", "int8", "int32"), bias=None)
+    for shape, filt, out, stride in (
+            ((1, 24, 24, 48), (1, 5, 5, 48), (1, 24, 24, 48), (1, 1)),
+            ((1, 12, 12, 32), (1, 7, 7, 32), (1, 6, 6, 32), (2, 2)),
+            ((1, 12, 12, 16), (1, 3, 3, 32), (1, 12, 12, 32), (1, 1)),
+            ((1, 98, 1, 64), (1, 9, 1, 64), (1, 98, 1, 64), (1, 1)),  # T x 1: taken as 1 x T
+            ((1, 98, 1, 64), (1, 9, 1, 64), (1, 49, 1, 64), (2, 1)),
+            ((1, 9, 9, 8), (1, 5, 5, 8), (1, 3, 9, 8), (3, 1))):  # row stride 3: any
+        kernel, reason = kernel_plan.layer_reason("DEPTHWISE_CONV_2D", shape, filt, out, stride,
+                                                  shifts=[-8] * filt[3], **args)
+        assert kernel == kernel_plan.ANY_DEPTHWISE_KERNEL, (shape, filt, reason)
+    for shape, filt, out, shifts, why in (
+            ((1, 1, 2100, 4), (1, 1, 3, 4), (1, 1, 2100, 4), [-8] * 4, "stack buffers"),
+            ((1, 20, 20, 4), (1, 17, 17, 4), (1, 20, 20, 4), [-8] * 4, "17x17"),
+            ((1, 98, 2, 64), (1, 9, 1, 64), (1, 98, 2, 64), [-8] * 64, "k_w >= 2"),  # 9x1, 2 columns
+            ((1, 9, 9, 8), (1, 3, 3, 8), (1, 9, 3, 8), [-8] * 8, "column stride 3"),
+            ((1, 8, 8, 4), (1, 5, 5, 4), (1, 8, 8, 4), [-24] * 4, "over 23"),
+            ((1, 8, 8, 4), (1, 5, 5, 4), (1, 8, 8, 4), [0] * 4, "no right shift")):
+        stride = (1, 3) if "stride" in why else (1, 1)
+        kernel, reason = kernel_plan.layer_reason("DEPTHWISE_CONV_2D", shape, filt, out, stride,
+                                                  shifts=shifts, **args)
+        assert (kernel == kernel_sets.CMSIS_NN) == bool(why) and why in reason, (shape, filt, reason)

@@ -7,7 +7,7 @@
 
 #include "tinyml_kernels.h"
 
-enum { TK_DEPTHWISE = 0, TK_SMALLK = 1, TK_POINTWISE = 2 };
+enum { TK_DEPTHWISE = 0, TK_SMALLK = 1, TK_POINTWISE = 2, TK_DEPTHWISE_ANY = 10 };
 enum { TK_CONV_ANY = 20 };  // tinyml_conv_s8
 
 typedef struct {
@@ -36,10 +36,11 @@ static int tk_run_cases(tk_print_fn print, tk_ticks_fn ticks) {
   int failures = 0;
   for (int i = 0; i < kCaseCount; ++i) {
     const tk_case* c = &kCases[i];
-    const int covered = c->kind == TK_DEPTHWISE   ? tinyml_dwconv3x3_s8_covers(&c->p, c->bias)
-                        : c->kind == TK_POINTWISE ? tinyml_conv1x1_s8_covers(&c->p, c->bias)
-                        : c->kind == TK_CONV_ANY  ? tinyml_conv_s8_covers(&c->p, c->bias)
-                                                  : tinyml_conv_smallk_s8_covers(&c->p, c->bias);
+    const int covered = c->kind == TK_DEPTHWISE       ? tinyml_dwconv3x3_s8_covers(&c->p, c->bias)
+                        : c->kind == TK_DEPTHWISE_ANY ? tinyml_dwconv_s8_covers(&c->p, c->bias)
+                        : c->kind == TK_POINTWISE     ? tinyml_conv1x1_s8_covers(&c->p, c->bias)
+                        : c->kind == TK_CONV_ANY      ? tinyml_conv_s8_covers(&c->p, c->bias)
+                                                      : tinyml_conv_smallk_s8_covers(&c->p, c->bias);
     if (covered != c->covered) {
       snprintf(line, sizeof line, "CASE %d FAIL covers=%d want %d", i, covered, c->covered);
       print(line);
@@ -65,6 +66,8 @@ static int tk_run_cases(tk_print_fn print, tk_ticks_fn ticks) {
     const uint32_t start = ticks();
     if (c->kind == TK_DEPTHWISE) {
       tinyml_dwconv3x3_s8(&c->p, c->input, c->filter, c->bias, output);
+    } else if (c->kind == TK_DEPTHWISE_ANY) {
+      tinyml_dwconv_s8(&c->p, c->input, c->filter, c->bias, output);
     } else if (c->kind == TK_POINTWISE) {
       tinyml_conv1x1_s8(&c->p, c->input, c->filter, c->bias, output);
     } else if (c->kind == TK_CONV_ANY) {

@@ -30,6 +30,18 @@ int tinyml_dwconv3x3_s8_covers(const tinyml_conv_params* p, const int32_t* bias)
 void tinyml_dwconv3x3_s8(const tinyml_conv_params* p, const int8_t* input, const int8_t* filter,
                          const int32_t* bias, int8_t* output);
 
+// Depthwise convolution of any kernel size (k_h <= 16, 2 <= k_w <= 15; k_h x 1 on a one-column
+// map as 1 x k_h), column stride 1 or 2, any row stride, padding and channel multiplier
+// (out_c = in_c * m), dilation 1: the layers tinyml_dwconv3x3_s8 does not take. Filter
+// [k_h][k_w][out_c]. Refuses rows longer than its row pool (2,048 int16 over 2 k_h rows of one
+// channel), multipliers whose filter constants overflow its stack buffer (352 words), and the
+// shapes where CMSIS-NN is faster (one output column, under four output pixels, k_w of 1,
+// column strides of 3 and more). Its buffers live on the stack: frames (GCC 12 -O2
+// -fstack-usage) of 5,800 B (row pool and constants) + 216 B + 104 B, no arena scratch.
+int tinyml_dwconv_s8_covers(const tinyml_conv_params* p, const int32_t* bias);
+void tinyml_dwconv_s8(const tinyml_conv_params* p, const int8_t* input, const int8_t* filter,
+                      const int32_t* bias, int8_t* output);
+
 // Convolution whose receptive field k_h*k_w*in_c is small (the first layer: 1-3 input channels),
 // any kernel size, stride and padding, dilation 1. Filter layout [out_c][k_h][k_w][in_c].
 int tinyml_conv_smallk_s8_covers(const tinyml_conv_params* p, const int32_t* bias);

@@ -1,6 +1,6 @@
 """Which kernel runs each layer with `--kernels tinyml`: the project's kernels cover a layer when
-the predicates of firmware/kernels (tinyml_dwconv3x3_s8_covers, tinyml_conv1x1_s8_covers,
-tinyml_conv_smallk_s8_covers, tinyml_conv_s8_covers and
+the predicates of firmware/kernels (tinyml_dwconv3x3_s8_covers, tinyml_dwconv_s8_covers,
+tinyml_conv1x1_s8_covers, tinyml_conv_smallk_s8_covers, tinyml_conv_s8_covers and
 the adapter's type checks in firmware/tflm/tinyml_{conv,depthwise}.cc) accept it; every other layer runs
 CMSIS-NN's kernel. This module mirrors those predicates from the .tflite alone (shapes, strides,
 per-channel multipliers as TFLM's QuantizeMultiplier computes them, biases), so the report can say
@@ -28,6 +28,7 @@ if TYPE_CHECKING:
     from tflite_micro.tensorflow.lite.micro.python import schema_py_generated as schema
 
 DEPTHWISE_KERNEL = "tinyml_dwconv3x3_s8"
+ANY_DEPTHWISE_KERNEL = "tinyml_dwconv_s8"
 SMALLK_KERNEL = "tinyml_conv_smallk_s8"
 POINTWISE_KERNEL = "tinyml_conv1x1_s8"
 CONV_KERNEL = "tinyml_conv_s8"
@@ -35,6 +36,14 @@ SMALLK_MAX_TAPS = 64  # TINYML_SMALLK_MAX_TAPS
 SMALLK_MAX_IN_C = 3  # TINYML_SMALLK_MAX_IN_C
 MAX_TAP_PRODUCT = 255 * 128  # |input - zero point| * |int8 weight|
 MAX_TRANSPOSED_FILTER = 1024  # kMaxTransposedFilter of firmware/tflm/tinyml_depthwise.cc
+# firmware/kernels/dwconv_s8.c: its row pool (int16), constants (words), limits, and the
+# SMMLAR requantization's largest right shift (TK_K_MAX_RIGHT_SHIFT).
+ANY_DW_POOL = 2048
+ANY_DW_CONST_WORDS = 352
+ANY_DW_MAX_KH = 16
+ANY_DW_MAX_WORDS = 8
+ANY_DW_QWORDS = 4
+K_MAX_RIGHT_SHIFT = 23
 
 
 @dataclass(frozen=True)
@@ -135,6 +144,51 @@ def pointwise_wins(pixels: int, in_c: int, out_c: int) -> bool:
     return 100 * ours <= 94 * theirs
 
 
+def any_depthwise_reason(input_shape, filter_shape, output_shape, stride, shifts, bias) -> str:
+    """'' when tinyml_dwconv_s8_covers accepts the depthwise layer (any kernel size, stride and
+    channel multiplier), else why not."""
+    _, in_h, in_w, in_c = input_shape
+    _, k_h, k_w, out_c = filter_shape
+    out_h, out_w = output_shape[1], output_shape[2]
+    s_h, s_w = stride
+    if in_c < 1 or out_c % in_c:
+        return f"{out_c} output channels for {in_c} input channels"
+    if min(k_h, k_w, s_h, s_w, out_h, out_w) < 1:
+        return "an empty kernel, stride or output"
+    if k_w == 1 and k_h > 1 and in_w == 1 and out_w == 1:  # dwa_oriented: k_h x 1 on a column
+        k_h, k_w, in_w, out_h, out_w, s_w = k_w, k_h, in_h, out_w, out_h, s_h
+    words = k_w // 2 + 1
+    if k_h > ANY_DW_MAX_KH or words > ANY_DW_MAX_WORDS:
+        return f"{k_h}x{k_w} depthwise kernel (covered: k_h <= {ANY_DW_MAX_KH}, k_w <= {2 * ANY_DW_MAX_WORDS - 1})"
+    if k_w < 2:  # slower than CMSIS-NN
+        return f"{k_h}x{k_w} depthwise kernel over {in_w} columns (covered: k_w >= 2)"
+    if s_w > 2:
+        return f"column stride {s_w} (covered: 1 and 2)"
+    if out_w < 2 or out_h * out_w < 4:  # the kernel orients a one-column map as one row
+        return f"{out_h}x{out_w} output pixels (covered: 2 or more columns, 4 or more pixels)"
+    blocks = (out_w + 3) & ~3  # dwa_last_column
+    if s_w == 1:
+        last = blocks - 4 + 2 * words + 1
+    else:
+        last = 2 * (blocks - 1) + 2 * ((k_w + 1) // 2) - 1
+    pitch = (last + 2) & ~1
+    slots = 1 if k_h == 1 else 2 * k_h
+    multiplier = out_c // in_c
+    channel_words = k_h * 2 * words + ANY_DW_QWORDS
+    consts = ANY_DW_CONST_WORDS // (multiplier * channel_words)
+    if consts < 1 and channel_words <= ANY_DW_CONST_WORDS:  # output channels in passes
+        consts = 1
+    group = min(4, ANY_DW_POOL // (slots * pitch), consts)
+    if group < 1:
+        return f"rows of {pitch} columns or channel multiplier {multiplier} over the kernel's stack buffers"
+    reason = quant_reason(shifts, bias, filter_shape[1] * filter_shape[2])
+    if reason:
+        return reason
+    if any(s < -K_MAX_RIGHT_SHIFT for s in shifts):
+        return f"a right shift over {K_MAX_RIGHT_SHIFT}"
+    return ""
+
+
 def layer_reason(
     op: str, input_shape, filter_shape, output_shape, stride, dilation, dtypes: tuple[str, ...], shifts, bias
 ) -> tuple[str, str]:
@@ -160,13 +214,19 @@ def layer_reason(
             reason = quant_reason(shifts, bias, 9)
         if not reason:
             return DEPTHWISE_KERNEL, ""
-        if input_shape[3] != 1:
-            return CMSIS_NN, reason
-        # One input channel with a multiplier: the small-k convolution, filter transposed.
-        if k_h * k_w > SMALLK_MAX_TAPS or k_h * k_w * out_c > MAX_TRANSPOSED_FILTER:
-            return CMSIS_NN, f"one input channel, {k_h}x{k_w}x{out_c} filter over {MAX_TRANSPOSED_FILTER} B"
-        reason = quant_reason(shifts, bias, k_h * k_w)
-        return (CMSIS_NN, reason) if reason else (SMALLK_KERNEL, "")
+        if input_shape[3] == 1:
+            # One input channel with a multiplier: the small-k convolution, filter transposed.
+            if k_h * k_w > SMALLK_MAX_TAPS or k_h * k_w * out_c > MAX_TRANSPOSED_FILTER:
+                reason = f"one input channel, {k_h}x{k_w}x{out_c} filter over {MAX_TRANSPOSED_FILTER} B"
+            else:
+                reason = quant_reason(shifts, bias, k_h * k_w)
+            if not reason:
+                return SMALLK_KERNEL, ""
+        # Every other kernel size, stride and multiplier.
+        any_reason = any_depthwise_reason(input_shape, filter_shape, output_shape, stride, shifts, bias)
+        if not any_reason:
+            return ANY_DEPTHWISE_KERNEL, ""
+        return CMSIS_NN, f"{reason}; {any_reason}" if input_shape[3] == 1 else any_reason
     if op == "CONV_2D":
         out_c, k_h, k_w, in_c = filter_shape
         if in_c != input_shape[3]:
