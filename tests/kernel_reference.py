@@ -49,7 +49,8 @@ def _padded(x: np.ndarray, input_zp: int, pad_h: int, pad_w: int, need_h: int, n
 
 def depthwise_conv(x, filt, bias, *, stride, pad, out_hw, input_zp, output_zp, multiplier, shift,
                    act_min=-128, act_max=127) -> np.ndarray:
-    """x (H, W, C) int8, filt (KH, KW, C) int8 (multiplier 1), bias (C,) int32 or None."""
+    """x (H, W, C) int8, filt (KH, KW, C * m) int8 (channel multiplier m), bias (C * m,) int32 or
+    None."""
     acc = depthwise_accumulators(x, filt, bias, stride=stride, pad=pad, out_hw=out_hw,
                                  input_zp=input_zp)
     return _output(acc, multiplier, shift, output_zp, act_min, act_max)
@@ -71,7 +72,9 @@ def _windows(x, bias, kh, kw, channels, *, stride, pad, out_hw, input_zp):
 
 
 def depthwise_accumulators(x, filt, bias, *, stride, pad, out_hw, input_zp) -> np.ndarray:
+    """filt (KH, KW, C * m): output channel o reads input channel o // m (channel multiplier m)."""
     kh, kw, c = filt.shape
+    x = np.repeat(x, c // x.shape[2], axis=2)
     acc, taps = _windows(x, bias, kh, kw, c, stride=stride, pad=pad, out_hw=out_hw,
                          input_zp=input_zp)
     for (ky, kx), window in taps.items():

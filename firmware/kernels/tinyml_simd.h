@@ -124,6 +124,12 @@ TK_INLINE uint32_t tk_clamp8x4(uint32_t v, uint32_t lo4, uint32_t hi4) {
           : "cc");
   return v;
 }
+// a + b saturated to int32.
+TK_INLINE int32_t tk_qadd(int32_t a, int32_t b) {
+  int32_t r;
+  __asm__("qadd %0, %1, %2" : "=r"(r) : "r"(a), "r"(b));
+  return r;
+}
 // Saturates (v >> 1) to int8.
 TK_INLINE int32_t tk_ssat8_asr1(int32_t v) {
   int32_t r;
@@ -180,6 +186,10 @@ TK_INLINE uint32_t tk_clamp8x4(uint32_t v, uint32_t lo4, uint32_t hi4) {
     r |= (uint32_t)(uint8_t)x << i;
   }
   return r;
+}
+TK_INLINE int32_t tk_qadd(int32_t a, int32_t b) {
+  const int64_t r = (int64_t)a + b;
+  return r > INT32_MAX ? INT32_MAX : r < INT32_MIN ? INT32_MIN : (int32_t)r;
 }
 TK_INLINE int32_t tk_ssat8_asr1(int32_t v) {
   v >>= 1;

@@ -26,16 +26,29 @@ TfLiteStatus conv_invoke(TfLiteContext* context, TfLiteNode* node) {
     fill_params(&p, input, filter, output, conv_data(node), params.stride_height,
                 params.stride_width);
     const int32_t* bias_data = tflite::micro::GetOptionalTensorData<int32_t>(bias);
-    if (tinyml_conv1x1_s8_covers(&p, bias_data)) {
+    const int pointwise = tinyml_conv1x1_s8_route(&p, bias_data);
+    if (pointwise > 0) {
       tinyml_conv1x1_s8(&p, tflite::micro::GetTensorData<int8_t>(input),
                         tflite::micro::GetTensorData<int8_t>(filter), bias_data,
                         tflite::micro::GetTensorData<int8_t>(output));
       return kTfLiteOk;
     }
+    // A 1x1 layer CMSIS-NN's 1x1 kernel runs in fewer instructions (the cost rule).
+    if (pointwise < 0) return g_cmsis_conv.invoke(context, node);
     if (tinyml_conv_smallk_s8_covers(&p, bias_data)) {
       tinyml_conv_smallk_s8(&p, tflite::micro::GetTensorData<int8_t>(input),
                             tflite::micro::GetTensorData<int8_t>(filter), bias_data,
                             tflite::micro::GetTensorData<int8_t>(output));
+      return kTfLiteOk;
+    }
+    // The other convolutions, in the scratch buffer CMSIS-NN's Prepare requested for this layer
+    // (2 * k_h * k_w * in_c int16; word-aligned for LDRD).
+    void* scratch = cmsis_conv_scratch(context, node);
+    if (scratch != nullptr && (reinterpret_cast<uintptr_t>(scratch) & 3u) == 0 &&
+        tinyml_conv_s8_covers(&p, bias_data)) {
+      tinyml_conv_s8(&p, tflite::micro::GetTensorData<int8_t>(input),
+                     tflite::micro::GetTensorData<int8_t>(filter), bias_data,
+                     tflite::micro::GetTensorData<int8_t>(output), scratch);
       return kTfLiteOk;
     }
   }

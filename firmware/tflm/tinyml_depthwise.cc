@@ -51,6 +51,12 @@ TfLiteStatus depthwise_invoke(TfLiteContext* context, TfLiteNode* node) {
                             bias_data, tflite::micro::GetTensorData<int8_t>(output));
       return kTfLiteOk;
     }
+    // Every other kernel size, stride and channel multiplier.
+    if (tinyml_dwconv_s8_covers(&p, bias_data)) {
+      tinyml_dwconv_s8(&p, tflite::micro::GetTensorData<int8_t>(input), filter_data, bias_data,
+                       tflite::micro::GetTensorData<int8_t>(output));
+      return kTfLiteOk;
+    }
   }
   return g_cmsis_depthwise.invoke(context, node);
 }

@@ -18,6 +18,19 @@ inline const tflite::OpDataConv& conv_data(const TfLiteNode* node) {
   return *static_cast<const tflite::OpDataConv*>(node->user_data);
 }
 
+// kernels/cmsis_nn/conv.cpp's OpData (pinned library): the reference OpDataConv, then the index of
+// the scratch buffer its Prepare requests for arm_convolve_s8 (-1: none, e.g. a stride-1 1x1).
+struct CmsisConvOpData {
+  tflite::OpDataConv reference_op_data;
+  int buffer_idx;
+};
+
+// That scratch buffer (arm_convolve_wrapper_s8_get_buffer_size bytes), or nullptr.
+inline void* cmsis_conv_scratch(TfLiteContext* context, const TfLiteNode* node) {
+  const int index = static_cast<const CmsisConvOpData*>(node->user_data)->buffer_idx;
+  return index < 0 ? nullptr : context->GetScratchBuffer(context, index);
+}
+
 inline bool int8_layer(const TfLiteEvalTensor* input, const TfLiteEvalTensor* filter,
                 const TfLiteEvalTensor* bias, const TfLiteEvalTensor* output) {
   return input->type == kTfLiteInt8 && filter->type == kTfLiteInt8 &&

@@ -54,8 +54,10 @@ def kernels_section(models: list[ModelResults]) -> list[str]:
         "",
         "## Kernel sets: CMSIS-NN vs the project's kernels (emulated, instructions)",
         "",
-        "`tinyml` runs the project's int8 kernels (depthwise 3×3, first conv with 1-3 input channels, "
-        "pointwise 1×1) where they cover a layer and CMSIS-NN's elsewhere; the arena is the same.",
+        "`tinyml` runs the project's int8 kernels (depthwise of every size and channel multiplier, pointwise 1×1, "
+        "first convolutions, standard, 1×K and strided convolutions) where they cover a layer and run it faster, "
+        "and CMSIS-NN's elsewhere; the arena is the same. The flash cost is what the project's kernels add to "
+        "the firmware.",
         "",
         table(
             [
