@@ -6,8 +6,9 @@
 // Channel rows, as the 3x3 kernel's strides 1 and 2: the input rows of a group of up to four input
 // channels are transposed once into int16 rows per channel (input offset added; padding columns
 // hold 0; padding rows are skipped, or read as rows of zeros by windows of three rows), so that one
-// word holds two neighbouring columns of one channel. With each filter row stored as the words E_i = (w[2i], w[2i+1]) and O_i = (w[2i-1],
-// w[2i]) (w outside [0, k_w) = 0), doubled for the requantization's SMMLAR,
+// word holds two neighbouring columns of one channel. With each filter row stored as the words
+// E_i = (w[2i], w[2i+1]) and O_i = (w[2i-1], w[2i]) (w outside [0, k_w) = 0), doubled for the
+// requantization's SMMLAR,
 //   stride 1: outputs at columns j, j+1, j+2, j+3 take, from the words X_i = (x[j+2i], x[j+2i+1]),
 //             X_i.E_i, X_i.O_i, X_{i+1}.E_i, X_{i+1}.O_i: one load of input and one LDRD of filter
 //             per four SMLADs;
