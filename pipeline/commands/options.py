@@ -18,7 +18,7 @@ def add_kernels_argument(parser: argparse.ArgumentParser) -> None:
         choices=KERNEL_SETS,
         default=DEFAULT_KERNELS,
         help="int8 conv kernels: cmsis-nn (the library's, default) or tinyml (the "
-        "project's depthwise 3x3 and first-layer kernels, CMSIS-NN elsewhere)",
+        "project's depthwise, 1x1 and convolution kernels where they are faster, CMSIS-NN elsewhere)",
     )
 
 
@@ -46,6 +46,40 @@ def add_measurements_argument(parser: argparse.ArgumentParser) -> None:
         "for a model of `tinyml run --out OUT`, else the user cache's, "
         "~/.cache/tinyml/measurements or $TINYML_CACHE_DIR/measurements)",
     )
+
+
+def add_emulation_arguments(parser: argparse.ArgumentParser, what: str, which: str = "") -> None:
+    """`--emulate/--no-emulate --tflm-dir --verify-samples N` of run and sweep; `what` names what
+    they emulate ("model", "trained point"), `which` which of them (" that fits")."""
+    emulation = parser.add_mutually_exclusive_group()
+    emulation.add_argument(
+        "--emulate",
+        dest="emulate",
+        action="store_const",
+        const=True,
+        default=None,
+        help=f"emulate every {what}{which} in QEMU (default: when the toolchain, QEMU and the TFLM library "
+        "are there; this flag makes their absence an error)",
+    )
+    emulation.add_argument("--no-emulate", dest="emulate", action="store_const", const=False, help="skip the emulation")
+    parser.add_argument(
+        "--tflm-dir",
+        default=None,
+        help="TFLM Arduino library for the emulation (default: $TFLM_ARDUINO_DIR, PlatformIO's libdeps)",
+    )
+    parser.add_argument(
+        "--verify-samples",
+        type=int,
+        default=None,
+        metavar="N",
+        help=f"verify each emulated {what}'s firmware on N test inputs against TFLite's reference kernels "
+        "(default: the whole test split; 0: do not verify); a difference fails it",
+    )
+
+
+def check_verify_samples(samples: int | None) -> None:
+    if samples is not None and samples < 0:
+        raise PipelineError(f"--verify-samples {samples}: use 0 (no verification) or more")
 
 
 def add_verify_arguments(parser: argparse.ArgumentParser, board: bool = False) -> None:

@@ -8,7 +8,12 @@ from pathlib import Path
 
 from pipeline import driver
 from pipeline.board import DEFAULT_BOARD, load_board, require_firmware_port
-from pipeline.commands.options import add_kernel_sets_argument, output_folder
+from pipeline.commands.options import (
+    add_emulation_arguments,
+    add_kernel_sets_argument,
+    check_verify_samples,
+    output_folder,
+)
 from pipeline.device.usb import find_board_port
 from pipeline.errors import PipelineError
 from pipeline.model.specs import load_zoo
@@ -44,31 +49,8 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
         "it by USB VID:PID, or give its port (resumable: measured models are kept)",
     )
     parser.add_argument("--timeout", type=float, default=60.0, help="seconds to wait for each device run")
-    emulation = parser.add_mutually_exclusive_group()
-    emulation.add_argument(
-        "--emulate",
-        dest="emulate",
-        action="store_const",
-        const=True,
-        default=None,
-        help="emulate every model that fits in QEMU (default: when the toolchain, "
-        "QEMU and the TFLM library are there; this flag makes their absence an error)",
-    )
-    emulation.add_argument("--no-emulate", dest="emulate", action="store_const", const=False, help="skip the emulation")
-    parser.add_argument(
-        "--tflm-dir",
-        default=None,
-        help="TFLM Arduino library for the emulation (default: $TFLM_ARDUINO_DIR, PlatformIO's libdeps)",
-    )
+    add_emulation_arguments(parser, "model", " that fits")
     add_kernel_sets_argument(parser)
-    parser.add_argument(
-        "--verify-samples",
-        type=int,
-        default=None,
-        metavar="N",
-        help="verify each emulated model's firmware on N test inputs against TFLite's reference kernels "
-        "(default: the whole test split; 0: do not verify)",
-    )
 
 
 def check_device(device: str, board) -> None:
@@ -101,8 +83,7 @@ def run(args: argparse.Namespace) -> int:
         raise PipelineError(f"--epochs {args.epochs}: use 0 or more")
     if args.timeout <= 0:
         raise PipelineError(f"--timeout {args.timeout}: use a positive number of seconds")
-    if args.verify_samples is not None and args.verify_samples < 0:
-        raise PipelineError(f"--verify-samples {args.verify_samples}: use 0 (no verification) or more")
+    check_verify_samples(args.verify_samples)
     if args.device:
         check_device(args.device, board)
     request = driver.RunRequest(

@@ -9,6 +9,7 @@ import time
 from pathlib import Path
 
 from pipeline.board import DEFAULT_BOARD
+from pipeline.commands.options import add_emulation_arguments, check_verify_samples
 from pipeline.errors import PipelineError
 from pipeline.kernel_sets import KERNEL_SETS
 from pipeline.sweep import run as sweep
@@ -84,35 +85,11 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
         action="store_true",
         help="only size every point and rule out what cannot fit (seconds per point); a later run trains the rest",
     )
-    emulation = parser.add_mutually_exclusive_group()
-    emulation.add_argument(
-        "--emulate",
-        dest="emulate",
-        action="store_const",
-        const=True,
-        default=None,
-        help="emulate every trained point (default: when the toolchain, QEMU and the TFLM library are "
-        "there; this flag makes their absence an error)",
-    )
-    emulation.add_argument("--no-emulate", dest="emulate", action="store_const", const=False, help="skip the emulation")
-    parser.add_argument(
-        "--tflm-dir",
-        default=None,
-        help="TFLM Arduino library for the emulation (default: $TFLM_ARDUINO_DIR, PlatformIO's libdeps)",
-    )
-    parser.add_argument(
-        "--verify-samples",
-        type=int,
-        default=None,
-        metavar="N",
-        help="verify each emulated point's firmware on N test inputs against TFLite's reference kernels "
-        "(default: the whole test split; 0: do not verify); a point whose firmware differs fails",
-    )
+    add_emulation_arguments(parser, "trained point")
 
 
 def _request(args: argparse.Namespace) -> sweep.SweepRequest:
-    if args.verify_samples is not None and args.verify_samples < 0:
-        raise PipelineError(f"--verify-samples {args.verify_samples}: use 0 (no verification) or more")
+    check_verify_samples(args.verify_samples)
     budget = None
     if args.budget is not None:
         value = int(args.budget) if args.budget.strip().isdigit() else args.budget
