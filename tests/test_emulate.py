@@ -213,6 +213,36 @@ def test_emulate_measures_a_real_model(digits_tflite):
 
 
 @pytest.mark.tflm
+def test_each_models_firmware_reuses_the_precompiled_tflm_header(digits_tflite):
+    """TFLM's headers are most of a model's compile (a sweep builds one model per point under the
+    tree's lock): the model's main source takes them precompiled, and GCC really uses them (a
+    header compiled with other definitions would be passed over: 'x' under -H, a warning)."""
+    import shlex
+    import subprocess
+
+    from pipeline.analysis.model_analysis import analyze_file
+    from pipeline.board import load_board
+
+    analysis = analyze_file(digits_tflite, [load_board()])
+    elf = emu_stage.emulate(analysis, Path(_tflm_dir()), runs=1, warmup=0).elf
+    tree = elf.parent
+    commands = subprocess.run(["ninja", "-C", str(tree), "-t", "commands", elf.stem], check=True,
+                              capture_output=True, text=True).stdout.splitlines()
+    main_compile = next(c for c in commands if c.endswith("tflm_main.cc"))
+    data_compile = next(c for c in commands if c.endswith("model_data.cc"))
+    assert "tinyml_tflm_pch.dir/cmake_pch.hxx" in main_compile
+    assert "cmake_pch" not in data_compile  # an array of bytes: loading the header costs more
+    words = shlex.split(main_compile)
+    words[words.index("-o") + 1] = os.devnull
+    words[words.index("-MF") + 1] = os.devnull
+    compiled = subprocess.run([*words, "-H"], cwd=tree, capture_output=True, text=True)
+    assert compiled.returncode == 0, compiled.stderr[-2000:]
+    assert "not used because" not in compiled.stderr
+    assert any(line.startswith("! ") and line.endswith("cmake_pch.hxx.gch")
+               for line in compiled.stderr.splitlines()), compiled.stderr[:2000]
+
+
+@pytest.mark.tflm
 def test_cli_json_for_one_model(digits_tflite, capsys):
     code = main(["emulate", str(digits_tflite), "--tflm-dir", _tflm_dir(), "--json",
                  "--runs", "3", "--warmup", "1"])
