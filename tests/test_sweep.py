@@ -313,3 +313,35 @@ def test_board_option_replaces_the_space_files_boards(tmp_path):
     assert [b.key for b in _boards(space, "nano33ble")] == ["nano33ble"]
     assert [b.key for b in _boards(load_space(write(tmp_path, "[space]\nconv='standard'\nalpha=1\nresolution=16\n"
                                                               "blocks=2\n", "bare.toml")), None)] == ["nano33ble"]
+
+
+def test_trainings_start_with_the_most_work_so_workers_finish_together(tmp_path):
+    """Pruning runs first and fills the training queue; the largest training (MACs times epochs)
+    leaves it first, whatever the space file's order (here the smallest first)."""
+    from pipeline.sweep.run import SweepEvents, _Sweep
+    from pipeline.sweep.settings import SweepRequest, prepare, settings_for
+    from pipeline.sweep.tasks import TRAIN
+
+    space = write(tmp_path, """
+        [space]
+        conv = ["separable", "standard"]
+        alpha = [0.25, 0.5]
+        resolution = [16, 24]
+        blocks = 2
+        epochs = [1, 3]
+    """)
+    request = SweepRequest(out=tmp_path / "out", settings=settings_for(space, emulate=False))
+    (tmp_path / "out").mkdir()
+    sweep = _Sweep(prepare(request), request, SweepEvents())
+    try:
+        sweep.setup()
+        for key in sweep.keys:
+            sweep._queue(TRAIN, key)
+        order = [sweep._next(TRAIN) for _ in sweep.keys]
+    finally:
+        sweep.close()
+    work = [screen.spec_costs(sweep.specs[k], sweep.specs[k].classes).macs * sweep.specs[k].epochs
+            for k in order]
+    assert len(set(work)) == len(work) == 16
+    assert work == sorted(work, reverse=True)
+    assert order != sweep.keys  # the file's order is not the largest first

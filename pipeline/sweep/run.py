@@ -233,6 +233,21 @@ class _Sweep:
             }
         return payload
 
+    def _next(self, kind: str) -> str:
+        queue = self.queues[kind]
+        if kind != TRAIN:
+            return queue.popleft()
+        # The largest training first (MACs times epochs; pruning finishes before training starts,
+        # so the queue holds most points): the trainings left at the end are short ones, and the
+        # workers run out of work together instead of one training a large point alone.
+        key = max(queue, key=self._training_work)
+        queue.remove(key)
+        return key
+
+    def _training_work(self, key: str) -> int:
+        spec = self.specs[key]
+        return screen.spec_costs(spec, spec.classes).macs * spec.epochs
+
     def _engine(self):
         if self.engine is None:
             workers = self.request.workers
@@ -254,7 +269,7 @@ class _Sweep:
             if engine.idle() <= 0:
                 return
             kind = next(k for k in (EMULATE, PRUNE, TRAIN) if self.queues[k])
-            key = self.queues[kind].popleft()
+            key = self._next(kind)
             task = self.next_task
             self.next_task += 1
             self.running[task] = (key, kind)
