@@ -252,26 +252,42 @@ def test_a_dead_worker_fails_its_point_ctrl_c_stops_cleanly_and_resume_finishes(
     assert {n for n, r in rows(out).items() if r["status"] == "done"} == {n.replace("_e1", "_e3") for n in EVALUATED}
 
 
-def test_pool_recycles_its_workers(tmp_path):
+@pytest.mark.parametrize("limits, recycled", [
+    ({"tasks": 1}, True),                            # its task count
+    ({"memory_limit": 1, "tasks": 100}, True),       # more resident memory than its share
+    ({"memory_limit": 10**12, "tasks": 100}, False),  # within both: kept (TensorFlow imported once)
+])
+def test_pool_recycles_a_worker_past_its_task_count_or_memory_share(limits, recycled):
     from pipeline.board import load_board
     from pipeline.model.dataset import load_dataset
     from pipeline.model.specs import ModelSpec
     from pipeline.sweep.pool import LocalPool, TaskDone
 
     payload = {"spec": ModelSpec("m", "separable", 0.25, 16, 1, 2, 10, 1), "boards": [load_board()]}
-    pool = LocalPool(1, load_dataset(None), trainings=10, tasks=1)  # recycled after every task
+    pool = LocalPool(1, load_dataset(None), **limits)
     try:
         first = pool.workers[0].process.pid
         pool.submit(0, "prune", payload)
         deadline, done = time.monotonic() + 300, None
         while done is None and time.monotonic() < deadline:
-            done = next((e.result for e in pool.poll(1.0) if isinstance(e, TaskDone)), None)
-        assert done is not None and done.ok, done
-        while pool.started < 2 and time.monotonic() < deadline:  # it retires after its task ...
+            done = next((e for e in pool.poll(1.0) if isinstance(e, TaskDone)), None)
+        assert done is not None and done.result.ok, done
+        assert done.retiring is recycled
+        while recycled and pool.started < 2 and time.monotonic() < deadline:  # it retires after its task ...
             pool.poll(1.0)
-        assert pool.workers[0].process.pid != first and pool.workers[0].process.is_alive()  # ... replaced
+        assert (pool.workers[0].process.pid != first) is recycled  # ... replaced
+        assert pool.workers[0].process.is_alive()
     finally:
         pool.close()
+
+
+def test_a_workers_memory_share_is_its_part_of_half_the_machine():
+    from pipeline.sweep.pool import physical_memory_bytes, resident_bytes, worker_memory_limit
+
+    total = physical_memory_bytes()
+    assert total is not None and total > 0
+    assert worker_memory_limit(4) == int(total / 8)
+    assert 0 < resident_bytes() < total
 
 
 def test_prune_only_then_a_time_budget_then_the_rest(tmp_path):

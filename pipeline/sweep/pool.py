@@ -1,6 +1,7 @@
 """The local engine: a pool of long-lived worker processes, each running TensorFlow with one thread
-(TensorFlow takes seconds to import: a worker imports it once, when it starts), recycled after a
-few trainings (TensorFlow keeps memory across fits) and replaced when it dies (a point's failure,
+(TensorFlow takes seconds to import: a worker imports it once, when it starts), recycled when its
+memory passes its share of the machine's (TensorFlow keeps some 35-70 MB per fit of the default
+space's models) or after RECYCLE_AFTER_TASKS tasks, and replaced when it dies (a point's failure,
 recorded with its stage, never the sweep's).
 
 The driver hands a task to an idle worker only, over a pipe; a worker reports the stage it starts
@@ -17,10 +18,13 @@ from dataclasses import dataclass
 from multiprocessing.connection import Connection, wait
 from typing import Any
 
-from pipeline.sweep.tasks import TRAIN, TaskResult, failure, one_thread_tensorflow, run_task
+from pipeline.sweep.tasks import TaskResult, failure, one_thread_tensorflow, run_task
 
-RECYCLE_AFTER_TRAININGS = 4
+RECYCLE_AFTER_TRAININGS = 4  # Ray's workers (max_calls): the memory of a cluster's nodes is not known here
 RECYCLE_AFTER_TASKS = 40
+# The workers together may hold this share of the machine's memory; the rest is for QEMU, the
+# compilers, the driver and whatever else runs.
+WORKERS_MEMORY_SHARE = 0.5
 STOP_TIMEOUT_S = 10.0
 
 
@@ -37,14 +41,43 @@ class TaskDone:
     retiring: bool = False  # the worker exits after this task (recycled): no task is sent to it
 
 
-def worker_main(conn: Connection, dataset: Any, trainings: int, tasks: int) -> None:
+def physical_memory_bytes() -> int | None:
+    try:
+        return os.sysconf("SC_PHYS_PAGES") * os.sysconf("SC_PAGE_SIZE")
+    except (ValueError, OSError, AttributeError):  # not a POSIX system that tells
+        return None
+
+
+def worker_memory_limit(workers: int) -> int | None:
+    """The resident memory past which a worker is recycled: its part of the workers' share."""
+    total = physical_memory_bytes()
+    return int(total * WORKERS_MEMORY_SHARE / workers) if total else None
+
+
+def resident_bytes() -> int | None:
+    """This process's resident memory now (Linux), else None (recycled by its task count only)."""
+    try:
+        with open("/proc/self/statm") as statm:
+            return int(statm.read().split()[1]) * os.sysconf("SC_PAGE_SIZE")
+    except (OSError, ValueError, IndexError):
+        return None
+
+
+def _holds_more_than(limit: int | None) -> bool:
+    if limit is None:
+        return False
+    resident = resident_bytes()
+    return resident is not None and resident > limit
+
+
+def worker_main(conn: Connection, dataset: Any, memory_limit: int | None, tasks: int) -> None:
     """A worker's life: import TensorFlow, then run tasks until told to stop or due for recycling.
     Its Python output (the emulator's build progress, library warnings) would garble the driver's
     progress line: results and failures come back as TaskResults instead."""
     signal.signal(signal.SIGINT, signal.SIG_IGN)
     sys.stdout = sys.stderr = open(os.devnull, "w")
     one_thread_tensorflow()
-    trained = done = 0
+    done = 0
     while True:
         try:
             message = conn.recv()
@@ -59,8 +92,7 @@ def worker_main(conn: Connection, dataset: Any, trainings: int, tasks: int) -> N
 
         result = run_task(kind, payload, dataset, started)
         done += 1
-        trained += kind == TRAIN
-        retiring = trained >= trainings or done >= tasks
+        retiring = done >= tasks or _holds_more_than(memory_limit)
         conn.send(TaskDone(task, result, retiring))
         if retiring:
             conn.close()
@@ -91,12 +123,14 @@ class LocalPool:
         self,
         workers: int,
         dataset: Any,
-        trainings: int = RECYCLE_AFTER_TRAININGS,
+        memory_limit: int | None = None,
         tasks: int = RECYCLE_AFTER_TASKS,
     ):
+        """`memory_limit`: bytes of resident memory past which a worker is recycled (default
+        worker_memory_limit); `tasks`: it is recycled after that many tasks in any case."""
         self.size = workers
         self.dataset = dataset
-        self.limits = (trainings, tasks)
+        self.limits = (memory_limit if memory_limit is not None else worker_memory_limit(workers), tasks)
         self.context = multiprocessing.get_context("spawn")
         self.workers: list[_Worker] = []
         self.retired: list[_Worker] = []  # recycled, exiting: joined when they are gone
