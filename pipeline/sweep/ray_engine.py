@@ -11,8 +11,9 @@ Placement by Ray resources:
   board is plugged into: `ray start --resources '{"board": 1}'`): BOARD_RESOURCE.
 
 A Ray worker process is reused for tasks and exits after a few trainings (`max_calls`): the pool
-recycles by its own machine's memory, which a cluster's nodes do not tell here. The data set goes to the object store once; every node runs the same
-task code, so the tinyml package must be installed on each."""
+recycles by its own machine's memory, which a cluster's nodes do not tell here. The data set goes
+to the object store once; every node runs the same task code, so the tinyml package must be
+installed on each."""
 
 from __future__ import annotations
 
