@@ -82,9 +82,11 @@ def worker_main(conn: Connection, dataset: Any, memory_limit: int | None, tasks:
         try:
             message = conn.recv()
         except EOFError:
-            return
+            message = None
         if message is None:
-            return
+            # Its results are all sent: TensorFlow's own teardown at exit takes a second or two
+            # the driver would wait for.
+            os._exit(0)
         task, kind, payload = message
 
         def started(stage: str, task: int = task) -> None:
@@ -96,7 +98,7 @@ def worker_main(conn: Connection, dataset: Any, memory_limit: int | None, tasks:
         conn.send(TaskDone(task, result, retiring))
         if retiring:
             conn.close()
-            return
+            os._exit(0)
 
 
 @dataclass
