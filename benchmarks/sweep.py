@@ -7,12 +7,13 @@ TensorFlow's import included) gives the rates.
 
 Targets (issue 18): the default space (>= 100 points) prunes in under 10 minutes on 2 cores
 (--default-space), and 2 workers reach at least 1.7 times the points per hour of one. Workers
-train in parallel, but the emulator's builds take turns in the one shared tree (about 4 s per
-point here: the runner compiles against each model's op list): the fewer the epochs, the larger
-that serial share and the lower the ratio (`--epochs 1` shows it; at 16x16 and 4 epochs the
-builds are half of a point's time). The space is the default space's cheapest corner, so the
-balance of training and building is the one a default sweep sees. Figures measured while other
-programs use the cores are not the machine's: the load average is printed.
+train in parallel; the emulator's builds take turns in the one shared tree (about 1 s per point
+with TFLM's headers precompiled), and one worker alone already uses some of the second core (two
+QEMU processes verify a point's firmware, the build compiles two files at once): those bound the
+ratio, and the fewer the epochs, the larger their share (`--epochs 1` shows it). The space is the
+default space's cheapest corner, so the balance of training and building is the one a default
+sweep sees. Figures measured while other programs use the cores are not the machine's: the load
+average is printed.
 
 usage: python benchmarks/sweep.py [--no-emulate] [--default-space] [--no-ray] [--epochs N]
 """
