@@ -42,7 +42,9 @@ def train_model(spec: ModelSpec, data: Dataset, epochs: int | None = None, verbo
         optimizer=keras.optimizers.Adam(schedule), loss="sparse_categorical_crossentropy", metrics=["accuracy"]
     )
     if epochs:
-        model.fit(batches(data.x_train, data.y_train, BATCH_SIZE, shuffle=True), epochs=epochs, verbose=verbose)
+        # The pipeline shuffles; Keras' own shuffle=True (its default) would only warn that it is ignored.
+        train_batches = batches(data.x_train, data.y_train, BATCH_SIZE, shuffle=True)
+        model.fit(train_batches, epochs=epochs, shuffle=False, verbose=verbose)
     else:  # no training (benchmarks of the rest of the pipeline): weights stay as initialised
         measure_batch_norm_statistics(model, data.x_train)
     _, accuracy = model.evaluate(batches(data.x_test, data.y_test, 128, shuffle=False), verbose=0)
