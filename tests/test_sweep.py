@@ -337,7 +337,7 @@ def test_trainings_start_with_the_most_work_so_workers_finish_together(tmp_path)
         sweep.setup()
         for key in sweep.keys:
             sweep._queue(TRAIN, key)
-        order = [sweep._next(TRAIN) for _ in sweep.keys]
+        order = [sweep.queues[TRAIN].popleft() for _ in sweep.keys]
     finally:
         sweep.close()
     work = [screen.spec_costs(sweep.specs[k], sweep.specs[k].classes).macs * sweep.specs[k].epochs

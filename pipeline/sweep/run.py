@@ -12,6 +12,7 @@ running are redone, a trained point waiting for its emulation is only emulated."
 from __future__ import annotations
 
 import hashlib
+import heapq
 import json
 import time
 from collections import Counter, deque
@@ -130,6 +131,28 @@ def _judge_pruned(row: dict, boards: list[Board], space: Space) -> str | None:
 # --- the run -------------------------------------------------------------------------------------------------
 
 
+class _LargestFirst:
+    """The training queue, the most work first (MACs times epochs; pruning finishes before training
+    starts, so it holds most points): the trainings left at the end are short ones, and the
+    workers run out of work together instead of one training a large point alone. Equal work
+    leaves in the order it came."""
+
+    def __init__(self, work: Callable[[str], int]):
+        self._work = work
+        self._heap: list[tuple[int, int, str]] = []
+        self._count = 0
+
+    def append(self, key: str) -> None:
+        heapq.heappush(self._heap, (-self._work(key), self._count, key))
+        self._count += 1
+
+    def popleft(self) -> str:
+        return heapq.heappop(self._heap)[2]
+
+    def __len__(self) -> int:
+        return len(self._heap)
+
+
 class _Sweep:
     def __init__(self, prepared: Prepared, request: SweepRequest, events: SweepEvents):
         self.p = prepared
@@ -137,7 +160,11 @@ class _Sweep:
         self.events = events
         self.out = Path(request.out)
         self.store = SweepStore(self.out / DATABASE, [b.key for b in prepared.boards])
-        self.queues: dict[str, deque[str]] = {EMULATE: deque(), PRUNE: deque(), TRAIN: deque()}
+        self.queues: dict[str, deque[str] | _LargestFirst] = {
+            EMULATE: deque(),
+            PRUNE: deque(),
+            TRAIN: _LargestFirst(self._training_work),
+        }
         self.running: dict[int, tuple[str, str]] = {}  # task -> (key, kind)
         self.started_at: dict[int, float] = {}
         self.stage: dict[str, str] = {}  # running key -> stage
@@ -151,6 +178,10 @@ class _Sweep:
         self.feasible_pruned = self.pruned = 0
         self.held: list[str] = []  # --prune-only: points left to train or emulate
         self.last: str | None = None  # what the last finished point came to, for the progress line
+
+    def _training_work(self, key: str) -> int:
+        spec = self.specs[key]
+        return screen.spec_costs(spec, spec.classes).macs * spec.epochs
 
     # -- setting up
 
@@ -233,21 +264,6 @@ class _Sweep:
             }
         return payload
 
-    def _next(self, kind: str) -> str:
-        queue = self.queues[kind]
-        if kind != TRAIN:
-            return queue.popleft()
-        # The largest training first (MACs times epochs; pruning finishes before training starts,
-        # so the queue holds most points): the trainings left at the end are short ones, and the
-        # workers run out of work together instead of one training a large point alone.
-        key = max(queue, key=self._training_work)
-        queue.remove(key)
-        return key
-
-    def _training_work(self, key: str) -> int:
-        spec = self.specs[key]
-        return screen.spec_costs(spec, spec.classes).macs * spec.epochs
-
     def _engine(self):
         if self.engine is None:
             workers = self.request.workers
@@ -269,7 +285,7 @@ class _Sweep:
             if engine.idle() <= 0:
                 return
             kind = next(k for k in (EMULATE, PRUNE, TRAIN) if self.queues[k])
-            key = self._next(kind)
+            key = self.queues[kind].popleft()
             task = self.next_task
             self.next_task += 1
             self.running[task] = (key, kind)
